@@ -37,16 +37,17 @@ func Register(op ir.Op, kind Kind, prepare PrepareFunc) {
 	tables[kind][op] = prepare
 }
 
-// IsQuantizedNode reports whether n reads or writes an 8-bit quantized tensor,
-// which routes it to the Quantized table.
+// IsQuantizedNode reports whether n reads or writes an 8-bit tensor that
+// carries quantization parameters, which routes it to the Quantized table.
+// Plain integer tensors (no Quant) go to the Float and Generic tables.
 func IsQuantizedNode(n *ir.Node) bool {
 	for _, t := range n.Inputs {
-		if t != nil && t.DType.IsQuantized() {
+		if t != nil && t.DType.IsQuantized() && t.Quant != nil {
 			return true
 		}
 	}
 	for _, t := range n.Outputs {
-		if t.DType.IsQuantized() {
+		if t.DType.IsQuantized() && t.Quant != nil {
 			return true
 		}
 	}
