@@ -1,0 +1,135 @@
+package ir
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestOpTableComplete(t *testing.T) {
+	for _, op := range AllOps() {
+		info := op.Info()
+		if info.Name == "" || info.Infer == nil || info.Outputs < 1 || info.MinInputs > info.MaxInputs {
+			t.Errorf("op %d has an incomplete table row: %+v", op, info)
+		}
+		if got, ok := OpByName(info.Name); !ok || got != op {
+			t.Errorf("OpByName(%q) = %v, %v", info.Name, got, ok)
+		}
+	}
+}
+
+func TestCloneAttrsCoversOpTable(t *testing.T) {
+	for _, op := range AllOps() {
+		f := op.Info().NewAttrs
+		if f == nil {
+			continue
+		}
+		a := f()
+		c := CloneAttrs(a)
+		if c == nil || reflect.TypeOf(c) != reflect.TypeOf(a) {
+			t.Errorf("%v: CloneAttrs(%T) = %T", op, a, c)
+		}
+		if c == a {
+			t.Errorf("%v: CloneAttrs returned the same pointer", op)
+		}
+	}
+}
+
+func relu(name string, in *Tensor) (*Node, *Tensor) {
+	out := &Tensor{Name: name + "_out"}
+	return NewNode(name, OpRelu, []*Tensor{in}, out), out
+}
+
+func TestValidateAndCycles(t *testing.T) {
+	x := &Tensor{Name: "x", DType: Float32, Shape: []int{1, 4}}
+	n1, y := relu("a", x)
+	n2, z := relu("b", y)
+	g := &Graph{Inputs: []*Tensor{x}, Nodes: []*Node{n2, n1}, Outputs: []*Tensor{z}}
+	if err := g.TopoSort(); err != nil {
+		t.Fatal(err)
+	}
+	if g.Nodes[0] != n1 {
+		t.Fatalf("TopoSort did not put the producer first")
+	}
+	if err := g.InferShapes(); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	// A cycle: a reads b's output.
+	n1.Inputs[0] = z
+	if err := g.TopoSort(); err == nil || !strings.Contains(err.Error(), "cycle") {
+		t.Fatalf("want a cycle error, got %v", err)
+	}
+	if err := g.Validate(); err == nil || !strings.Contains(err.Error(), "no earlier node produces") {
+		t.Fatalf("want an unresolved-input error, got %v", err)
+	}
+}
+
+func TestTopoSortLongChain(t *testing.T) {
+	x := &Tensor{Name: "x", DType: Float32, Shape: []int{1}}
+	g := &Graph{Inputs: []*Tensor{x}}
+	cur := x
+	for i := 0; i < 10000; i++ {
+		n, out := relu("r"+itoa(i), cur)
+		g.Nodes = append(g.Nodes, n)
+		cur = out
+	}
+	g.Outputs = []*Tensor{cur}
+	// reverse the order to make the sort work
+	for i, j := 0, len(g.Nodes)-1; i < j; i, j = i+1, j-1 {
+		g.Nodes[i], g.Nodes[j] = g.Nodes[j], g.Nodes[i]
+	}
+	if err := g.TopoSort(); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.InferShapes(); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func itoa(i int) string {
+	if i == 0 {
+		return "0"
+	}
+	s := ""
+	for ; i > 0; i /= 10 {
+		s = string(rune('0'+i%10)) + s
+	}
+	return s
+}
+
+func TestCheckedElements(t *testing.T) {
+	if _, err := CheckedElements([]int64{1 << 20, 1 << 20}, 1<<30); err == nil {
+		t.Error("2^40 elements accepted")
+	}
+	if _, err := CheckedElements([]int64{1 << 40, 1 << 40}, 1<<62); err == nil || !strings.Contains(err.Error(), "overflow") {
+		t.Errorf("overflow not detected: %v", err)
+	}
+	if n, err := CheckedElements([]int64{2, 3, 4}, 100); err != nil || n != 24 {
+		t.Errorf("got %d, %v", n, err)
+	}
+}
+
+func TestConvOutSize(t *testing.T) {
+	cases := []struct {
+		in, k, s, d, p0, p1 int
+		ceil                bool
+		want                int
+	}{
+		{224, 3, 2, 1, 0, 1, false, 112},
+		{5, 3, 1, 1, 1, 1, false, 5},
+		{5, 3, 2, 1, 0, 0, false, 2},
+		{6, 3, 2, 1, 0, 0, true, 3},
+		{32, 2, 2, 1, 0, 0, true, 16},
+	}
+	for _, c := range cases {
+		if got := ConvOutSize(c.in, c.k, c.s, c.d, c.p0, c.p1, c.ceil); got != c.want {
+			t.Errorf("%+v: got %d", c, got)
+		}
+	}
+}
