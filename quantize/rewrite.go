@@ -64,10 +64,10 @@ type Result struct {
 
 // Range is an activation's chosen range beside what calibration saw.
 type Range struct {
-	Lo, Hi            float64 // chosen
-	ObservedLo, ObsHi float64 // calibration extremes
-	Scale             float32
-	ZeroPoint         int64
+	Lo, Hi                 float64 // chosen
+	ObservedLo, ObservedHi float64 // calibration extremes
+	Scale                  float32
+	ZeroPoint              int64
 }
 
 // actParams returns scale and zero point covering [lo, hi] (widened to hold
@@ -158,7 +158,7 @@ func (q *quantizer) chooseParams() error {
 			return 0, 0, false
 		}
 		lo, hi := chooseRange(h, q.cfg.Method, q.cfg.Percentile, 255)
-		q.res.Ranges[t.Name] = Range{ObservedLo: h.Min, ObsHi: h.Max}
+		q.res.Ranges[t.Name] = Range{ObservedLo: h.Min, ObservedHi: h.Max}
 		return lo, hi, true
 	}
 	for _, t := range q.g.Inputs {
@@ -184,14 +184,14 @@ func (q *quantizer) chooseParams() error {
 			q.params[out] = &ir.Quant{Scale: []float32{1.0 / 256}, ZeroPoint: []int64{qmin}}
 			r := Range{Lo: 0, Hi: 255.0 / 256, Scale: 1.0 / 256, ZeroPoint: qmin}
 			if h := q.st.Hist[out.Name]; h != nil {
-				r.ObservedLo, r.ObsHi = h.Min, h.Max
+				r.ObservedLo, r.ObservedHi = h.Min, h.Max
 			}
 			q.res.Ranges[out.Name] = r
 		case passThrough(n.Op) && q.params[n.Inputs[0]] != nil:
 			q.params[out] = q.params[n.Inputs[0]].Clone()
 			r := q.res.Ranges[n.Inputs[0].Name]
 			if h := q.st.Hist[out.Name]; h != nil {
-				r.ObservedLo, r.ObsHi = h.Min, h.Max
+				r.ObservedLo, r.ObservedHi = h.Min, h.Max
 			}
 			q.res.Ranges[out.Name] = r
 		default:

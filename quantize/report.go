@@ -1,0 +1,233 @@
+package quantize
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/mnconv/mnconv/ir"
+	rt "github.com/mnconv/mnconv/runtime"
+)
+
+// TensorReport is the error of one quantized activation against its float twin.
+type TensorReport struct {
+	Name       string  `json:"name"`
+	Op         string  `json:"op"`
+	SQNR       float64 `json:"sqnr_db"` // 10 log10(sum f^2 / sum (f - dq)^2); +Inf when exact
+	Cosine     float64 `json:"cosine"`
+	Lo         float64 `json:"range_lo"`
+	Hi         float64 `json:"range_hi"`
+	ObservedLo float64 `json:"observed_min"`
+	ObservedHi float64 `json:"observed_max"`
+	Scale      float32 `json:"scale"`
+	ZeroPoint  int64   `json:"zero_point"`
+}
+
+// DepthwiseReport is the per-channel weight range spread of one depthwise
+// conv: the largest channel's max|w| over the smallest's. A large spread is
+// what makes per-tensor weight scales lose accuracy on MobileNetV2.
+type DepthwiseReport struct {
+	Name   string  `json:"name"`
+	MinAbs float64 `json:"min_channel_max_abs"`
+	MaxAbs float64 `json:"max_channel_max_abs"`
+	Spread float64 `json:"spread"`
+}
+
+// Report is the per-layer quantization error of a model.
+type Report struct {
+	Images    int               `json:"images"`
+	Method    string            `json:"method"`
+	Tensors   []TensorReport    `json:"tensors"` // worst SQNR first
+	Depthwise []DepthwiseReport `json:"depthwise"`
+	FloatOps  []string          `json:"float_ops,omitempty"`
+}
+
+type acc struct{ ff, ee, fq, qq float64 }
+
+// Compare runs the float graph and the quantized one on the same inputs and
+// measures every quantized activation against the float tensor it stands for.
+func Compare(floatG *ir.Graph, res *Result, method Method, inputs []*rt.Tensor) (*Report, error) {
+	fi, err := rt.New(floatG)
+	if err != nil {
+		return nil, err
+	}
+	qi, err := rt.New(res.Graph)
+	if err != nil {
+		return nil, err
+	}
+	accs := map[*ir.Tensor]*acc{}
+	for _, x := range inputs {
+		if err := fi.SetInput(0, x); err != nil {
+			return nil, err
+		}
+		if err := fi.Run(); err != nil {
+			return nil, err
+		}
+		qx := x
+		if qin := res.Graph.Inputs[0]; qin.DType != ir.Float32 {
+			qx = QuantizeTensor(x, qin.DType, qin.Quant)
+		}
+		if err := qi.SetInput(0, qx); err != nil {
+			return nil, err
+		}
+		if err := qi.Run(); err != nil {
+			return nil, err
+		}
+		for qt, ft := range res.Twins {
+			fv, qv := fi.Value(ft), qi.Value(qt)
+			if fv == nil || qv == nil || qt.Quant == nil {
+				continue
+			}
+			dq := qv.Dequantized(qt.Quant)
+			a := accs[qt]
+			if a == nil {
+				a = &acc{}
+				accs[qt] = a
+			}
+			for i, f := range fv.F32 {
+				d := float64(dq[i])
+				a.ff += float64(f) * float64(f)
+				a.ee += (float64(f) - d) * (float64(f) - d)
+				a.fq += float64(f) * d
+				a.qq += d * d
+			}
+		}
+	}
+	prod := floatG.Producers()
+	rep := &Report{Images: len(inputs), Method: method.String(), FloatOps: res.Float}
+	for qt, a := range accs {
+		ft := res.Twins[qt]
+		op := "input"
+		if p := prod[ft]; p != nil {
+			op = p.Op.String()
+		}
+		r := res.Ranges[ft.Name]
+		tr := TensorReport{Name: ft.Name, Op: op, Lo: r.Lo, Hi: r.Hi, ObservedLo: r.ObservedLo, ObservedHi: r.ObservedHi,
+			Scale: qt.Quant.Scale[0], ZeroPoint: qt.Quant.ZP(0)}
+		tr.SQNR = math.Inf(1)
+		if a.ee > 0 {
+			tr.SQNR = 10 * math.Log10(a.ff/a.ee)
+		}
+		tr.Cosine = 1
+		if a.ff > 0 && a.qq > 0 {
+			tr.Cosine = a.fq / math.Sqrt(a.ff*a.qq)
+		}
+		rep.Tensors = append(rep.Tensors, tr)
+	}
+	sort.Slice(rep.Tensors, func(i, j int) bool {
+		a, b := rep.Tensors[i], rep.Tensors[j]
+		if a.SQNR != b.SQNR {
+			return a.SQNR < b.SQNR
+		}
+		return a.Name < b.Name
+	})
+	for _, n := range floatG.Nodes {
+		if !n.IsDepthwise() || !n.Inputs[1].IsConst() {
+			continue
+		}
+		w := n.Inputs[1]
+		ch, inner := w.Shape[0], w.Len()/w.Shape[0]
+		lo, hi := math.Inf(1), 0.0
+		for c := 0; c < ch; c++ {
+			m := 0.0
+			for _, v := range w.Data.F32[c*inner : (c+1)*inner] {
+				m = max(m, math.Abs(float64(v)))
+			}
+			lo, hi = min(lo, m), max(hi, m)
+		}
+		d := DepthwiseReport{Name: n.Name, MinAbs: lo, MaxAbs: hi, Spread: math.Inf(1)}
+		if lo > 0 {
+			d.Spread = hi / lo
+		}
+		rep.Depthwise = append(rep.Depthwise, d)
+	}
+	return rep, nil
+}
+
+// QuantizeTensor maps a float tensor into dt with q: round half away from
+// zero, then clamp (TFLite's AffineQuantize).
+func QuantizeTensor(x *rt.Tensor, dt ir.DType, q *ir.Quant) *rt.Tensor {
+	out := rt.NewTensor(dt, x.Shape)
+	lo, hi := dt.Range()
+	s, zp := float64(q.S(0)), float64(q.ZP(0))
+	for i, v := range x.F32 {
+		r := min(max(math.Round(float64(v)/s)+zp, float64(lo)), float64(hi))
+		switch dt {
+		case ir.Int8:
+			out.I8[i] = int8(r)
+		case ir.Uint8:
+			out.U8[i] = uint8(r)
+		}
+	}
+	return out
+}
+
+// WriteTable prints the worst n tensors as a fixed-width table.
+func (r *Report) WriteTable(w io.Writer, n int) {
+	fmt.Fprintf(w, "Quantization error per tensor (%s ranges, %d images), worst first:\n", r.Method, r.Images)
+	fmt.Fprintf(w, "  %-44s %-12s %9s %9s %22s %22s\n", "tensor", "op", "SQNR dB", "cosine", "range", "observed")
+	for i, t := range r.Tensors {
+		if n > 0 && i >= n {
+			fmt.Fprintf(w, "  ... %d more\n", len(r.Tensors)-n)
+			break
+		}
+		fmt.Fprintf(w, "  %-44s %-12s %9.2f %9.5f %22s %22s\n", trunc(t.Name, 44), t.Op, t.SQNR, t.Cosine,
+			fmt.Sprintf("[%.3g, %.3g]", t.Lo, t.Hi), fmt.Sprintf("[%.3g, %.3g]", t.ObservedLo, t.ObservedHi))
+	}
+	if len(r.FloatOps) > 0 {
+		fmt.Fprintf(w, "Left in float: %s\n", strings.Join(r.FloatOps, "; "))
+	}
+}
+
+func trunc(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "..." + s[len(s)-n+3:]
+}
+
+// WriteJSON writes the whole report as JSON. Infinite SQNRs (exact tensors)
+// are written as 999.
+func (r *Report) WriteJSON(w io.Writer) error {
+	c := *r
+	c.Tensors = append([]TensorReport(nil), r.Tensors...)
+	for i := range c.Tensors {
+		if math.IsInf(c.Tensors[i].SQNR, 1) {
+			c.Tensors[i].SQNR = 999
+		}
+	}
+	for i := range c.Depthwise {
+		if math.IsInf(c.Depthwise[i].Spread, 1) {
+			c.Depthwise[i].Spread = 999
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(&c)
+}
+
+// WriteMarkdown writes the whole report as markdown tables.
+func (r *Report) WriteMarkdown(w io.Writer) error {
+	fmt.Fprintf(w, "# Quantization report\n\n%d calibration images compared, %s ranges.\n\n", r.Images, r.Method)
+	fmt.Fprintf(w, "| tensor | op | SQNR (dB) | cosine | chosen range | observed min / max | scale | zero point |\n|---|---|---|---|---|---|---|---|\n")
+	for _, t := range r.Tensors {
+		fmt.Fprintf(w, "| %s | %s | %.2f | %.5f | [%.4g, %.4g] | %.4g / %.4g | %.4g | %d |\n", t.Name, t.Op, t.SQNR, t.Cosine, t.Lo, t.Hi, t.ObservedLo, t.ObservedHi, t.Scale, t.ZeroPoint)
+	}
+	if len(r.Depthwise) > 0 {
+		fmt.Fprintf(w, "\n## Depthwise weight range spread per channel\n\n| layer | smallest channel max abs | largest | spread |\n|---|---|---|---|\n")
+		for _, d := range r.Depthwise {
+			fmt.Fprintf(w, "| %s | %.4g | %.4g | %.1f |\n", d.Name, d.MinAbs, d.MaxAbs, d.Spread)
+		}
+	}
+	if len(r.FloatOps) > 0 {
+		fmt.Fprintf(w, "\n## Left in float\n\n")
+		for _, f := range r.FloatOps {
+			fmt.Fprintf(w, "- %s\n", f)
+		}
+	}
+	_, err := fmt.Fprintln(w)
+	return err
+}
