@@ -1,0 +1,469 @@
+// Package tflite imports TFLite flatbuffer models (.tflite) into ir graphs.
+//
+// Phase: import. Import reads a byte slice and returns a new ir.Graph; it
+// touches no files and no state outside the graph it builds. The package
+// registers the format with importers in init (extension .tflite, file
+// identifier "TFL3" at bytes 4..8), so programs import it for that side effect.
+//
+// TFLite already uses mnconv's canonical layouts (NHWC activations, OHWI
+// convolution weights, [out,in] fully connected weights), so the only layout
+// translated at the edge is the depthwise weight: TFLite's [1,KH,KW,C*M]
+// becomes the IR's [C*M,KH,KW,1], its per-channel quantization axis 3 axis 0.
+// SAME / VALID padding becomes explicit pads, fused activations become Act
+// attributes, and operands that TFLite passes as constant tensors (reshape
+// shapes, paddings, permutations, reduction axes) become attributes.
+//
+// The file is untrusted: verify (verify.go) checks every table the importer
+// reads before the flatc-generated readers touch it, declared sizes are
+// checked against limits.go before anything is allocated, and a recover at
+// the Import boundary turns any fault the verifier missed into an error.
+// Only subgraph 0 is imported.
+package tflite
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/mnconv/mnconv/importers"
+	"github.com/mnconv/mnconv/importers/tflite/tflitefb"
+	"github.com/mnconv/mnconv/ir"
+)
+
+func init() {
+	importers.Register(importers.Format{
+		Name:   "tflite",
+		Exts:   []string{".tflite"},
+		Magic:  Magic,
+		Import: Import,
+	})
+}
+
+// Magic reports whether head starts like a TFLite flatbuffer: the file
+// identifier "TFL3" at bytes 4..8.
+func Magic(head []byte) bool {
+	return len(head) >= 8 && string(head[4:8]) == tflitefb.FileIdentifier
+}
+
+// Import converts a whole .tflite file to an ir graph. name is the file's
+// name for error messages and the graph's name. Errors read
+// `tflite: <name>: ...`; errors about an operator name it by index, by its
+// first output and by its TFLite op name.
+func Import(name string, data []byte, opts importers.Options) (g *ir.Graph, err error) {
+	// The verifier is what keeps the generated readers in bounds; this is the
+	// second line of defence, so that a gap in it costs an error, not the
+	// process.
+	defer func() {
+		if r := recover(); r != nil {
+			g, err = nil, fmt.Errorf("tflite: %s: corrupt file (reader fault: %v)", name, r)
+		}
+	}()
+	return importModel(name, data, opts)
+}
+
+// importModel is Import without the recover, so that tests can show the
+// verifier alone keeps corrupt files from faulting.
+func importModel(name string, data []byte, opts importers.Options) (*ir.Graph, error) {
+	if err := verify(data); err != nil {
+		return nil, fmt.Errorf("tflite: %s: %w", name, err)
+	}
+	im := &importer{
+		file:     name,
+		data:     data,
+		opts:     opts,
+		model:    tflitefb.GetRootAsModel(data, 0),
+		raw:      map[int]*ir.Tensor{},
+		dw:       map[int]*ir.Tensor{},
+		used:     map[string]bool{},
+		declared: map[*ir.Tensor][]int{},
+		nodeOp:   map[*ir.Node]*opCtx{},
+	}
+	return im.run()
+}
+
+// importer holds the state of one import.
+type importer struct {
+	file  string
+	data  []byte
+	opts  importers.Options
+	model *tflitefb.Model
+	sg    tflitefb.SubGraph
+
+	opcodes  []opcode
+	ntensors int
+	// names holds each tensor's unique name; used every name handed out,
+	// including those of tensors the importer adds.
+	names []string
+	used  map[string]bool
+	// raw and dw cache the IR tensor made for a file tensor, as stored and
+	// as a depthwise weight translated to OHWI.
+	raw, dw    map[int]*ir.Tensor
+	constBytes int64
+
+	g *ir.Graph
+	// declared holds the file's shape of each node output, to compare with
+	// shape inference; nodeOp the operator each node came from.
+	declared map[*ir.Tensor][]int
+	nodeOp   map[*ir.Node]*opCtx
+}
+
+func (im *importer) errorf(format string, args ...any) error {
+	return fmt.Errorf("tflite: %s: %s", im.file, fmt.Sprintf(format, args...))
+}
+
+func (im *importer) warnf(format string, args ...any) {
+	if im.opts.Warn != nil {
+		im.opts.Warn(fmt.Sprintf("tflite: %s: %s", im.file, fmt.Sprintf(format, args...)))
+	}
+}
+
+func (im *importer) run() (*ir.Graph, error) {
+	m := im.model
+	if n := m.SubgraphsLength(); n == 0 {
+		return nil, im.errorf("model has no subgraphs")
+	} else if n > 1 {
+		im.warnf("model has %d subgraphs; only subgraph 0 is imported", n)
+	}
+	m.Subgraphs(&im.sg, 0)
+	if err := im.readOpcodes(); err != nil {
+		return nil, err
+	}
+	im.ntensors = im.sg.TensorsLength()
+	im.nameTensors()
+
+	base := filepath.Base(im.file)
+	im.g = &ir.Graph{
+		Name: strings.TrimSuffix(base, filepath.Ext(base)),
+		Meta: map[string]string{
+			"format":         "tflite",
+			"tflite_version": strconv.FormatUint(uint64(m.Version()), 10),
+		},
+	}
+	if d := m.Description(); len(d) > 0 {
+		im.g.Meta["description"] = string(d)
+	}
+	if s := im.sg.Name(); len(s) > 0 {
+		im.g.Meta["subgraph"] = string(s)
+	}
+
+	for i := 0; i < im.sg.InputsLength(); i++ {
+		t, err := im.ioTensor(im.sg.Inputs(i), "input")
+		if err != nil {
+			return nil, err
+		}
+		if t.IsConst() {
+			return nil, im.errorf("graph input %q is a constant", t.Name)
+		}
+		if im.opts.Batch > 0 && (t.Rank() == 0 || t.Shape[0] != im.opts.Batch) {
+			return nil, im.errorf("graph input %q has shape %v; TFLite shapes are static and batch %d was asked for", t.Name, t.Shape, im.opts.Batch)
+		}
+		im.g.Inputs = append(im.g.Inputs, t)
+	}
+	for i := 0; i < im.sg.OperatorsLength(); i++ {
+		if err := im.operator(i); err != nil {
+			return nil, err
+		}
+	}
+	for i := 0; i < im.sg.OutputsLength(); i++ {
+		t, err := im.ioTensor(im.sg.Outputs(i), "output")
+		if err != nil {
+			return nil, err
+		}
+		im.g.Outputs = append(im.g.Outputs, t)
+	}
+	if err := im.inferAndCheck(); err != nil {
+		return nil, err
+	}
+	if err := im.g.Validate(); err != nil {
+		return nil, im.errorf("%v", err)
+	}
+	return im.g, nil
+}
+
+func (im *importer) ioTensor(idx int32, what string) (*ir.Tensor, error) {
+	if idx < 0 || int(idx) >= im.ntensors {
+		return nil, im.errorf("graph %s refers to tensor %d; the subgraph has %d", what, idx, im.ntensors)
+	}
+	return im.tensor(int(idx))
+}
+
+// inferAndCheck runs shape inference node by node, so that an error names
+// the operator, and checks each inferred shape against the file's.
+func (im *importer) inferAndCheck() error {
+	for _, n := range im.g.Nodes {
+		c := im.nodeOp[n]
+		one := &ir.Graph{Nodes: []*ir.Node{n}}
+		if err := one.InferShapes(); err != nil {
+			return c.errorf("%v", err)
+		}
+		for _, o := range n.Outputs {
+			if want, ok := im.declared[o]; ok && !slices.Equal(want, o.Shape) {
+				return c.errorf("output %q is declared %v, inference gives %v", o.Name, want, o.Shape)
+			}
+		}
+	}
+	return nil
+}
+
+// opcode is one OperatorCode entry.
+type opcode struct {
+	code    tflitefb.BuiltinOperator
+	custom  string
+	version int32
+}
+
+// name is the op's TFLite name: the builtin's enum name, or a custom op's
+// code.
+func (o opcode) name() string {
+	if o.code == tflitefb.BuiltinOperatorCUSTOM {
+		if o.custom != "" {
+			return o.custom
+		}
+		return "CUSTOM"
+	}
+	if s, ok := tflitefb.EnumNamesBuiltinOperator[o.code]; ok {
+		return s
+	}
+	return fmt.Sprintf("BUILTIN_%d", int32(o.code))
+}
+
+func (im *importer) readOpcodes() error {
+	var oc tflitefb.OperatorCode
+	for i := 0; i < im.model.OperatorCodesLength(); i++ {
+		im.model.OperatorCodes(&oc, i)
+		// Codes above 126 live only in builtin_code; older files set only
+		// the one-byte deprecated field. The format's rule is to take the
+		// larger of the two.
+		code := max(int32(oc.DeprecatedBuiltinCode()), int32(oc.BuiltinCode()))
+		im.opcodes = append(im.opcodes, opcode{
+			code:    tflitefb.BuiltinOperator(code),
+			custom:  string(oc.CustomCode()),
+			version: oc.Version(),
+		})
+	}
+	return nil
+}
+
+// nameTensors gives every tensor a unique, deterministic name: its own when
+// no earlier tensor took it, else the name with the smallest free suffix
+// "_2", "_3", ... (free among all the file's names); "tensor_<index>" for
+// unnamed tensors.
+func (im *importer) nameTensors() {
+	var t tflitefb.Tensor
+	orig := make([]string, im.ntensors)
+	taken := map[string]bool{}
+	for i := range orig {
+		im.sg.Tensors(&t, i)
+		orig[i] = string(t.Name())
+		if orig[i] == "" {
+			orig[i] = fmt.Sprintf("tensor_%d", i)
+		}
+		taken[orig[i]] = true
+	}
+	im.names = make([]string, im.ntensors)
+	for i, n := range orig {
+		if im.used[n] {
+			for k := 2; ; k++ {
+				c := fmt.Sprintf("%s_%d", n, k)
+				if !taken[c] && !im.used[c] {
+					n = c
+					break
+				}
+			}
+		}
+		im.names[i] = n
+		im.used[n] = true
+	}
+}
+
+// fresh returns an unused name built from base.
+func (im *importer) fresh(base string) string {
+	n := base
+	for k := 2; im.used[n]; k++ {
+		n = fmt.Sprintf("%s_%d", base, k)
+	}
+	im.used[n] = true
+	return n
+}
+
+// tensor returns the IR tensor for file tensor i as stored in the file.
+func (im *importer) tensor(i int) (*ir.Tensor, error) {
+	if t := im.raw[i]; t != nil {
+		return t, nil
+	}
+	t, err := im.load(i, im.dw[i] == nil)
+	if err != nil {
+		return nil, err
+	}
+	im.raw[i] = t
+	return t, nil
+}
+
+var dtypes = map[tflitefb.TensorType]ir.DType{
+	tflitefb.TensorTypeFLOAT32: ir.Float32,
+	tflitefb.TensorTypeINT8:    ir.Int8,
+	tflitefb.TensorTypeUINT8:   ir.Uint8,
+	tflitefb.TensorTypeINT32:   ir.Int32,
+	tflitefb.TensorTypeINT64:   ir.Int64,
+}
+
+// load builds a new IR tensor from file tensor i: name (the tensor's own
+// when own is set, else a fresh one), dtype, shape, quantization and
+// constant data.
+func (im *importer) load(i int, own bool) (*ir.Tensor, error) {
+	var ft tflitefb.Tensor
+	im.sg.Tensors(&ft, i)
+	name := im.names[i]
+	if !own {
+		name = im.fresh(name)
+	}
+	terr := func(format string, args ...any) error {
+		return im.errorf("tensor %d %q: %s", i, im.names[i], fmt.Sprintf(format, args...))
+	}
+	dt, ok := dtypes[ft.Type()]
+	if !ok {
+		return nil, terr("type %v is not supported (float32, int8, uint8, int32, int64 are)", ft.Type())
+	}
+	if ft.Sparsity(nil) != nil {
+		return nil, terr("sparse tensors are not supported")
+	}
+	if ft.IsVariable() {
+		return nil, terr("variable tensors are not supported")
+	}
+	// The verifier bounded the rank by maxRank.
+	shape := make([]int, ft.ShapeLength())
+	shape64 := make([]int64, len(shape))
+	for j := range shape {
+		d := ft.Shape(j)
+		if d < 0 {
+			return nil, terr("shape has dimension %d; only static shapes are supported", d)
+		}
+		shape[j], shape64[j] = int(d), int64(d)
+	}
+	count, err := ir.CheckedElements(shape64, maxElements)
+	if err != nil {
+		return nil, terr("%v", err)
+	}
+	t := &ir.Tensor{Name: name, DType: dt, Shape: shape}
+	if t.Quant, err = im.quant(&ft, shape, im.names[i], terr); err != nil {
+		return nil, err
+	}
+	raw, err := im.bufferData(ft.Buffer(), terr)
+	if err != nil {
+		return nil, err
+	}
+	if raw != nil {
+		want := count * int64(dt.Size())
+		if int64(len(raw)) != want {
+			return nil, terr("buffer %d holds %d bytes; %v%v needs %d", ft.Buffer(), len(raw), dt, shape, want)
+		}
+		im.constBytes += want
+		if im.constBytes > maxConstBytes {
+			return nil, terr("constants exceed the %d-byte limit in all", maxConstBytes)
+		}
+		t.Data = decode(dt, raw, int(count))
+	}
+	return t, nil
+}
+
+// bufferData returns the bytes of buffer b, or nil when it holds none (the
+// tensor is not a constant).
+func (im *importer) bufferData(b uint32, terr func(string, ...any) error) ([]byte, error) {
+	if int(b) >= im.model.BuffersLength() {
+		return nil, terr("refers to buffer %d; the model has %d", b, im.model.BuffersLength())
+	}
+	var fb tflitefb.Buffer
+	im.model.Buffers(&fb, int(b))
+	if d := fb.DataBytes(); len(d) > 0 {
+		return d, nil
+	}
+	// Offsets 0 and 1 are the format's "no external data" markers.
+	if off, size := fb.Offset(), fb.Size(); off > 1 && size > 0 {
+		if off > uint64(len(im.data)) || size > uint64(len(im.data))-off {
+			return nil, terr("buffer %d lies at bytes %d..%d+%d, past the end of the %d-byte file", b, off, off, size, len(im.data))
+		}
+		return im.data[off : off+size], nil
+	}
+	return nil, nil
+}
+
+// decode copies little-endian elements into a new ir.Data.
+func decode(dt ir.DType, raw []byte, n int) *ir.Data {
+	d := &ir.Data{}
+	le := binary.LittleEndian
+	switch dt {
+	case ir.Float32:
+		d.F32 = make([]float32, n)
+		for i := range d.F32 {
+			d.F32[i] = math.Float32frombits(le.Uint32(raw[4*i:]))
+		}
+	case ir.Int8:
+		d.I8 = make([]int8, n)
+		for i := range d.I8 {
+			d.I8[i] = int8(raw[i])
+		}
+	case ir.Uint8:
+		d.U8 = slices.Clone(raw[:n])
+	case ir.Int32:
+		d.I32 = make([]int32, n)
+		for i := range d.I32 {
+			d.I32[i] = int32(le.Uint32(raw[4*i:]))
+		}
+	case ir.Int64:
+		d.I64 = make([]int64, n)
+		for i := range d.I64 {
+			d.I64[i] = int64(le.Uint64(raw[8*i:]))
+		}
+	}
+	return d
+}
+
+// quant reads a tensor's quantization parameters; nil when it has no
+// scales (float tensors, and min/max-only annotations).
+func (im *importer) quant(ft *tflitefb.Tensor, shape []int, name string, terr func(string, ...any) error) (*ir.Quant, error) {
+	q := ft.Quantization(nil)
+	if q == nil || q.ScaleLength() == 0 {
+		return nil, nil
+	}
+	if q.DetailsType() != tflitefb.QuantizationDetailsNONE {
+		return nil, terr("custom quantization details are not supported")
+	}
+	n := q.ScaleLength()
+	out := &ir.Quant{Scale: make([]float32, n)}
+	for j := range out.Scale {
+		out.Scale[j] = q.Scale(j)
+	}
+	switch zn := q.ZeroPointLength(); {
+	case zn == 0:
+		out.ZeroPoint = make([]int64, n)
+	case zn == n:
+		out.ZeroPoint = make([]int64, n)
+		for j := range out.ZeroPoint {
+			out.ZeroPoint[j] = q.ZeroPoint(j)
+		}
+	default:
+		return nil, terr("quantization has %d scales and %d zero points", n, zn)
+	}
+	if n == 1 {
+		// Per-tensor: the axis means nothing.
+		return out, nil
+	}
+	axis := int(q.QuantizedDimension())
+	if axis < 0 || axis >= len(shape) {
+		// TFLite Micro's person detection model declares axis 3 on rank-1
+		// biases. TFLite rejects such files, TFLite Micro runs them (it
+		// reads a rank-1 tensor's channels along its only axis); so do we.
+		if len(shape) == 1 && shape[0] == n {
+			im.warnf("tensor %q: quantized_dimension %d is outside its rank 1; using axis 0 for its %d scales, as TFLite Micro does", name, axis, n)
+			axis = 0
+		} else {
+			return nil, terr("quantized_dimension %d is outside rank %d", axis, len(shape))
+		}
+	}
+	out.Axis = axis
+	return out, nil
+}
