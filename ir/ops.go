@@ -196,12 +196,12 @@ type OpInfo struct {
 }
 
 var opTable = [numOps]OpInfo{
-	OpConv:        {"Conv", 2, 3, 1, func() Attrs { return &ConvAttrs{} }, inferConv},
-	OpGemm:        {"Gemm", 2, 3, 1, func() Attrs { return &GemmAttrs{} }, inferGemm},
+	OpConv:        {"Conv", 2, 3, 1, func() Attrs { return &ConvAttrs{Strides: [2]int{1, 1}, Dilations: [2]int{1, 1}, Group: 1} }, inferConv},
+	OpGemm:        {"Gemm", 2, 3, 1, func() Attrs { return &GemmAttrs{Alpha: 1, Beta: 1} }, inferGemm},
 	OpMatMul:      {"MatMul", 2, 2, 1, nil, inferMatMul},
 	OpBatchNorm:   {"BatchNorm", 5, 5, 1, func() Attrs { return &BatchNormAttrs{} }, inferSame},
 	OpRelu:        {"Relu", 1, 1, 1, nil, inferSame},
-	OpClip:        {"Clip", 1, 1, 1, func() Attrs { return &ClipAttrs{} }, inferSame},
+	OpClip:        {"Clip", 1, 1, 1, func() Attrs { return &ClipAttrs{Min: -inf, Max: inf} }, inferSame},
 	OpSigmoid:     {"Sigmoid", 1, 1, 1, nil, inferSame},
 	OpHardSigmoid: {"HardSigmoid", 1, 1, 1, func() Attrs { return &HardSigmoidAttrs{} }, inferSame},
 	OpHardSwish:   {"HardSwish", 1, 1, 1, nil, inferSame},
@@ -211,15 +211,15 @@ var opTable = [numOps]OpInfo{
 	OpDiv:         {"Div", 2, 2, 1, func() Attrs { return &BinaryAttrs{} }, inferBroadcast},
 	OpMax:         {"Max", 2, 2, 1, func() Attrs { return &BinaryAttrs{} }, inferBroadcast},
 	OpMin:         {"Min", 2, 2, 1, func() Attrs { return &BinaryAttrs{} }, inferBroadcast},
-	OpAvgPool:     {"AvgPool", 1, 1, 1, func() Attrs { return &PoolAttrs{} }, inferPool},
-	OpMaxPool:     {"MaxPool", 1, 1, 1, func() Attrs { return &PoolAttrs{} }, inferPool},
+	OpAvgPool:     {"AvgPool", 1, 1, 1, func() Attrs { return &PoolAttrs{Strides: [2]int{1, 1}, Dilations: [2]int{1, 1}} }, inferPool},
+	OpMaxPool:     {"MaxPool", 1, 1, 1, func() Attrs { return &PoolAttrs{Strides: [2]int{1, 1}, Dilations: [2]int{1, 1}} }, inferPool},
 	OpMean:        {"Mean", 1, 1, 1, func() Attrs { return &ReduceAttrs{} }, inferReduce},
 	OpReduceMax:   {"ReduceMax", 1, 1, 1, func() Attrs { return &ReduceAttrs{} }, inferReduce},
 	OpReshape:     {"Reshape", 1, 1, 1, nil, inferReshape},
 	OpTranspose:   {"Transpose", 1, 1, 1, func() Attrs { return &TransposeAttrs{} }, inferTranspose},
 	OpConcat:      {"Concat", 1, maxInputs, 1, func() Attrs { return &ConcatAttrs{} }, inferConcat},
 	OpPad:         {"Pad", 1, 1, 1, func() Attrs { return &PadAttrs{} }, inferPad},
-	OpSoftmax:     {"Softmax", 1, 1, 1, func() Attrs { return &SoftmaxAttrs{} }, inferSame},
+	OpSoftmax:     {"Softmax", 1, 1, 1, func() Attrs { return &SoftmaxAttrs{Axis: -1, Beta: 1} }, inferSame},
 	OpQuantize:    {"Quantize", 1, 1, 1, nil, inferSame},
 	OpDequantize:  {"Dequantize", 1, 1, 1, nil, inferDequantize},
 	OpIdentity:    {"Identity", 1, 1, 1, nil, inferSame},
@@ -262,7 +262,9 @@ func OpByName(name string) (Op, bool) {
 	return OpInvalid, false
 }
 
-// NewNode makes a node with op's zero attributes.
+// NewNode makes a node with op's default attributes: unit strides and
+// dilations, one group, Gemm alpha = beta = 1, softmax over the last axis with
+// beta 1, an open Clip.
 func NewNode(name string, op Op, inputs []*Tensor, outputs ...*Tensor) *Node {
 	n := &Node{Name: name, Op: op, Inputs: inputs, Outputs: outputs}
 	if f := op.Info().NewAttrs; f != nil {
