@@ -21,13 +21,21 @@ type Kind uint8
 
 // Kernel tables: float kernels for float32 nodes, quantized kernels for nodes
 // that touch int8 / uint8 tensors, and dtype-generic kernels (data movement).
+//
+// FastFloat and FastQuantized hold optimized kernels. They are consulted
+// before the reference tables unless the caller asks for reference kernels;
+// a fast PrepareFunc returns (nil, nil) when it has no fast path for that
+// node, and the reference kernel is used.
 const (
 	Float Kind = iota
 	Quantized
 	Generic
+	FastFloat
+	FastQuantized
+	numKinds
 )
 
-var tables = [3]map[ir.Op]PrepareFunc{{}, {}, {}}
+var tables = [numKinds]map[ir.Op]PrepareFunc{{}, {}, {}, {}, {}}
 
 // Register adds a kernel to a table; each kernel file calls it from init.
 func Register(op ir.Op, kind Kind, prepare PrepareFunc) {
@@ -54,16 +62,31 @@ func IsQuantizedNode(n *ir.Node) bool {
 	return false
 }
 
-// Prepare finds and prepares n's kernel: the quantized table for quantized
-// nodes, else the float table, then the generic one.
-func Prepare(n *ir.Node) (Kernel, error) {
-	order := []Kind{Float, Generic}
+// Prepare finds and prepares n's kernel: a fast kernel when one applies,
+// else the reference kernel (the quantized table for quantized nodes, else
+// the float table), then the generic one.
+func Prepare(n *ir.Node) (Kernel, error) { return prepare(n, false) }
+
+// PrepareReference is Prepare without the fast tables: what fast kernels are
+// tested against.
+func PrepareReference(n *ir.Node) (Kernel, error) { return prepare(n, true) }
+
+func prepare(n *ir.Node, reference bool) (Kernel, error) {
+	order := []Kind{FastFloat, Float, Generic}
 	if IsQuantizedNode(n) {
-		order = []Kind{Quantized, Generic}
+		order = []Kind{FastQuantized, Quantized, Generic}
+	}
+	if reference {
+		order = order[1:]
 	}
 	for _, k := range order {
-		if p, ok := tables[k][n.Op]; ok {
-			return p(n)
+		p, ok := tables[k][n.Op]
+		if !ok {
+			continue
+		}
+		kern, err := p(n)
+		if err != nil || kern != nil {
+			return kern, err
 		}
 	}
 	var dts []string
