@@ -1,0 +1,156 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
+	"github.com/spf13/cobra"
+
+	"github.com/mnconv/mnconv/importers"
+	"github.com/mnconv/mnconv/inspect"
+)
+
+var inspectJSON bool
+
+var inspectCmd = &cobra.Command{
+	Use:   "inspect MODEL",
+	Short: "Per-layer parameters, multiply-accumulates and output shapes of a model",
+	Long: `inspect loads an ONNX or TFLite model and prints, per layer, its op, output
+shape, parameters and multiply-accumulates (MACs), then the totals, the weight
+bytes by element type, and the model's inputs and outputs.
+
+Counting convention:
+  MACs    Conv (depthwise and grouped too: output elements x KH x KW x
+          input channels per group), Gemm / MatMul / fully connected
+          (M x K x N). Other ops (add, activations, pooling, softmax) count 0.
+  params  the weights and biases of those layers; quantized weights count
+          elements, not bytes.
+  other   every other constant (BatchNorm scale/bias/mean/var, constant
+          operands of Add/Mul...), listed apart.
+Shapes are shown as the IR holds them: rank-4 activations in NHWC, also for
+models whose source layout is NCHW. Op "DepthwiseConv" is a Conv with one group
+per input channel; "FullyConnected" a Gemm with a constant transposed weight.`,
+	Args: cobra.ExactArgs(1),
+	RunE: func(cmd *cobra.Command, args []string) error {
+		g, err := importers.Load(args[0], importers.Options{Warn: inspWarn})
+		if err != nil {
+			return err
+		}
+		r := inspect.Analyze(g)
+		if r.Model == "" {
+			r.Model = args[0]
+		}
+		if inspectJSON {
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			enc.SetIndent("", "  ")
+			return enc.Encode(r)
+		}
+		return inspPrint(cmd.OutOrStdout(), args[0], r)
+	},
+}
+
+func init() {
+	inspectCmd.Flags().BoolVar(&inspectJSON, "json", false, "print the report as JSON")
+	rootCmd.AddCommand(inspectCmd)
+}
+
+func inspWarn(msg string) { fmt.Fprintln(os.Stderr, "mnconv: warning:", msg) }
+
+func inspPrint(w io.Writer, path string, r *inspect.Report) error {
+	right, left := tw.AlignRight, tw.AlignLeft
+	align := tw.CellAlignment{PerColumn: []tw.Align{right, left, left, left, left, right, right, right}}
+	t := tablewriter.NewTable(w,
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRowAlignmentConfig(align),
+		tablewriter.WithFooterAlignmentConfig(align),
+	)
+	t.Header("#", "Name", "Op", "DType", "Output (NHWC)", "Params", "MACs", "Other params")
+	for i, l := range r.Layers {
+		if err := t.Append(fmt.Sprint(i), inspShortName(l.Name), l.Op, l.DType, inspShape(l.OutputShape),
+			inspect.Thousands(l.Params), inspect.Thousands(l.MACs), inspect.Thousands(l.OtherParams)); err != nil {
+			return err
+		}
+	}
+	t.Footer("", "total", fmt.Sprintf("%d layers", len(r.Layers)), "", "",
+		inspect.Thousands(r.TotalParams), inspect.Thousands(r.TotalMACs), inspect.Thousands(r.OtherParams))
+	fmt.Fprintf(w, "%s\n", path)
+	if err := t.Render(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "params %s, MACs %s, other params %s\n",
+		inspect.Thousands(r.TotalParams), inspect.Thousands(r.TotalMACs), inspect.Thousands(r.OtherParams))
+	fmt.Fprintf(w, "weight bytes %s (%s)", inspect.Thousands(r.TotalWeightBytes), inspBytes(r.WeightBytes))
+	if len(r.OtherBytes) > 0 {
+		fmt.Fprintf(w, "; other constants %s", inspBytes(r.OtherBytes))
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "inputs:  %s\n", inspTensors(r.Inputs))
+	fmt.Fprintf(w, "outputs: %s\n", inspTensors(r.Outputs))
+	return nil
+}
+
+// inspNameWidth bounds the name column; --json keeps whole names.
+const inspNameWidth = 56
+
+// inspShortName fits a layer name into the table. TFLite names join every
+// tensor name the converter merged with ';': the last part is the op's own.
+func inspShortName(name string) string {
+	r := []rune(name)
+	if len(r) <= inspNameWidth {
+		return name
+	}
+	if i := strings.LastIndex(name, ";"); i >= 0 && len([]rune(name[i:])) < inspNameWidth {
+		return "…" + name[i:]
+	}
+	return "…" + string(r[len(r)-inspNameWidth+1:])
+}
+
+func inspShape(s []int) string {
+	parts := make([]string, len(s))
+	for i, d := range s {
+		parts[i] = fmt.Sprint(d)
+	}
+	return "[" + strings.Join(parts, ",") + "]"
+}
+
+func inspBytes(m map[string]int64) string {
+	var parts []string
+	for _, k := range inspect.DTypes(m) {
+		parts = append(parts, k+" "+inspect.Thousands(m[k]))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// inspTensors describes graph inputs or outputs: name, dtype, shape and, when
+// present, the source layout and quantization.
+func inspTensors(ts []inspect.TensorInfo) string {
+	var parts []string
+	for _, t := range ts {
+		s := fmt.Sprintf("%s %s %s", t.Name, t.DType, inspShape(t.Shape))
+		if t.Layout != "" {
+			s += fmt.Sprintf(" (NHWC here; %s in the source)", t.Layout)
+		}
+		if len(t.Scale) == 1 {
+			zp := int64(0)
+			if len(t.Zero) > 0 {
+				zp = t.Zero[0]
+			}
+			s += fmt.Sprintf(" scale=%g zero_point=%d", t.Scale[0], zp)
+		} else if len(t.Scale) > 1 {
+			s += fmt.Sprintf(" per-channel quant (%d scales)", len(t.Scale))
+		}
+		parts = append(parts, s)
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, "; ")
+}
