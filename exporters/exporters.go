@@ -1,9 +1,12 @@
-// Package exporters picks the writer for an output path, mirroring package
-// importers: each format registers its name and extensions, and ForPath
-// dispatches on the extension (or a name given with --to).
+// Package exporters picks the exporter for an output path, as importers picks
+// the importer for an input file: each format registers its name, file
+// extensions and Export function, and ForPath dispatches on the extension.
 //
-// Phase: export. Writers turn ir graphs into bytes; they never read files
-// and never write them (callers write through internal/atomicfile).
+// Phase: export. Exporters turn an ir graph into the bytes of a model file;
+// they never change the graph and write no files themselves (callers write
+// the bytes with internal/atomicfile). The format packages (exporters/onnx,
+// exporters/tflite) register themselves in init, so a program imports them
+// for their side effect.
 package exporters
 
 import (
@@ -16,14 +19,24 @@ import (
 
 // Options tune an export.
 type Options struct {
-	// Warn receives non-fatal notes; nil discards them.
+	// Warn receives non-fatal findings (something written in a form that may
+	// compute slightly differently, a name changed); nil discards them.
 	Warn func(msg string)
+}
+
+// Warnf sends a formatted warning to o.Warn when it is set.
+func (o Options) Warnf(format string, args ...any) {
+	if o.Warn != nil {
+		o.Warn(fmt.Sprintf(format, args...))
+	}
 }
 
 // Format is a registered output format.
 type Format struct {
-	Name   string
-	Exts   []string // lower-case, with the dot
+	Name string
+	// Exts are lower-case file extensions with the dot (".tflite").
+	Exts []string
+	// Export serializes a whole graph. It must not modify g.
 	Export func(g *ir.Graph, opts Options) ([]byte, error)
 }
 
@@ -35,17 +48,7 @@ func Register(f Format) { formats = append(formats, f) }
 // Formats lists the registered formats.
 func Formats() []Format { return formats }
 
-// ByName finds a format by name ("onnx", "tflite").
-func ByName(name string) (*Format, error) {
-	for i := range formats {
-		if strings.EqualFold(formats[i].Name, name) {
-			return &formats[i], nil
-		}
-	}
-	return nil, fmt.Errorf("unknown output format %q (have %s)", name, names())
-}
-
-// ForPath finds the format for an output path by its extension.
+// ForPath finds the format that path's extension names.
 func ForPath(path string) (*Format, error) {
 	ext := strings.ToLower(filepath.Ext(path))
 	for i := range formats {
@@ -55,16 +58,12 @@ func ForPath(path string) (*Format, error) {
 			}
 		}
 	}
-	return nil, fmt.Errorf("%s: no exporter for extension %q (have %s)", path, ext, names())
-}
-
-func names() string {
-	var s []string
+	var known []string
 	for _, f := range formats {
-		s = append(s, f.Name)
+		known = append(known, f.Exts...)
 	}
-	if len(s) == 0 {
-		return "none"
+	if len(known) == 0 {
+		return nil, fmt.Errorf("%s: no exporter is registered (import exporters/onnx or exporters/tflite)", path)
 	}
-	return strings.Join(s, ", ")
+	return nil, fmt.Errorf("%s: no exporter for extension %q (known: %s)", path, ext, strings.Join(known, ", "))
 }

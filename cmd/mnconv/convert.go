@@ -1,0 +1,115 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mnconv/mnconv/exporters"
+	"github.com/mnconv/mnconv/importers"
+	"github.com/mnconv/mnconv/internal/atomicfile"
+	"github.com/mnconv/mnconv/passes"
+)
+
+var convFlags struct {
+	to          string
+	passes      string
+	noPasses    bool
+	dequantize  bool
+	inputLayout string
+	verbose     bool
+}
+
+var convertCmd = &cobra.Command{
+	Use:   "convert IN OUT",
+	Short: "Convert between ONNX and TFLite, optimizing on the way",
+	Long: `convert reads IN (.onnx or .tflite), runs the optimization passes and writes
+OUT in the format its extension names (or --to).
+
+Passes (default: ` + defaultPassNames() + `):
+--passes LIST runs only those (comma-separated), --no-passes none; --verbose
+prints what each pass changed.
+
+--dequantize turns a quantized model into a float one (weights dequantized,
+QUANTIZE / DEQUANTIZE and Q/DQ nodes removed) so that it can be re-quantized.
+--input-layout nchw|nhwc sets an ONNX output's image input layout (default:
+what the source had). The output is written atomically and never over IN.`,
+	Args: cobra.ExactArgs(2),
+	RunE: runConvert,
+}
+
+func init() {
+	f := convertCmd.Flags()
+	f.StringVar(&convFlags.to, "to", "", "output format: onnx or tflite (default: from OUT's extension)")
+	f.StringVar(&convFlags.passes, "passes", "", "comma-separated passes to run instead of the default list")
+	f.BoolVar(&convFlags.noPasses, "no-passes", false, "run no optimization passes")
+	f.BoolVar(&convFlags.dequantize, "dequantize", false, "turn a quantized model into a float one")
+	f.StringVar(&convFlags.inputLayout, "input-layout", "", "ONNX image input layout: nchw or nhwc")
+	f.BoolVar(&convFlags.verbose, "verbose", false, "print what each pass changed")
+	rootCmd.AddCommand(convertCmd)
+}
+
+func runConvert(cmd *cobra.Command, args []string) error {
+	in, out := args[0], args[1]
+	stderr := cmd.ErrOrStderr()
+	warn := func(msg string) { fmt.Fprintln(stderr, "warning:", msg) }
+	var exp *exporters.Format
+	var err error
+	if convFlags.to != "" {
+		exp, err = exporters.ByName(convFlags.to)
+	} else {
+		exp, err = exporters.ForPath(out)
+	}
+	if err != nil {
+		return err
+	}
+	layout := strings.ToUpper(convFlags.inputLayout)
+	if layout != "" && layout != "NCHW" && layout != "NHWC" {
+		return fmt.Errorf("--input-layout %q: want nchw or nhwc", convFlags.inputLayout)
+	}
+	list := passes.Default
+	switch {
+	case convFlags.noPasses && convFlags.passes != "":
+		return fmt.Errorf("--passes and --no-passes exclude each other")
+	case convFlags.noPasses:
+		list = nil
+	case convFlags.passes != "":
+		if list, err = passes.ByName(convFlags.passes); err != nil {
+			return err
+		}
+	}
+	if convFlags.dequantize {
+		list = append([]passes.Pass{passes.Dequantize}, list...)
+	}
+	g, err := importers.Load(in, importers.Options{Warn: warn})
+	if err != nil {
+		return err
+	}
+	if len(list) > 0 {
+		rep, err := passes.Run(g, list, nil)
+		if err != nil {
+			return err
+		}
+		if convFlags.verbose {
+			fmt.Fprint(stderr, rep.String())
+		}
+	}
+	data, err := exp.Export(g, exporters.Options{InputLayout: layout, Warn: warn})
+	if err != nil {
+		return fmt.Errorf("%s: %v", out, err)
+	}
+	if err := atomicfile.WriteFile(out, data, in); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%s, %d bytes, %d nodes)\n", out, exp.Name, len(data), len(g.Nodes))
+	return nil
+}
+
+func defaultPassNames() string {
+	var names []string
+	for _, p := range passes.Default {
+		names = append(names, p.Name)
+	}
+	return strings.Join(names, ", ")
+}
