@@ -1,0 +1,220 @@
+package onnx
+
+import (
+	"fmt"
+	"math/rand"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/mnconv/mnconv/importers"
+	pb "github.com/mnconv/mnconv/importers/onnx/onnxpb"
+)
+
+// TestBadInputs feeds malformed and unsupported models: each must come back
+// as an error that names the file and what is wrong, never a panic.
+func TestBadInputs(t *testing.T) {
+	good := mustMarshal(reluModel())
+	random := make([]byte, 4096)
+	rand.New(rand.NewSource(1)).Read(random)
+
+	// edit returns the Relu model changed by f.
+	edit := func(f func(m *pb.ModelProto)) []byte {
+		m := reluModel()
+		f(m)
+		return mustMarshal(m)
+	}
+	graph := func(opset int64, nodes []*pb.NodeProto, in, out []*pb.ValueInfoProto, inits ...*pb.TensorProto) []byte {
+		return mustMarshal(model(opset, &pb.GraphProto{Name: proto.String("g"), Node: nodes, Input: in, Output: out, Initializer: inits}))
+	}
+	// nested makes a node whose attribute holds a graph holding such a node,
+	// depth times.
+	nested := func(depth int) []byte {
+		var g *pb.GraphProto
+		for i := 0; i < depth; i++ {
+			n := nd("If", []string{"c"}, []string{"y"})
+			if g != nil {
+				n.Attribute = []*pb.AttributeProto{{Name: proto.String("then_branch"), Type: pb.AttributeProto_GRAPH.Enum(), G: g}}
+			}
+			g = &pb.GraphProto{Node: []*pb.NodeProto{n}}
+		}
+		return mustMarshal(model(13, g))
+	}
+	w := floatInit("w", []int64{4, 3, 3, 3}, func(i int) float32 { return 0.01 * float32(i) })
+
+	cases := []struct {
+		name string
+		data []byte
+		want []string // every one must appear in the error
+	}{
+		{"empty file", nil, []string{"empty file"}},
+		{"truncated", good[:len(good)/2], []string{"not a valid ONNX model"}},
+		{"random bytes", random, []string{"not a valid ONNX model"}},
+		{"no graph", mustMarshal(&pb.ModelProto{IrVersion: proto.Int64(8)}), []string{"model has no graph"}},
+		{"missing tensor", edit(func(m *pb.ModelProto) { m.Graph.Node[0].Input[0] = "ghost" }),
+			[]string{`node "y_node" (Relu)`, `reads "ghost", which no node, graph input or initializer defines`}},
+		{"declared shape of 2^40 elements", edit(func(m *pb.ModelProto) { m.Graph.Input[0] = fvi("x", 1<<20, 1<<20) }),
+			[]string{`graph input "x"`, "more than the limit"}},
+		{"initializer of 2^40 elements", graph(13, []*pb.NodeProto{nd("Add", []string{"x", "c"}, []string{"y"})},
+			[]*pb.ValueInfoProto{fvi("x", 1, 4)}, []*pb.ValueInfoProto{fvi("y", 1, 4)},
+			&pb.TensorProto{Name: proto.String("c"), Dims: []int64{1 << 20, 1 << 20}, DataType: proto.Int32(1), RawData: []byte{0, 0, 0, 0}}),
+			[]string{`tensor "c"`, "more than the limit"}},
+		{"shape overflowing int64", edit(func(m *pb.ModelProto) { m.Graph.Input[0] = fvi("x", 1<<62, 8) }),
+			[]string{`graph input "x"`, "overflows int64"}},
+		{"cyclic graph", graph(13, []*pb.NodeProto{
+			nd("Relu", []string{"b"}, []string{"a"}), nd("Relu", []string{"a"}, []string{"b"}), nd("Relu", []string{"b"}, []string{"y"})},
+			[]*pb.ValueInfoProto{fvi("x", 1, 4)}, []*pb.ValueInfoProto{fvi("y", 1, 4)}),
+			[]string{`node "a_node" (Relu)`, "cycle"}},
+		{"external data", graph(13, []*pb.NodeProto{nd("Add", []string{"x", "c"}, []string{"y"})},
+			[]*pb.ValueInfoProto{fvi("x", 1, 4)}, []*pb.ValueInfoProto{fvi("y", 1, 4)},
+			&pb.TensorProto{Name: proto.String("c"), Dims: []int64{4}, DataType: proto.Int32(1), DataLocation: pb.TensorProto_EXTERNAL.Enum(),
+				ExternalData: []*pb.StringStringEntryProto{{Key: proto.String("location"), Value: proto.String("../../etc/passwd")}}}),
+			[]string{`tensor "c"`, "external file"}},
+		{"unsupported op", edit(func(m *pb.ModelProto) { m.Graph.Node[0].OpType = proto.String("Frobnicate") }),
+			[]string{`node "y_node" (Frobnicate)`, "unsupported op Frobnicate"}},
+		{"ConvInteger", edit(func(m *pb.ModelProto) { m.Graph.Node[0].OpType = proto.String("ConvInteger") }),
+			[]string{`(ConvInteger)`, "integer convolution"}},
+		{"unknown domain", edit(func(m *pb.ModelProto) { m.Graph.Node[0].Domain = proto.String("com.example") }),
+			[]string{`(com.example.Relu)`, `domain "com.example"`}},
+		{"opset too new", edit(func(m *pb.ModelProto) { m.OpsetImport[0].Version = proto.Int64(99) }), []string{"opset 99", "not supported"}},
+		{"opset too old", edit(func(m *pb.ModelProto) { m.OpsetImport[0].Version = proto.Int64(1) }), []string{"opset 1 ", "not supported"}},
+		{"no default opset", edit(func(m *pb.ModelProto) { m.OpsetImport[0].Domain = proto.String("com.microsoft") }),
+			[]string{"imports no opset of the default ONNX domain"}},
+		{"deep nesting", nested(200), []string{"not a valid ONNX model", "recursion"}},
+		{"attribute of the wrong type", graph(13, []*pb.NodeProto{nd("Conv", []string{"x", "w"}, []string{"y"}, attrFloat("group", 1))},
+			[]*pb.ValueInfoProto{fvi("x", 1, 3, 8, 8)}, []*pb.ValueInfoProto{fvi("y", 1, 4, 6, 6)}, w),
+			[]string{`node "y_node" (Conv)`, `attribute "group" is FLOAT, want INT`}},
+		{"raw data of the wrong size", graph(13, []*pb.NodeProto{nd("Add", []string{"x", "c"}, []string{"y"})},
+			[]*pb.ValueInfoProto{fvi("x", 1, 4)}, []*pb.ValueInfoProto{fvi("y", 1, 4)},
+			&pb.TensorProto{Name: proto.String("c"), Dims: []int64{4}, DataType: proto.Int32(1), RawData: make([]byte, 8)}),
+			[]string{`tensor "c" has 8 bytes of raw data`}},
+		{"unsupported element type", edit(func(m *pb.ModelProto) { m.Graph.Input[0] = vi("x", pb.TensorProto_FLOAT16, 1, 4) }),
+			[]string{`graph input "x"`, "FLOAT16 is not supported"}},
+		{"symbolic spatial dimension", edit(func(m *pb.ModelProto) {
+			m.Graph.Input[0].Type.GetTensorType().Shape.Dim[1].Value = &pb.TensorShapeProto_Dimension_DimParam{DimParam: "width"}
+		}), []string{`graph input "x" dimension 1 is symbolic ("width")`}},
+		{"dynamic reshape", graph(13, []*pb.NodeProto{nd("Reshape", []string{"x", "s"}, []string{"y"})},
+			[]*pb.ValueInfoProto{fvi("x", 1, 4), vi("s", pb.TensorProto_INT64, 2)}, []*pb.ValueInfoProto{fvi("y", 4, 1)}),
+			[]string{`node "y_node" (Reshape)`, "shape input must be a constant"}},
+		{"two writers", graph(13, []*pb.NodeProto{nd("Relu", []string{"x"}, []string{"y"}), nd("Sigmoid", []string{"x"}, []string{"y"})},
+			[]*pb.ValueInfoProto{fvi("x", 1, 4)}, []*pb.ValueInfoProto{fvi("y", 1, 4)}),
+			[]string{`(Sigmoid)`, `writes "y", which node "y_node" also writes`}},
+		{"training BatchNormalization", graph(15, []*pb.NodeProto{nd("BatchNormalization", []string{"x", "s", "s", "s", "s"}, []string{"y", "m", "v"}, attrInt("training_mode", 1))},
+			[]*pb.ValueInfoProto{fvi("x", 1, 4)}, []*pb.ValueInfoProto{fvi("y", 1, 4)}, floatInit("s", []int64{4}, func(int) float32 { return 1 })),
+			[]string{`(BatchNormalization)`, "training-mode"}},
+		{"3D convolution", graph(13, []*pb.NodeProto{nd("Conv", []string{"x", "w5"}, []string{"y"})},
+			[]*pb.ValueInfoProto{fvi("x", 1, 3, 4, 4, 4)}, []*pb.ValueInfoProto{fvi("y", 1, 4, 2, 2, 2)},
+			floatInit("w5", []int64{4, 3, 3, 3, 3}, func(int) float32 { return 1 })),
+			[]string{`(Conv)`, "only 2D convolution is supported"}},
+		{"Dropout mask read", graph(13, []*pb.NodeProto{nd("Dropout", []string{"x"}, []string{"d", "mask"}), nd("Relu", []string{"mask"}, []string{"y"})},
+			[]*pb.ValueInfoProto{fvi("x", 1, 4)}, []*pb.ValueInfoProto{fvi("y", 1, 4)}),
+			[]string{`node "y_node" (Relu)`, "Dropout mask"}},
+		{"int16 quantization", graph(13, []*pb.NodeProto{nd("QuantizeLinear", []string{"x", "s", "z"}, []string{"y"})},
+			[]*pb.ValueInfoProto{fvi("x", 1, 4)}, []*pb.ValueInfoProto{vi("y", pb.TensorProto_INT16, 1, 4)},
+			scaleInit("s", 0.1), scalarInit("z", pb.TensorProto_INT16, 0)),
+			[]string{`(QuantizeLinear)`, `tensor "z"`, "INT16 is not supported"}},
+		{"arithmetic on raw quantized integers", graph(13, []*pb.NodeProto{
+			nd("QuantizeLinear", []string{"x", "s", "z"}, []string{"q"}), nd("Relu", []string{"q"}, []string{"y"})},
+			[]*pb.ValueInfoProto{fvi("x", 1, 4)}, []*pb.ValueInfoProto{vi("y", pb.TensorProto_UINT8, 1, 4)},
+			scaleInit("s", 0.1), scalarInit("z", pb.TensorProto_UINT8, 128)),
+			[]string{`node "y_node" (Relu)`, `raw integers of quantized tensor "q"`}},
+		{"too long a name", edit(func(m *pb.ModelProto) { m.Graph.Node[0].Name = proto.String(strings.Repeat("n", MaxStringLen+1)) }),
+			[]string{"more than the limit"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			g, err := Import("bad.onnx", c.data, importers.Options{})
+			if err == nil {
+				t.Fatalf("imported without error:\n%s", g.Dump())
+			}
+			msg := err.Error()
+			t.Log(msg)
+			if strings.Contains(msg, "internal error") {
+				t.Fatalf("panicked: %v", err)
+			}
+			for _, w := range append([]string{"onnx: bad.onnx: "}, c.want...) {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not contain %q", msg, w)
+				}
+			}
+		})
+	}
+}
+
+// TestLongChain imports a 10,000-node Relu chain, in file order and in
+// reverse (which needs the topological sort): no recursion, no stack trouble.
+func TestLongChain(t *testing.T) {
+	const n = 10000
+	for _, reversed := range []bool{false, true} {
+		nodes := make([]*pb.NodeProto, n)
+		for i := range nodes {
+			in, out := fmt.Sprintf("t%d", i), fmt.Sprintf("t%d", i+1)
+			if i == 0 {
+				in = "x"
+			}
+			if i == n-1 {
+				out = "y"
+			}
+			nodes[i] = nd("Relu", []string{in}, []string{out})
+		}
+		if reversed {
+			for i, j := 0, n-1; i < j; i, j = i+1, j-1 {
+				nodes[i], nodes[j] = nodes[j], nodes[i]
+			}
+		}
+		data := mustMarshal(model(13, &pb.GraphProto{Node: nodes, Input: []*pb.ValueInfoProto{fvi("x", 1, 4)}, Output: []*pb.ValueInfoProto{fvi("y", 1, 4)}}))
+		g, err := Import("chain.onnx", data, importers.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(g.Nodes) != n || g.Nodes[0].Inputs[0] != g.Inputs[0] || g.Nodes[n-1].Out() != g.Outputs[0] {
+			t.Fatalf("reversed=%v: %d nodes, chain not in order", reversed, len(g.Nodes))
+		}
+	}
+}
+
+func TestMagic(t *testing.T) {
+	if !Magic(mustMarshal(reluModel())) {
+		t.Error("Magic rejects a model written by protobuf")
+	}
+	tflite := []byte{0x1c, 0, 0, 0, 'T', 'F', 'L', '3', 0x14, 0, 0x20, 0}
+	for _, head := range [][]byte{tflite, []byte("\x08\x00\x12"), []byte("hello world"), nil} {
+		if Magic(head) {
+			t.Errorf("Magic accepts %q", head)
+		}
+	}
+	f, err := importers.Detect("model.bin", mustMarshal(reluModel()))
+	if err != nil || f.Name != "onnx" {
+		t.Errorf("Detect: %v, %v", f, err)
+	}
+}
+
+// FuzzImport: whatever the bytes, Import returns a graph that validates or
+// an error, and never reaches its panic net.
+func FuzzImport(f *testing.F) {
+	f.Add(mustMarshal(reluModel()))
+	w := floatInit("w", []int64{2, 1, 3, 3}, func(i int) float32 { return float32(i) })
+	f.Add(mustMarshal(model(13, &pb.GraphProto{
+		Node: []*pb.NodeProto{
+			nd("Conv", []string{"x", "w"}, []string{"c"}, attrInts("pads", 1, 1, 1, 1), attrInt("group", 1)),
+			nd("GlobalAveragePool", []string{"c"}, []string{"p"}),
+			nd("Flatten", []string{"p"}, []string{"y"}),
+		},
+		Input:       []*pb.ValueInfoProto{fvi("x", 1, 1, 4, 4)},
+		Output:      []*pb.ValueInfoProto{fvi("y", 1, 2)},
+		Initializer: []*pb.TensorProto{w},
+	})))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		g, err := Import("fuzz.onnx", data, importers.Options{})
+		if err != nil {
+			if strings.Contains(err.Error(), "internal error") {
+				t.Fatal(err)
+			}
+			return
+		}
+		if err := g.Validate(); err != nil {
+			t.Fatalf("imported graph does not validate: %v", err)
+		}
+	})
+}

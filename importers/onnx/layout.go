@@ -1,0 +1,294 @@
+package onnx
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/mnconv/mnconv/ir"
+)
+
+// Permutations between ONNX's NCHW and the ir's NHWC, in the ir's
+// convention: output dim i is input dim perm[i]. OIHW -> OHWI is toNHWC too.
+var (
+	toNHWC = []int{0, 2, 3, 1}
+	toNCHW = []int{0, 3, 1, 2}
+)
+
+// permute returns s with out[i] = s[p[i]].
+func permute(s []int, p []int) []int {
+	out := make([]int, len(p))
+	for i, j := range p {
+		out[i] = s[j]
+	}
+	return out
+}
+
+// storedAxis maps an ONNX axis of a rank-4 NCHW tensor to its position in
+// the NHWC-stored tensor.
+func storedAxis(axis int) int { return toNCHW[axis] }
+
+// orderKept reports whether an NCHW shape has the same element order as its
+// NHWC form, so that a Reshape converts between them (a 1x1 feature map, or
+// a single channel).
+func orderKept(nchw []int) bool { return nchw[1] == 1 || nchw[2]*nchw[3] == 1 }
+
+// movedQuant returns q for a tensor transposed by perm (out dim i = in dim
+// perm[i]) after the input was viewed with lead extra leading 1-dims: only a
+// per-axis axis moves.
+func movedQuant(q *ir.Quant, perm []int, lead int) *ir.Quant {
+	q = q.Clone()
+	if q.PerAxis() {
+		q.Axis = slices.Index(perm, q.Axis+lead)
+	}
+	return q
+}
+
+// add infers n's output shapes, checks them against the limits, and appends
+// n to the graph.
+func (im *importer) add(n *ir.Node) error {
+	if len(im.g.Nodes) >= MaxNodes {
+		return fmt.Errorf("import makes more than %d nodes", MaxNodes)
+	}
+	for i, t := range n.Inputs {
+		if t == nil && i < n.Op.Info().MinInputs {
+			return fmt.Errorf("%v: required input %d is missing", n.Op, i)
+		}
+	}
+	if err := n.Op.Info().Infer(n); err != nil {
+		return stripNodePrefix(n, err)
+	}
+	for _, o := range n.Outputs {
+		if len(o.Shape) > MaxRank {
+			return fmt.Errorf("output %q has rank %d, more than the limit %d", o.Name, len(o.Shape), MaxRank)
+		}
+		dims := make([]int64, len(o.Shape))
+		for i, d := range o.Shape {
+			dims[i] = int64(d)
+		}
+		if _, err := ir.CheckedElements(dims, MaxElements); err != nil {
+			return fmt.Errorf("output %q: %v", o.Name, err)
+		}
+		im.producer[o] = n
+	}
+	im.g.Nodes = append(im.g.Nodes, n)
+	return nil
+}
+
+// stripNodePrefix drops the ir's `node "x" (Op): ` from an inference error:
+// the caller names the ONNX node already; the ir op stays as a hint.
+func stripNodePrefix(n *ir.Node, err error) error {
+	prefix := fmt.Sprintf("node %q (%s): ", n.Name, n.Op)
+	msg := err.Error()
+	if len(msg) > len(prefix) && msg[:len(prefix)] == prefix {
+		return fmt.Errorf("%v: %s", n.Op, msg[len(prefix):])
+	}
+	return err
+}
+
+// emit adds an ir node made for ONNX node n. suffix distinguishes helper
+// nodes ("" for the node that computes n's result).
+func (im *importer) emit(n *node, suffix string, op ir.Op, a ir.Attrs, ins []*ir.Tensor, out *ir.Tensor) (*ir.Node, error) {
+	name := n.label
+	if suffix != "" {
+		name += "/" + suffix
+	}
+	nd := ir.NewNode(name, op, ins, out)
+	if a != nil {
+		nd.Attrs = a
+	}
+	if n.quantized {
+		nd.Arith = ir.ArithONNX
+	}
+	if err := im.add(nd); err != nil {
+		return nil, err
+	}
+	return nd, nil
+}
+
+// tmp makes an intermediate tensor named after base.
+func (im *importer) tmp(base string, dt ir.DType, q *ir.Quant) *ir.Tensor {
+	return &ir.Tensor{Name: im.uniqueName(base), DType: dt, Quant: q}
+}
+
+// nchw returns v in ONNX element order, adding a Transpose (or a Reshape
+// where the order is the same) when v is stored permuted.
+func (im *importer) nchw(n *node, v value) (*ir.Tensor, error) {
+	if !v.perm {
+		return v.t, nil
+	}
+	if t := im.nchwOf[v.t]; t != nil {
+		return t, nil
+	}
+	logical := v.shape()
+	out := im.tmp(v.t.Name+"_nchw", v.t.DType, movedQuant(v.t.Quant, toNCHW, 0))
+	var err error
+	if orderKept(logical) {
+		out.Shape = slices.Clone(logical)
+		_, err = im.emit(n, "to_nchw", ir.OpReshape, nil, []*ir.Tensor{v.t}, out)
+	} else {
+		_, err = im.emit(n, "to_nchw", ir.OpTranspose, &ir.TransposeAttrs{Perm: slices.Clone(toNCHW)}, []*ir.Tensor{v.t}, out)
+	}
+	if err != nil {
+		return nil, err
+	}
+	im.nchwOf[v.t] = out
+	return out, nil
+}
+
+// nhwc returns a rank-4 v stored as NHWC (for a weight: OIHW as OHWI).
+// Constants are re-laid-out at import; a dequantized constant (a QDQ
+// weight) is re-laid-out before its Dequantize; anything else gets a
+// Reshape where the order is the same, else a Transpose.
+func (im *importer) nhwc(n *node, v value) (*ir.Tensor, error) {
+	if v.perm {
+		return v.t, nil
+	}
+	if v.rank() != 4 {
+		return nil, fmt.Errorf("tensor %q has rank %d, want 4", v.t.Name, v.rank())
+	}
+	if t := im.nhwcOf[v.t]; t != nil {
+		return t, nil
+	}
+	if v.isConst() {
+		return im.nhwcConst(v.t)
+	}
+	var out *ir.Tensor
+	if p := im.producer[v.t]; p != nil && p.Op == ir.OpDequantize && p.Inputs[0].IsConst() {
+		qc, err := im.nhwcConst(p.Inputs[0])
+		if err != nil {
+			return nil, err
+		}
+		out = im.tmp(v.t.Name+"_nhwc", v.t.DType, nil)
+		dq := ir.NewNode(p.Name+"/nhwc", ir.OpDequantize, []*ir.Tensor{qc}, out)
+		dq.Arith = p.Arith
+		if err := im.add(dq); err != nil {
+			return nil, err
+		}
+	} else {
+		out = im.tmp(v.t.Name+"_nhwc", v.t.DType, movedQuant(v.t.Quant, toNHWC, 0))
+		var err error
+		if orderKept(v.t.Shape) {
+			out.Shape = permute(v.t.Shape, toNHWC)
+			_, err = im.emit(n, "to_nhwc", ir.OpReshape, nil, []*ir.Tensor{v.t}, out)
+		} else {
+			_, err = im.emit(n, "to_nhwc", ir.OpTranspose, &ir.TransposeAttrs{Perm: slices.Clone(toNHWC)}, []*ir.Tensor{v.t}, out)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	im.nhwcOf[v.t] = out
+	return out, nil
+}
+
+// nhwcConst returns constant c (rank <= 4) viewed as rank 4 with leading
+// 1-dims and re-laid-out as NHWC; it is made once per constant.
+func (im *importer) nhwcConst(c *ir.Tensor) (*ir.Tensor, error) {
+	if t := im.nhwcOf[c]; t != nil {
+		return t, nil
+	}
+	if c.Rank() > 4 {
+		return nil, fmt.Errorf("constant %q has rank %d, cannot broadcast against a rank-4 image", c.Name, c.Rank())
+	}
+	view := append(slices.Repeat([]int{1}, 4-c.Rank()), c.Shape...)
+	t, err := im.transposeConst(c, view, toNHWC, c.Name+"_nhwc")
+	if err != nil {
+		return nil, err
+	}
+	im.nhwcOf[c] = t
+	return t, nil
+}
+
+// transposeConst makes a new constant: c viewed with shape view (c's shape
+// with optional leading 1-dims), transposed by perm.
+func (im *importer) transposeConst(c *ir.Tensor, view, perm []int, name string) (*ir.Tensor, error) {
+	if err := im.spend(c.Bytes()); err != nil {
+		return nil, err
+	}
+	return &ir.Tensor{
+		Name:  im.uniqueName(name),
+		DType: c.DType,
+		Shape: permute(view, perm),
+		Quant: movedQuant(c.Quant, perm, len(view)-c.Rank()),
+		Data:  transposeData(c.Data, c.DType, view, perm),
+	}, nil
+}
+
+// transposeData returns d, of the given shape, transposed by perm. It
+// copies element by element without an index table, so a large weight
+// costs only its own size again.
+func transposeData(d *ir.Data, dt ir.DType, shape, perm []int) *ir.Data {
+	switch dt {
+	case ir.Float32:
+		return &ir.Data{F32: transposeSlice(d.F32, shape, perm)}
+	case ir.Int8:
+		return &ir.Data{I8: transposeSlice(d.I8, shape, perm)}
+	case ir.Uint8:
+		return &ir.Data{U8: transposeSlice(d.U8, shape, perm)}
+	case ir.Int32:
+		return &ir.Data{I32: transposeSlice(d.I32, shape, perm)}
+	case ir.Int64:
+		return &ir.Data{I64: transposeSlice(d.I64, shape, perm)}
+	}
+	return &ir.Data{}
+}
+
+func transposeSlice[T any](src []T, shape, perm []int) []T {
+	dst := make([]T, len(src))
+	walkTransposed(shape, perm, func(j, i int) { dst[j] = src[i] })
+	return dst
+}
+
+// walkTransposed calls f(j, i) for each element j of shape transposed by
+// perm, in order, with i its flat index in the untransposed tensor.
+func walkTransposed(shape, perm []int, f func(j, i int)) {
+	r := len(shape)
+	stride := make([]int, r)
+	s := 1
+	for i := r - 1; i >= 0; i-- {
+		stride[i] = s
+		s *= shape[i]
+	}
+	out := permute(shape, perm)
+	ostride := permute(stride, perm)
+	pos := make([]int, r)
+	src := 0
+	for j := 0; j < s; j++ {
+		f(j, src)
+		// odometer over the output shape, tracking the source offset
+		for k := r - 1; k >= 0; k-- {
+			pos[k]++
+			src += ostride[k]
+			if pos[k] < out[k] {
+				break
+			}
+			src -= pos[k] * ostride[k]
+			pos[k] = 0
+		}
+	}
+}
+
+// take returns the elements of d at idx, in order.
+func take(d *ir.Data, dt ir.DType, idx []int) *ir.Data {
+	switch dt {
+	case ir.Float32:
+		return &ir.Data{F32: takeSlice(d.F32, idx)}
+	case ir.Int8:
+		return &ir.Data{I8: takeSlice(d.I8, idx)}
+	case ir.Uint8:
+		return &ir.Data{U8: takeSlice(d.U8, idx)}
+	case ir.Int32:
+		return &ir.Data{I32: takeSlice(d.I32, idx)}
+	case ir.Int64:
+		return &ir.Data{I64: takeSlice(d.I64, idx)}
+	}
+	return &ir.Data{}
+}
+
+func takeSlice[T any](src []T, idx []int) []T {
+	out := make([]T, len(idx))
+	for j, i := range idx {
+		out[j] = src[i]
+	}
+	return out
+}

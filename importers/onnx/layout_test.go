@@ -1,0 +1,389 @@
+package onnx
+
+import (
+	"math"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/mnconv/mnconv/importers"
+	pb "github.com/mnconv/mnconv/importers/onnx/onnxpb"
+	"github.com/mnconv/mnconv/ir"
+	"github.com/mnconv/mnconv/runtime"
+)
+
+// importModel imports a test-built model.
+func importModel(t *testing.T, m *pb.ModelProto) *ir.Graph {
+	t.Helper()
+	g, err := Import("test.onnx", mustMarshal(m), importers.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// runModel runs g on inputs given in ONNX layout and returns the outputs in
+// ONNX layout.
+func runModel(t *testing.T, g *ir.Graph, inputs ...*ir.Tensor) []*ir.Tensor {
+	t.Helper()
+	it, err := runtime.New(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, x := range inputs {
+		if err := it.SetInput(i, toRuntime(x, g.InputLayouts[i])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := runGuarded(it); err != nil {
+		t.Fatal(err)
+	}
+	var outs []*ir.Tensor
+	for k := range g.Outputs {
+		outs = append(outs, fromRuntime(it.Output(k), g.OutputLayouts[k]))
+	}
+	return outs
+}
+
+func ramp(shape ...int) *ir.Tensor {
+	x := &ir.Tensor{DType: ir.Float32, Shape: shape, Data: &ir.Data{F32: make([]float32, ir.NumElements(shape))}}
+	for i := range x.Data.F32 {
+		x.Data.F32[i] = float32(math.Sin(float64(i)*0.37)) * 2
+	}
+	return x
+}
+
+func assertClose(t *testing.T, got *ir.Tensor, want []float32, shape []int) {
+	t.Helper()
+	if !equalInts(got.Shape, shape) {
+		t.Fatalf("shape %v, want %v", got.Shape, shape)
+	}
+	for i, w := range want {
+		if d := math.Abs(float64(got.Data.F32[i] - w)); d > 1e-5+1e-4*math.Abs(float64(w)) {
+			t.Fatalf("element %d: got %v, want %v", i, got.Data.F32[i], w)
+		}
+	}
+}
+
+func opCount(g *ir.Graph, op ir.Op) int { return countOps(g)[op] }
+
+// A TensorFlow export: NHWC input, Transpose to NCHW, Conv, Relu, Transpose
+// back. The transposes cancel against the layout translation.
+func TestNHWCExportTransposesCancel(t *testing.T) {
+	w := floatInit("w", []int64{4, 3, 3, 3}, func(i int) float32 { return float32(i%7) * 0.1 })
+	m := model(13, &pb.GraphProto{
+		Node: []*pb.NodeProto{
+			nd("Transpose", []string{"x"}, []string{"xc"}, attrInts("perm", 0, 3, 1, 2)),
+			nd("Conv", []string{"xc", "w"}, []string{"c"}, attrInts("pads", 1, 1, 1, 1)),
+			nd("Relu", []string{"c"}, []string{"r"}),
+			nd("Transpose", []string{"r"}, []string{"y"}, attrInts("perm", 0, 2, 3, 1)),
+		},
+		Input:       []*pb.ValueInfoProto{fvi("x", 1, 8, 8, 3)},
+		Output:      []*pb.ValueInfoProto{fvi("y", 1, 8, 8, 4)},
+		Initializer: []*pb.TensorProto{w},
+	})
+	g := importModel(t, m)
+	if n := opCount(g, ir.OpTranspose); n != 0 {
+		t.Errorf("%d Transpose nodes, want 0:\n%s", n, g.Dump())
+	}
+	if g.InputLayouts[0] != "" || g.OutputLayouts[0] != "" || len(g.Nodes) != 2 {
+		t.Errorf("layouts %q %q, %d nodes; want NHWC kept and Conv, Relu:\n%s", g.InputLayouts, g.OutputLayouts, len(g.Nodes), g.Dump())
+	}
+	if g.Outputs[0].Name != "y" {
+		t.Errorf("output named %q, want y", g.Outputs[0].Name)
+	}
+}
+
+// Per-channel and per-width constants broadcast against an NCHW image are
+// re-laid-out at import; a rank-3 non-constant operand makes the op run in
+// ONNX order. All compared with a direct computation.
+func TestBroadcastAgainstImage(t *testing.T) {
+	cc := floatInit("cc", []int64{3, 1, 1}, func(i int) float32 { return float32(i + 1) })
+	cw := floatInit("cw", []int64{4}, func(i int) float32 { return float32(i) * 0.5 })
+	m := model(13, &pb.GraphProto{
+		Node: []*pb.NodeProto{
+			nd("Add", []string{"x", "cc"}, []string{"a"}),
+			nd("Mul", []string{"a", "cw"}, []string{"b"}),
+			nd("Sub", []string{"b", "z"}, []string{"y"}),
+		},
+		Input:       []*pb.ValueInfoProto{fvi("x", 1, 3, 4, 4), fvi("z", 3, 4, 4)},
+		Output:      []*pb.ValueInfoProto{fvi("y", 1, 3, 4, 4)},
+		Initializer: []*pb.TensorProto{cc, cw},
+	})
+	g := importModel(t, m)
+	if n := opCount(g, ir.OpTranspose); n != 1 {
+		t.Errorf("%d Transpose nodes, want 1 (for the rank-3 operand):\n%s", n, g.Dump())
+	}
+	x, z := ramp(1, 3, 4, 4), ramp(3, 4, 4)
+	want := make([]float32, 48)
+	for c := 0; c < 3; c++ {
+		for h := 0; h < 4; h++ {
+			for w := 0; w < 4; w++ {
+				i := (c*4+h)*4 + w
+				want[i] = (x.Data.F32[i]+float32(c+1))*(float32(w)*0.5) - z.Data.F32[i]
+			}
+		}
+	}
+	assertClose(t, runModel(t, g, x, z)[0], want, []int{1, 3, 4, 4})
+}
+
+// A classifier head: GlobalAveragePool, Flatten, Gemm, Softmax (opset 11,
+// flattening semantics): no transpose, the 1x1 map reshaped in place.
+func TestClassifierHead(t *testing.T) {
+	w := floatInit("w", []int64{5, 3}, func(i int) float32 { return float32(i%4) - 1.5 })
+	b := floatInit("b", []int64{5}, func(i int) float32 { return float32(i) * 0.1 })
+	m := model(11, &pb.GraphProto{
+		Node: []*pb.NodeProto{
+			nd("GlobalAveragePool", []string{"x"}, []string{"p"}),
+			nd("Flatten", []string{"p"}, []string{"f"}),
+			nd("Gemm", []string{"f", "w", "b"}, []string{"l"}, attrInt("transB", 1)),
+			nd("Softmax", []string{"l"}, []string{"y"}),
+		},
+		Input:       []*pb.ValueInfoProto{fvi("x", 1, 3, 4, 4)},
+		Output:      []*pb.ValueInfoProto{fvi("y", 1, 5)},
+		Initializer: []*pb.TensorProto{w, b},
+	})
+	g := importModel(t, m)
+	if n := opCount(g, ir.OpTranspose); n != 0 {
+		t.Errorf("%d Transpose nodes, want 0:\n%s", n, g.Dump())
+	}
+	x := ramp(1, 3, 4, 4)
+	var mean [3]float32
+	for c := range mean {
+		for i := 0; i < 16; i++ {
+			mean[c] += x.Data.F32[c*16+i] / 16
+		}
+	}
+	logits := make([]float64, 5)
+	sum := 0.0
+	for o := range logits {
+		l := float64(o) * 0.1
+		for c := 0; c < 3; c++ {
+			l += float64(mean[c]) * (float64((o*3+c)%4) - 1.5)
+		}
+		logits[o] = math.Exp(l)
+		sum += logits[o]
+	}
+	want := make([]float32, 5)
+	for o := range want {
+		want[o] = float32(logits[o] / sum)
+	}
+	assertClose(t, runModel(t, g, x)[0], want, []int{1, 5})
+}
+
+// Softmax before opset 13 covers every dimension from axis on.
+func TestSoftmaxFlattenSemantics(t *testing.T) {
+	m := model(11, &pb.GraphProto{
+		Node:   []*pb.NodeProto{nd("Softmax", []string{"x"}, []string{"y"}, attrInt("axis", 1))},
+		Input:  []*pb.ValueInfoProto{fvi("x", 2, 3, 4)},
+		Output: []*pb.ValueInfoProto{fvi("y", 2, 3, 4)},
+	})
+	g := importModel(t, m)
+	x := ramp(2, 3, 4)
+	want := make([]float32, 24)
+	for b := 0; b < 2; b++ {
+		sum := 0.0
+		for i := 0; i < 12; i++ {
+			sum += math.Exp(float64(x.Data.F32[b*12+i]))
+		}
+		for i := 0; i < 12; i++ {
+			want[b*12+i] = float32(math.Exp(float64(x.Data.F32[b*12+i])) / sum)
+		}
+	}
+	assertClose(t, runModel(t, g, x)[0], want, []int{2, 3, 4})
+}
+
+// Shape -> Gather -> Unsqueeze -> Concat -> Reshape folds to a constant
+// shape; Constant and Cast fold too.
+func TestShapeChainFolds(t *testing.T) {
+	idx := &pb.TensorProto{Name: proto.String("i0"), DataType: proto.Int32(int32(pb.TensorProto_INT64)), Int64Data: []int64{0}}
+	m := model(11, &pb.GraphProto{
+		Node: []*pb.NodeProto{
+			nd("Shape", []string{"x"}, []string{"s"}),
+			nd("Gather", []string{"s", "i0"}, []string{"n"}, attrInt("axis", 0)),
+			nd("Unsqueeze", []string{"n"}, []string{"n1"}, attrInts("axes", 0)),
+			nd("Constant", nil, []string{"m1"}, attrTensor("value", int64Init("", -1))),
+			nd("Concat", []string{"n1", "m1"}, []string{"shape"}, attrInt("axis", 0)),
+			nd("Reshape", []string{"x", "shape"}, []string{"r"}),
+			nd("Constant", nil, []string{"k"}, &pb.AttributeProto{Name: proto.String("value_ints"), Type: pb.AttributeProto_INTS.Enum(), Ints: []int64{2}}),
+			nd("Cast", []string{"k"}, []string{"kf"}, attrInt("to", int64(pb.TensorProto_FLOAT))),
+			nd("Mul", []string{"r", "kf"}, []string{"y"}),
+		},
+		Input:       []*pb.ValueInfoProto{fvi("x", 1, 3, 4, 4)},
+		Output:      []*pb.ValueInfoProto{fvi("y", 1, 48)},
+		Initializer: []*pb.TensorProto{idx},
+	})
+	g := importModel(t, m)
+	// The flatten of an NCHW 3x4x4 map needs the ONNX element order: one
+	// Transpose back, then Reshape and Mul.
+	if len(g.Nodes) != 3 || g.Nodes[0].Op != ir.OpTranspose || g.Nodes[1].Op != ir.OpReshape || g.Nodes[2].Op != ir.OpMul {
+		t.Fatalf("want Transpose, Reshape, Mul:\n%s", g.Dump())
+	}
+	x := ramp(1, 3, 4, 4)
+	want := make([]float32, 48)
+	for i := range want {
+		want[i] = 2 * x.Data.F32[i]
+	}
+	assertClose(t, runModel(t, g, x)[0], want, []int{1, 48})
+}
+
+// A QDQ graph: DequantizeLinear -> Conv -> QuantizeLinear. The int8 weight
+// is re-laid-out to OHWI before its Dequantize; no transpose appears.
+func TestQDQConv(t *testing.T) {
+	wq := &pb.TensorProto{Name: proto.String("wq"), Dims: []int64{2, 3, 3, 3}, DataType: proto.Int32(int32(pb.TensorProto_INT8))}
+	for i := 0; i < 54; i++ {
+		wq.Int32Data = append(wq.Int32Data, int32(i%11-5))
+	}
+	bq := &pb.TensorProto{Name: proto.String("bq"), Dims: []int64{2}, DataType: proto.Int32(int32(pb.TensorProto_INT32)), Int32Data: []int32{100, -50}}
+	m := model(13, &pb.GraphProto{
+		Node: []*pb.NodeProto{
+			nd("QuantizeLinear", []string{"x", "xs", "xz"}, []string{"xq"}),
+			nd("DequantizeLinear", []string{"xq", "xs", "xz"}, []string{"xd"}),
+			nd("DequantizeLinear", []string{"wq", "ws"}, []string{"wd"}, attrInt("axis", 0)),
+			nd("DequantizeLinear", []string{"bq", "bs"}, []string{"bd"}, attrInt("axis", 0)),
+			nd("Conv", []string{"xd", "wd", "bd"}, []string{"c"}, attrInts("pads", 1, 1, 1, 1)),
+			nd("QuantizeLinear", []string{"c", "ys", "yz"}, []string{"yq"}),
+			nd("DequantizeLinear", []string{"yq", "ys", "yz"}, []string{"y"}),
+		},
+		Input:  []*pb.ValueInfoProto{fvi("x", 1, 3, 5, 5)},
+		Output: []*pb.ValueInfoProto{fvi("y", 1, 2, 5, 5)},
+		Initializer: []*pb.TensorProto{wq, bq,
+			scaleInit("xs", 0.02), scalarInit("xz", pb.TensorProto_UINT8, 128),
+			scaleInit("ws", 0.01, 0.02), scaleInit("bs", 0.0002, 0.0004),
+			scaleInit("ys", 0.05), scalarInit("yz", pb.TensorProto_UINT8, 100)},
+	})
+	g := importModel(t, m)
+	ops := countOps(g)
+	if ops[ir.OpTranspose] != 0 || ops[ir.OpQuantize] != 2 || ops[ir.OpDequantize] != 4 || ops[ir.OpConv] != 1 {
+		t.Fatalf("ops %v, want 2 Quantize, 4 Dequantize, 1 Conv, no Transpose:\n%s", ops, g.Dump())
+	}
+	for _, n := range g.Nodes {
+		if n.Op == ir.OpConv {
+			w := g.Producers()[n.In(1)]
+			if w == nil || w.Op != ir.OpDequantize || !equalInts(w.In(0).Shape, []int{2, 3, 3, 3}) || w.In(0).Quant.Axis != 0 {
+				t.Fatalf("Conv weight is not a Dequantize of an OHWI int8 constant:\n%s", g.Dump())
+			}
+			// OIHW element [o=1, i=2, h=0, w=1] is at OHWI [1, 0, 1, 2].
+			if got, want := w.In(0).Data.I8[((1*3+0)*3+1)*3+2], int8((((1*3+2)*3+0)*3+1)%11-5); got != want {
+				t.Errorf("OHWI weight element = %d, want %d", got, want)
+			}
+		}
+	}
+}
+
+// Transposes of a permuted image: those that land on the stored tensor are
+// aliases, the others run; every result is ONNX's.
+func TestTransposeOnImages(t *testing.T) {
+	perms := [][]int64{{0, 2, 3, 1}, {0, 1, 3, 2}, {3, 2, 1, 0}, {0, 3, 1, 2}, {0, 1, 2, 3}}
+	for _, p := range perms {
+		x := ramp(1, 2, 3, 4)
+		perm := []int{int(p[0]), int(p[1]), int(p[2]), int(p[3])}
+		oshape := permute(x.Shape, perm)
+		o64 := []int64{int64(oshape[0]), int64(oshape[1]), int64(oshape[2]), int64(oshape[3])}
+		m := model(13, &pb.GraphProto{
+			Node: []*pb.NodeProto{
+				nd("Relu", []string{"x"}, []string{"r"}),
+				nd("Transpose", []string{"r"}, []string{"t"}, attrInts("perm", p...)),
+				nd("Sigmoid", []string{"t"}, []string{"y"}),
+			},
+			Input:  []*pb.ValueInfoProto{fvi("x", 1, 2, 3, 4)},
+			Output: []*pb.ValueInfoProto{fvi("y", o64...)},
+		})
+		g := importModel(t, m)
+		want := take(x.Data, ir.Float32, transposeIndex(x.Shape, perm)).F32
+		for i, v := range want {
+			want[i] = float32(1 / (1 + math.Exp(-math.Max(float64(v), 0))))
+		}
+		assertClose(t, runModel(t, g, x)[0], want, oshape)
+		// NCHW -> NHWC is the stored tensor itself; the identity too.
+		alias := p[0] == 0 && ((p[1] == 2 && p[2] == 3 && p[3] == 1) || (p[1] == 1 && p[2] == 2 && p[3] == 3))
+		if n := opCount(g, ir.OpTranspose); (n == 0) != alias {
+			t.Errorf("perm %v: %d Transpose nodes:\n%s", p, n, g.Dump())
+		}
+	}
+}
+
+// The older attribute forms (Clip bounds, Squeeze and Unsqueeze axes) and
+// the ops the official tests leave out (Max, Min with three inputs, Dropout,
+// Identity, VALID padding).
+func TestAttributeFormsAndSmallOps(t *testing.T) {
+	half := floatInit("half", nil, func(int) float32 { return 0.5 })
+	m := model(10, &pb.GraphProto{
+		Node: []*pb.NodeProto{
+			nd("Clip", []string{"x"}, []string{"c"}, attrFloat("min", -1), attrFloat("max", 1)),
+			nd("Squeeze", []string{"c"}, []string{"s"}, attrInts("axes", 2, 3)),
+			nd("Unsqueeze", []string{"s"}, []string{"u"}, attrInts("axes", 2)),
+			nd("Dropout", []string{"u"}, []string{"d"}, attrFloat("ratio", 0.3)),
+			nd("Max", []string{"d", "half"}, []string{"mx"}),
+			nd("Min", []string{"mx", "d", "half"}, []string{"mn"}),
+			nd("Identity", []string{"mn"}, []string{"y"}),
+		},
+		Input:       []*pb.ValueInfoProto{fvi("x", 1, 3, 1, 1)},
+		Output:      []*pb.ValueInfoProto{fvi("y", 1, 3, 1)},
+		Initializer: []*pb.TensorProto{half},
+	})
+	g := importModel(t, m)
+	if n := opCount(g, ir.OpTranspose); n != 0 {
+		t.Errorf("%d Transpose nodes, want 0:\n%s", n, g.Dump())
+	}
+	x := &ir.Tensor{DType: ir.Float32, Shape: []int{1, 3, 1, 1}, Data: &ir.Data{F32: []float32{-3, 0.7, 2}}}
+	// clip [-1, 0.7, 1]; max with .5 [.5, .7, 1]; min of that, clip, .5: [-1, .5, .5]
+	assertClose(t, runModel(t, g, x)[0], []float32{-1, 0.5, 0.5}, []int{1, 3, 1})
+
+	w := floatInit("w", []int64{1, 1, 2, 2}, func(int) float32 { return 1 })
+	m = model(13, &pb.GraphProto{
+		Node:        []*pb.NodeProto{nd("Conv", []string{"x", "w"}, []string{"y"}, &pb.AttributeProto{Name: proto.String("auto_pad"), Type: pb.AttributeProto_STRING.Enum(), S: []byte("VALID")})},
+		Input:       []*pb.ValueInfoProto{fvi("x", 1, 1, 3, 3)},
+		Output:      []*pb.ValueInfoProto{fvi("y", 1, 1, 2, 2)},
+		Initializer: []*pb.TensorProto{w},
+	})
+	g = importModel(t, m)
+	x = &ir.Tensor{DType: ir.Float32, Shape: []int{1, 1, 3, 3}, Data: &ir.Data{F32: []float32{1, 2, 3, 4, 5, 6, 7, 8, 9}}}
+	assertClose(t, runModel(t, g, x)[0], []float32{12, 16, 24, 28}, []int{1, 1, 2, 2})
+}
+
+// ReduceMean over H and W of an image (a Keras global pool) with and
+// without keepdims, and over N without keepdims (which needs ONNX order).
+func TestReduceOnImages(t *testing.T) {
+	x := ramp(2, 3, 2, 2)
+	mean := func(keep func(n, c, h, w int) int, size int) []float32 {
+		out := make([]float32, size)
+		cnt := make([]float32, size)
+		for i, v := range x.Data.F32 {
+			w, h, c, nn := i%2, (i/2)%2, (i/4)%3, i/12
+			out[keep(nn, c, h, w)] += v
+			cnt[keep(nn, c, h, w)]++
+		}
+		for i := range out {
+			out[i] /= cnt[i]
+		}
+		return out
+	}
+	cases := []struct {
+		axes  []int64
+		keep  int64
+		shape []int
+		want  []float32
+		trans int
+	}{
+		{[]int64{2, 3}, 1, []int{2, 3, 1, 1}, mean(func(n, c, h, w int) int { return n*3 + c }, 6), 0},
+		{[]int64{2, 3}, 0, []int{2, 3}, mean(func(n, c, h, w int) int { return n*3 + c }, 6), 0},
+		{[]int64{0}, 0, []int{3, 2, 2}, mean(func(n, c, h, w int) int { return (c*2+h)*2 + w }, 12), 1},
+	}
+	for _, c := range cases {
+		s64 := make([]int64, len(c.shape))
+		for i, d := range c.shape {
+			s64[i] = int64(d)
+		}
+		m := model(13, &pb.GraphProto{
+			Node:   []*pb.NodeProto{nd("ReduceMean", []string{"x"}, []string{"y"}, attrInts("axes", c.axes...), attrInt("keepdims", c.keep))},
+			Input:  []*pb.ValueInfoProto{fvi("x", 2, 3, 2, 2)},
+			Output: []*pb.ValueInfoProto{fvi("y", s64...)},
+		})
+		g := importModel(t, m)
+		if n := opCount(g, ir.OpTranspose); n != c.trans {
+			t.Errorf("axes %v keepdims %d: %d Transpose nodes, want %d:\n%s", c.axes, c.keep, n, c.trans, g.Dump())
+		}
+		assertClose(t, runModel(t, g, x)[0], c.want, c.shape)
+	}
+}
