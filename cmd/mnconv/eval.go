@@ -1,0 +1,270 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mnconv/mnconv/eval"
+	"github.com/mnconv/mnconv/importers"
+	"github.com/mnconv/mnconv/ir"
+	"github.com/mnconv/mnconv/preprocess"
+)
+
+var evalFlags struct {
+	images     string
+	labels     string
+	preprocess string
+	inputMode  string
+	json       bool
+	limit      int
+	workers    int
+	minImages  int
+	noProgress bool
+	baseline   []string
+	maxDrop    float64
+	minTop1    float64
+	junit      string
+}
+
+var evalCmd = &cobra.Command{
+	Use:   "eval MODEL [MODEL2 ...] --images DIR",
+	Short: "Measure top-1 / top-5 accuracy on a labelled image folder, or gate a model against a baseline",
+	Long: `eval classifies every image listed in DIR/labels.csv (columns file,
+class_index[,wnid,class_name]) and prints the top-1 and top-5 accuracy.
+Several MODELs run as a chain: the first output of each feeds the input of
+the next (as is when the types and quantization match, else converted through
+real values), e.g. an embedding extractor followed by its classifier head.
+
+Preprocessing (--preprocess) is the same code calibration uses:
+  slim   central 87.5% crop, bilinear resize to the model's size (default)
+  torch  short side to 256/224 of the size, central crop
+  full   whole image resized
+--input-mode maps pixels x to the first model's input: tf (x-127.5)/127.5,
+unit x/255, torch (ImageNet mean/std), raw (x as is). Default: raw for
+quantized inputs (the pixel, or x-128 for int8), torch after --preprocess
+torch, tf otherwise.
+
+Ranking: descending score, ties to the lower output index. A 1001-way output
+has background first (index i is class i-1).
+
+Gate mode: with --baseline (repeat it, or separate with commas, for a chain)
+both are evaluated on the same images; eval prints both accuracies, the top-1
+drop and the top-1 agreement, and exits 1 when the drop exceeds --max-drop or
+the model's top-1 is below --min-top1. --junit writes the checks as JUnit XML.
+
+Unreadable images are named in a warning and skipped; fewer readable images
+than --min-images is an error. Exit status: 0 success (gate passed), 1 gate
+failed, 2 usage or input error.`,
+	Args: cobra.MinimumNArgs(1),
+	RunE: func(cmd *cobra.Command, args []string) error {
+		err := evalMain(cmd, args)
+		var ee *exitError
+		if err != nil && !errors.As(err, &ee) {
+			err = &exitError{2, err}
+		}
+		return err
+	},
+}
+
+func init() {
+	f := evalCmd.Flags()
+	f.StringVar(&evalFlags.images, "images", "", "folder of images with labels.csv (required)")
+	f.StringVar(&evalFlags.labels, "labels", "", "labels CSV (default: DIR/labels.csv); file names are relative to --images")
+	f.StringVar(&evalFlags.preprocess, "preprocess", "slim", "geometry: slim, torch or full")
+	f.StringVar(&evalFlags.inputMode, "input-mode", "", "pixel mapping: tf, unit, torch or raw (default: from the model)")
+	f.BoolVar(&evalFlags.json, "json", false, "print the result as JSON (per-image top-5 included)")
+	f.IntVar(&evalFlags.limit, "limit", 0, "evaluate only the first N listed images (0: all)")
+	f.IntVar(&evalFlags.workers, "workers", 0, "images evaluated in parallel (0: one per CPU)")
+	f.IntVar(&evalFlags.minImages, "min-images", 1, "fewest readable images that make a result")
+	f.BoolVar(&evalFlags.noProgress, "no-progress", false, "no progress bar (it is shown only when stderr is a terminal)")
+	f.StringSliceVar(&evalFlags.baseline, "baseline", nil, "baseline model for the gate (repeat or comma-separate for a chain)")
+	f.Float64Var(&evalFlags.maxDrop, "max-drop", 0, "gate: largest allowed top-1 drop below the baseline, in points")
+	f.Float64Var(&evalFlags.minTop1, "min-top1", -1, "gate: smallest allowed top-1 of the model, in percent (negative: unchecked)")
+	f.StringVar(&evalFlags.junit, "junit", "", "gate: write the checks as JUnit XML to this file")
+	rootCmd.AddCommand(evalCmd)
+}
+
+// evalUsage marks a usage or input error (exit status 2).
+func evalUsage(format string, args ...any) error {
+	return &exitError{2, fmt.Errorf("eval: "+format, args...)}
+}
+
+func evalMain(cmd *cobra.Command, args []string) error {
+	fl := cmd.Flags()
+	gate := len(evalFlags.baseline) > 0
+	if evalFlags.images == "" {
+		return evalUsage("--images DIR is required")
+	}
+	if !gate {
+		for _, name := range []string{"max-drop", "min-top1", "junit"} {
+			if fl.Changed(name) {
+				return evalUsage("--%s needs --baseline", name)
+			}
+		}
+	} else if !fl.Changed("max-drop") {
+		return evalUsage("--baseline needs --max-drop POINTS")
+	}
+	if evalFlags.maxDrop < 0 {
+		return evalUsage("--max-drop %g must not be negative", evalFlags.maxDrop)
+	}
+	preset, err := preprocess.ParsePreset(evalFlags.preprocess)
+	if err != nil {
+		return evalUsage("%v", err)
+	}
+	mode, err := preprocess.ParseMode(evalFlags.inputMode)
+	if err != nil {
+		return evalUsage("%v", err)
+	}
+	if st, err := os.Stat(evalFlags.images); err != nil || !st.IsDir() {
+		return evalUsage("--images %s is not a folder", evalFlags.images)
+	}
+	labels := evalFlags.labels
+	if labels == "" {
+		labels = filepath.Join(evalFlags.images, "labels.csv")
+	}
+	items, err := eval.LoadLabels(labels, evalFlags.images)
+	if err != nil {
+		return evalUsage("%v", err)
+	}
+	if evalFlags.limit > 0 && evalFlags.limit < len(items) {
+		items = items[:evalFlags.limit]
+	}
+
+	stderr := cmd.ErrOrStderr()
+	warn := func(msg string) { fmt.Fprintln(stderr, "mnconv: warning:", msg) }
+	models, err := evalLoadChain(args, warn)
+	if err != nil {
+		return err
+	}
+	var baseline []*ir.Graph
+	if gate {
+		var paths []string
+		for _, b := range evalFlags.baseline {
+			paths = append(paths, strings.Split(b, ",")...)
+		}
+		if baseline, err = evalLoadChain(paths, warn); err != nil {
+			return err
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	cfg := eval.Config{Preset: preset, Mode: mode, Workers: evalFlags.workers, MinImages: evalFlags.minImages, Warn: warn}
+	if !evalFlags.noProgress && evalIsTerminal(stderr) {
+		cfg.Progress = stderr
+	}
+	cfg.Description = "model"
+	res, err := eval.Evaluate(ctx, models, items, cfg)
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	if !gate {
+		if evalFlags.json {
+			return evalJSON(out, evalReport{Models: args, Result: res})
+		}
+		evalPrint(out, "model", args, res)
+		return nil
+	}
+
+	cfg.Description = "baseline"
+	cfg.Warn = nil // the same images were named once already
+	base, err := eval.Evaluate(ctx, baseline, items, cfg)
+	if err != nil {
+		return fmt.Errorf("baseline: %w", err)
+	}
+	g := eval.Gate{MaxDrop: evalFlags.maxDrop, MinTop1: evalFlags.minTop1}
+	c := g.Compare(res, base)
+	if evalFlags.junit != "" {
+		if err := g.WriteJUnit(evalFlags.junit, "mnconv eval gate", c); err != nil {
+			return fmt.Errorf("eval: writing the JUnit report: %w", err)
+		}
+	}
+	if evalFlags.json {
+		if err := evalJSON(out, evalReport{Models: args, Result: res, Baseline: base, BaselineModels: evalFlags.baseline, Gate: &c}); err != nil {
+			return err
+		}
+	} else {
+		evalPrint(out, "model", args, res)
+		evalPrint(out, "baseline", evalFlags.baseline, base)
+		fmt.Fprintf(out, "drop:      %.2f points (allowed %.2f), top-1 agreement %.2f%% of %d images\n", c.Drop, g.MaxDrop, c.Agreement, c.Common)
+		if c.Pass {
+			fmt.Fprintln(out, "gate:      PASS")
+		} else {
+			fmt.Fprintf(out, "gate:      FAIL: %s\n", strings.Join(c.Failures, "; "))
+		}
+	}
+	if !c.Pass {
+		return &exitError{1, fmt.Errorf("eval: accuracy gate failed: %s", strings.Join(c.Failures, "; "))}
+	}
+	return nil
+}
+
+func evalLoadChain(paths []string, warn func(string)) ([]*ir.Graph, error) {
+	var gs []*ir.Graph
+	for _, p := range paths {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		g, err := importers.Load(p, importers.Options{Warn: warn})
+		if err != nil {
+			return nil, err
+		}
+		if g.Name == "" {
+			g.Name = filepath.Base(p)
+		}
+		gs = append(gs, g)
+	}
+	if len(gs) == 0 {
+		return nil, evalUsage("no model given")
+	}
+	return gs, nil
+}
+
+// evalIsTerminal reports whether w is a character device (a terminal).
+func evalIsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func evalPrint(w io.Writer, role string, models []string, r *eval.Result) {
+	fmt.Fprintf(w, "%-10s %s\n", role+":", strings.Join(models, " -> "))
+	fmt.Fprintf(w, "  images:  %d", r.N)
+	if r.Unreadable > 0 {
+		fmt.Fprintf(w, " (%d unreadable, skipped)", r.Unreadable)
+	}
+	fmt.Fprintf(w, ", %d classes\n", r.Classes)
+	fmt.Fprintf(w, "  top-1:   %.2f%%\n  top-5:   %.2f%%\n", r.Top1, r.Top5)
+	fmt.Fprintf(w, "  speed:   %.1f images/s on %d workers (summed over workers: decode %.2f s, inference %.2f s)\n",
+		r.ImagesPerSecond, r.Workers, r.DecodeSeconds, r.InferenceSeconds)
+}
+
+// evalReport is the --json document: the model's result at the top level
+// (n, top1, top5, per_image, ...), and in gate mode the baseline's result
+// and the gate's verdict beside it.
+type evalReport struct {
+	Models []string `json:"models"`
+	*eval.Result
+	BaselineModels []string         `json:"baseline_models,omitempty"`
+	Baseline       *eval.Result     `json:"baseline,omitempty"`
+	Gate           *eval.Comparison `json:"gate,omitempty"`
+}
+
+func evalJSON(w io.Writer, r evalReport) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}

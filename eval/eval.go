@@ -1,0 +1,403 @@
+package eval
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	goruntime "runtime"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/mnconv/mnconv/ir"
+	"github.com/mnconv/mnconv/preprocess"
+	"github.com/mnconv/mnconv/runtime"
+)
+
+// Config tunes an evaluation.
+type Config struct {
+	Preset preprocess.Preset
+	Mode   preprocess.Mode // Auto: chosen from the first model's input
+	// Workers is the number of images in flight (one interpreter chain
+	// each); 0 means one per CPU.
+	Workers int
+	// Progress receives a progress bar with an ETA; nil shows none.
+	Progress io.Writer
+	// Description labels the progress bar ("eval" when empty).
+	Description string
+	// MinImages is the fewest readable images that make a result; fewer is
+	// an error. 0 means 1.
+	MinImages int
+	// Warn receives one message per unreadable image; nil discards them.
+	Warn func(msg string)
+}
+
+// ImageResult is one image's outcome. Top5 holds class indices, best first
+// (-1 = background of a 1001-way ImageNet output).
+type ImageResult struct {
+	File        string `json:"file"`
+	Label       int    `json:"label"`
+	Top5        []int  `json:"top5"`
+	CorrectTop1 bool   `json:"correct_top1"`
+	CorrectTop5 bool   `json:"correct_top5"`
+}
+
+// Skipped is an image that could not be read.
+type Skipped struct {
+	File  string `json:"file"`
+	Error string `json:"error"`
+}
+
+// Result is an evaluation's outcome. Top1 and Top5 are percentages of N,
+// the images that could be read.
+type Result struct {
+	N          int       `json:"n"`
+	Top1       float64   `json:"top1"`
+	Top5       float64   `json:"top5"`
+	Unreadable int       `json:"unreadable"`
+	Skipped    []Skipped `json:"skipped,omitempty"`
+	// Classes is the length of the (last) model's output.
+	Classes         int     `json:"classes"`
+	Workers         int     `json:"workers"`
+	ImagesPerSecond float64 `json:"images_per_second"`
+	WallSeconds     float64 `json:"wall_seconds"`
+	// DecodeSeconds and InferenceSeconds are summed over workers:
+	// decoding plus preprocessing, and running the model chain.
+	DecodeSeconds    float64       `json:"decode_seconds"`
+	InferenceSeconds float64       `json:"inference_seconds"`
+	PerImage         []ImageResult `json:"per_image"`
+}
+
+// chain is a list of graphs run in sequence, output 0 of each feeding
+// input 0 of the next.
+type chain struct {
+	models []*ir.Graph
+	preset preprocess.Preset
+	target preprocess.Target
+	// classes: the last output's per-image length
+	classes int
+}
+
+func newChain(models []*ir.Graph, cfg Config) (*chain, error) {
+	if len(models) == 0 {
+		return nil, errors.New("eval: no model")
+	}
+	for i, g := range models {
+		if g == nil || len(g.Inputs) != 1 || len(g.Outputs) < 1 {
+			return nil, fmt.Errorf("eval: model %d (%s) must have one input and at least one output", i+1, modelName(g))
+		}
+		if i == 0 {
+			continue
+		}
+		out, in := models[i-1].Outputs[0], g.Inputs[0]
+		if out.Len() != in.Len() {
+			return nil, fmt.Errorf("eval: model %d (%s) output %q %v has %d elements, model %d (%s) input %q %v takes %d",
+				i, modelName(models[i-1]), out.Name, out.Shape, out.Len(), i+1, modelName(g), in.Name, in.Shape, in.Len())
+		}
+		if err := checkHandoff(out, in); err != nil {
+			return nil, fmt.Errorf("eval: between model %d and %d: %w", i, i+1, err)
+		}
+	}
+	t, err := preprocess.TargetFor(models[0], 0, cfg.Preset, cfg.Mode)
+	if err != nil {
+		return nil, fmt.Errorf("eval: %s: %w", modelName(models[0]), err)
+	}
+	last := models[len(models)-1].Outputs[0]
+	if last.Len()%t.N != 0 || last.Len() == 0 {
+		return nil, fmt.Errorf("eval: output %q %v does not split into a batch of %d", last.Name, last.Shape, t.N)
+	}
+	if last.DType.IsQuantized() && last.Quant.PerAxis() {
+		return nil, fmt.Errorf("eval: output %q is quantized per axis; scores need one scale", last.Name)
+	}
+	return &chain{models: models, preset: cfg.Preset, target: t, classes: last.Len() / t.N}, nil
+}
+
+func modelName(g *ir.Graph) string {
+	if g == nil {
+		return "nil"
+	}
+	if g.Name != "" {
+		return g.Name
+	}
+	return "unnamed"
+}
+
+// checkHandoff says whether out can feed in: as is when the dtypes match
+// and the quantization agrees (or one side has none), else through real
+// values, which needs per-tensor parameters on the quantized side(s).
+func checkHandoff(out, in *ir.Tensor) error {
+	if rawHandoff(out, in) {
+		return nil
+	}
+	for _, t := range []*ir.Tensor{out, in} {
+		switch {
+		case t.DType == ir.Float32:
+		case t.DType.IsQuantized() && t.Quant != nil && len(t.Quant.Scale) == 1:
+		default:
+			return fmt.Errorf("cannot convert %q (%v) to %q (%v): need float32 or per-tensor quantized tensors", out.Name, out.DType, in.Name, in.DType)
+		}
+	}
+	return nil
+}
+
+func rawHandoff(out, in *ir.Tensor) bool {
+	if out.DType != in.DType {
+		return false
+	}
+	if out.Quant == nil || in.Quant == nil {
+		return true
+	}
+	return slices.Equal(out.Quant.Scale, in.Quant.Scale) && slices.Equal(out.Quant.ZeroPoint, in.Quant.ZeroPoint)
+}
+
+// handoff copies src (tensor out of one model) into dst (in of the next).
+func handoff(src *runtime.Tensor, out *ir.Tensor, dst *runtime.Tensor, in *ir.Tensor) {
+	if rawHandoff(out, in) {
+		copy(dst.F32, src.F32)
+		copy(dst.I8, src.I8)
+		copy(dst.U8, src.U8)
+		copy(dst.I32, src.I32)
+		copy(dst.I64, src.I64)
+		return
+	}
+	real := src.Dequantized(out.Quant)
+	if in.DType == ir.Float32 {
+		copy(dst.F32, real)
+		return
+	}
+	s, zp := in.Quant.S(0), in.Quant.ZP(0)
+	for i, v := range real {
+		q := preprocess.QuantizeValue(float64(v), s, zp, in.DType)
+		if in.DType == ir.Int8 {
+			dst.I8[i] = int8(q)
+		} else {
+			dst.U8[i] = uint8(q)
+		}
+	}
+}
+
+// worker holds one interpreter per model of the chain.
+type worker struct {
+	c      *chain
+	its    []*runtime.Interpreter
+	decode time.Duration
+	infer  time.Duration
+}
+
+func (c *chain) newWorker() (*worker, error) {
+	w := &worker{c: c}
+	for _, g := range c.models {
+		it, err := runtime.New(g)
+		if err != nil {
+			return nil, fmt.Errorf("eval: %s: %w", modelName(g), err)
+		}
+		w.its = append(w.its, it)
+	}
+	return w, nil
+}
+
+// errUnreadable marks an image that could not be read or preprocessed.
+type errUnreadable struct{ err error }
+
+func (e errUnreadable) Error() string { return e.err.Error() }
+
+// classify reads one image and runs the chain; it returns the top-5 class
+// indices.
+func (w *worker) classify(it Item) ([]int, error) {
+	t := w.c.target
+	start := time.Now()
+	m, err := preprocess.Load(it.Path, w.c.preset, t.W, t.H)
+	w.decode += time.Since(start)
+	if err != nil {
+		return nil, errUnreadable{err}
+	}
+	start = time.Now()
+	defer func() { w.infer += time.Since(start) }()
+	if err := t.Fill(w.its[0].Input(0), 0, m.Pix); err != nil {
+		return nil, err
+	}
+	for i, ip := range w.its {
+		if i > 0 {
+			handoff(w.its[i-1].Output(0), w.c.models[i-1].Outputs[0], ip.Input(0), w.c.models[i].Inputs[0])
+		}
+		if err := runSafely(ip); err != nil {
+			return nil, fmt.Errorf("%s: %w", modelName(w.c.models[i]), err)
+		}
+	}
+	out := w.its[len(w.its)-1].Output(0)
+	scores := make([]float64, w.c.classes)
+	for i := range scores {
+		scores[i] = out.Float(i) // raw values rank as the dequantized ones do (scale > 0)
+	}
+	top := TopK(scores, 5)
+	for i, k := range top {
+		top[i] = ClassOf(w.c.classes, k)
+	}
+	return top, nil
+}
+
+// runSafely runs an interpreter, turning a kernel panic (a runtime bug)
+// into an error with its stack, so that one bad kernel stops the evaluation
+// with a report instead of killing the process from a worker goroutine.
+func runSafely(it *runtime.Interpreter) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("runtime panic: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return it.Run()
+}
+
+// Evaluate classifies every item with the chain of models (output 0 of each
+// feeding input 0 of the next) and scores the top-1 and top-5 accuracy.
+// Images run in parallel, one interpreter chain per worker; the graphs are
+// shared read-only. Unreadable images are counted, named through cfg.Warn
+// and skipped; fewer readable images than cfg.MinImages (at least 1) is an
+// error, as is any failure of the models themselves.
+func Evaluate(ctx context.Context, models []*ir.Graph, items []Item, cfg Config) (*Result, error) {
+	c, err := newChain(models, cfg)
+	if err != nil {
+		return nil, err
+	}
+	for _, it := range items {
+		if it.Label >= c.numClasses() {
+			return nil, fmt.Errorf("eval: %s has label %d, but the model has %d classes", it.File, it.Label, c.numClasses())
+		}
+	}
+	nw := cfg.Workers
+	if nw <= 0 {
+		nw = goruntime.NumCPU()
+	}
+	nw = max(1, min(nw, len(items)))
+	// Prepare the interpreters here, one after another: kernels' Prepare
+	// reads the shared graph and need not be safe to run concurrently.
+	workers := make([]*worker, nw)
+	for i := range workers {
+		if workers[i], err = c.newWorker(); err != nil {
+			return nil, err
+		}
+	}
+
+	var bar *progressbar.ProgressBar
+	if cfg.Progress != nil {
+		desc := cfg.Description
+		if desc == "" {
+			desc = "eval"
+		}
+		bar = progressbar.NewOptions(len(items),
+			progressbar.OptionSetWriter(cfg.Progress),
+			progressbar.OptionSetDescription(desc),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("img"),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish())
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	tops := make([][]int, len(items))
+	readErr := make([]error, len(items))
+	next := make(chan int)
+	var (
+		wg       sync.WaitGroup
+		failOnce sync.Once
+		failure  error
+	)
+	start := time.Now()
+	for _, w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				top, err := w.classify(items[i])
+				var ue errUnreadable
+				switch {
+				case errors.As(err, &ue):
+					readErr[i] = ue.err
+				case err != nil:
+					failOnce.Do(func() { failure = fmt.Errorf("eval: %s: %w", items[i].File, err) })
+					cancel()
+				default:
+					tops[i] = top
+				}
+				if bar != nil {
+					bar.Add(1)
+				}
+			}
+		}()
+	}
+feed:
+	for i := range items {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	wall := time.Since(start)
+	if bar != nil {
+		bar.Finish()
+	}
+	if failure != nil {
+		return nil, failure
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("eval: %w", err)
+	}
+
+	r := &Result{Classes: c.classes, Workers: nw, WallSeconds: wall.Seconds(), PerImage: []ImageResult{}}
+	for _, w := range workers {
+		r.DecodeSeconds += w.decode.Seconds()
+		r.InferenceSeconds += w.infer.Seconds()
+	}
+	var hit1, hit5 int
+	for i, it := range items {
+		if readErr[i] != nil {
+			r.Skipped = append(r.Skipped, Skipped{File: it.File, Error: readErr[i].Error()})
+			if cfg.Warn != nil {
+				cfg.Warn(fmt.Sprintf("skipping unreadable image %s: %v", it.File, readErr[i]))
+			}
+			continue
+		}
+		top := tops[i]
+		res := ImageResult{File: it.File, Label: it.Label, Top5: top}
+		res.CorrectTop1 = len(top) > 0 && top[0] == it.Label
+		res.CorrectTop5 = slices.Contains(top, it.Label)
+		if res.CorrectTop1 {
+			hit1++
+		}
+		if res.CorrectTop5 {
+			hit5++
+		}
+		r.PerImage = append(r.PerImage, res)
+	}
+	r.N = len(r.PerImage)
+	r.Unreadable = len(r.Skipped)
+	minImages := max(cfg.MinImages, 1)
+	if r.N < minImages {
+		return r, fmt.Errorf("eval: only %d of %d images could be read, fewer than the minimum %d", r.N, len(items), minImages)
+	}
+	r.Top1 = 100 * float64(hit1) / float64(r.N)
+	r.Top5 = 100 * float64(hit5) / float64(r.N)
+	if wall > 0 {
+		r.ImagesPerSecond = float64(r.N) / wall.Seconds()
+	}
+	return r, nil
+}
+
+// numClasses is the number of class indices the output can name: 1000
+// for a 1001-way ImageNet output (background is not a label).
+func (c *chain) numClasses() int {
+	if c.classes == 1001 {
+		return 1000
+	}
+	return c.classes
+}
