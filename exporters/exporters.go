@@ -19,6 +19,10 @@ import (
 
 // Options tune an export.
 type Options struct {
+	// InputLayout overrides the layout of image inputs where the format has
+	// a choice: "NCHW", "NHWC", or "" for what the source declared
+	// (ir.Graph.InputLayouts). TFLite is NHWC only and refuses "NCHW".
+	InputLayout string
 	// Warn receives non-fatal findings (something written in a form that may
 	// compute slightly differently, a name changed); nil discards them.
 	Warn func(msg string)
@@ -47,6 +51,18 @@ func Register(f Format) { formats = append(formats, f) }
 
 // Formats lists the registered formats.
 func Formats() []Format { return formats }
+
+// ByName finds a format by its name ("onnx", "tflite"), case-insensitively.
+func ByName(name string) (*Format, error) {
+	var known []string
+	for i := range formats {
+		if strings.EqualFold(formats[i].Name, name) {
+			return &formats[i], nil
+		}
+		known = append(known, formats[i].Name)
+	}
+	return nil, fmt.Errorf("unknown output format %q (known: %s)", name, strings.Join(known, ", "))
+}
 
 // ForPath finds the format that path's extension names.
 func ForPath(path string) (*Format, error) {
