@@ -245,6 +245,11 @@ func (w *writer) conv(n *ir.Node) error {
 	}
 	k := [2]int{wt.Shape[1], wt.Shape[2]}
 	pad, ok := tflitePadding([2]int{x.Shape[1], x.Shape[2]}, k, a.Strides, a.Dilations, a.Pads)
+	if !ok {
+		if grown := growForSame(n); grown != nil {
+			return w.conv(grown)
+		}
+	}
 	var xt *ftensor
 	if ok {
 		xt, err = w.tensor(x)
@@ -1284,4 +1289,93 @@ func (w *writer) batchNorm(n *ir.Node) error {
 	w.emit(binaryOp(fb.BuiltinOperatorMUL, xt, sc, mid, fb.ActivationFunctionTypeNONE))
 	w.emit(binaryOp(fb.BuiltinOperatorADD, mid, tc, yt, fb.ActivationFunctionTypeNONE))
 	return nil
+}
+
+// growForSame rewrites a convolution whose explicit pads TFLite's SAME cannot
+// express into an exactly equivalent one that SAME does express, by adding
+// zero taps to the kernel, or returns nil when no small growth fits.
+//
+// Keras' ZeroPadding2D(1) before a stride-2 3x3 convolution pads the top and
+// left by one; SAME at stride 2 on an even input pads the bottom and right.
+// A 4x4 kernel whose last row and column are zero has SAME pads of one on
+// each side and computes the same sums: the extra taps multiply real zeros
+// (or the padding) by a zero weight. This costs 16/9 of those layers'
+// multiply-adds but saves a PAD op, which copies the whole activation.
+func growForSame(n *ir.Node) *ir.Node {
+	a := n.Attrs.(*ir.ConvAttrs)
+	x, wt := n.In(0), n.In(1)
+	if !wt.IsConst() || a.Dilations != [2]int{1, 1} {
+		return nil
+	}
+	in := [2]int{x.Shape[1], x.Shape[2]}
+	k := [2]int{wt.Shape[1], wt.Shape[2]}
+	out := [2]int{n.Out().Shape[1], n.Out().Shape[2]}
+	var pre, post [2]int
+	for i := 0; i < 2; i++ {
+		s := a.Strides[i]
+		if (in[i]+s-1)/s != out[i] {
+			return nil // SAME would change the output size
+		}
+		found := false
+		for e := 0; e <= 2 && !found; e++ {
+			for ep := 0; ep <= e && !found; ep++ {
+				kk := k[i] + e
+				total := max((out[i]-1)*s+kk-in[i], 0)
+				if total/2 == a.Pads[i]+ep {
+					pre[i], post[i], found = ep, e-ep, true
+				}
+			}
+		}
+		if !found {
+			return nil
+		}
+	}
+	if pre == [2]int{} && post == [2]int{} {
+		return nil
+	}
+	kh, kw := k[0]+pre[0]+post[0], k[1]+pre[1]+post[1]
+	o, ci := wt.Shape[0], wt.Shape[3]
+	grown := &ir.Tensor{Name: wt.Name + "/grown", DType: wt.DType, Shape: []int{o, kh, kw, ci}, Quant: wt.Quant.Clone(), Data: &ir.Data{}}
+	size := o * kh * kw * ci
+	switch wt.DType {
+	case ir.Float32:
+		grown.Data.F32 = make([]float32, size)
+	case ir.Int8:
+		grown.Data.I8 = make([]int8, size)
+	case ir.Uint8:
+		grown.Data.U8 = make([]uint8, size)
+		if wt.Quant != nil {
+			// a zero weight is stored as the zero point
+			for i := range grown.Data.U8 {
+				grown.Data.U8[i] = uint8(wt.Quant.ZP(0))
+			}
+		}
+	default:
+		return nil
+	}
+	for oc := 0; oc < o; oc++ {
+		for y := 0; y < k[0]; y++ {
+			for xx := 0; xx < k[1]; xx++ {
+				src := ((oc*k[0]+y)*k[1] + xx) * ci
+				dst := ((oc*kh+y+pre[0])*kw + xx + pre[1]) * ci
+				switch wt.DType {
+				case ir.Float32:
+					copy(grown.Data.F32[dst:dst+ci], wt.Data.F32[src:src+ci])
+				case ir.Int8:
+					copy(grown.Data.I8[dst:dst+ci], wt.Data.I8[src:src+ci])
+				case ir.Uint8:
+					copy(grown.Data.U8[dst:dst+ci], wt.Data.U8[src:src+ci])
+				}
+			}
+		}
+	}
+	c := *n
+	ca := *a
+	for i := 0; i < 2; i++ {
+		total := (out[i]-1)*a.Strides[i] + []int{kh, kw}[i] - in[i]
+		ca.Pads[i], ca.Pads[i+2] = total/2, total-total/2
+	}
+	c.Attrs = &ca
+	c.Inputs = append([]*ir.Tensor{x, grown}, n.Inputs[2:]...)
+	return &c
 }
