@@ -103,9 +103,17 @@ var opCases = []opCase{
 	{"conv_explicit_pads", func(t testing.TB) *ir.Graph {
 		b := newGB("conv_explicit_pads")
 		x := b.input(1, 8, 8, 4)
-		y := b.op(ir.OpConv, conv([4]int{2, 2, 1, 1}, [4]int{1, 1, 1, 1}, 1, ir.ActRelu6), nil, x, b.rand(0.5, 6, 3, 3, 4), b.rand(0.5, 6))
+		y := b.op(ir.OpConv, conv([4]int{2, 2, 1, 1}, [4]int{2, 2, 2, 2}, 1, ir.ActRelu6), nil, x, b.rand(0.5, 6, 3, 3, 4), b.rand(0.5, 6))
 		return b.done(t, y)
 	}, true, []string{"PAD", "CONV_2D"}},
+	{"conv_top_left_pads_grown", func(t testing.TB) *ir.Graph {
+		// Keras' ZeroPadding2D(1) + stride-2 3x3: written as a SAME 4x4
+		// kernel with a zero last row and column, no PAD op.
+		b := newGB("conv_top_left_pads_grown")
+		x := b.input(1, 8, 8, 4)
+		y := b.op(ir.OpConv, conv([4]int{2, 2, 1, 1}, [4]int{1, 1, 1, 1}, 1, ir.ActRelu6), nil, x, b.rand(0.5, 6, 3, 3, 4), b.rand(0.5, 6))
+		return b.done(t, y)
+	}, true, []string{"CONV_2D"}},
 	{"conv_same_no_bias", func(t testing.TB) *ir.Graph {
 		b := newGB("conv_same_no_bias")
 		x := b.input(1, 8, 8, 4)
@@ -401,7 +409,7 @@ func TestExportQuantizedOps(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := export(t, g)
-	if got, want := strings.Join(fileOps(t, data), " "), "PAD CONV_2D PADV2 MAX_POOL_2D MAXIMUM MINIMUM"; got != want {
+	if got, want := strings.Join(fileOps(t, data), " "), "CONV_2D PADV2 MAX_POOL_2D MAXIMUM MINIMUM"; got != want {
 		t.Errorf("file holds %s, want %s", got, want)
 	}
 	in := make([]int8, x.Len())
