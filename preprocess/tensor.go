@@ -2,6 +2,7 @@ package preprocess
 
 import (
 	"fmt"
+	"github.com/mnconv/mnconv/passes"
 	"math"
 	"os"
 	"strings"
@@ -28,9 +29,14 @@ const (
 	// input's scale says: the convention of the Coral and TFLite Micro
 	// models, whose input quantization was designed so that it holds.
 	Raw
+	// Source: for a float model made by dequantizing a quantized one, the
+	// quantized model's own mapping: the raw stored integer q (the pixel,
+	// or pixel-128 for an int8 source) read as scale * (q - zero point).
+	// Auto picks it when the graph records its source's input quantization.
+	Source
 )
 
-var modeNames = [...]string{"auto", "tf", "unit", "torch", "raw"}
+var modeNames = [...]string{"auto", "tf", "unit", "torch", "raw", "source"}
 
 func (m Mode) String() string {
 	if int(m) < len(modeNames) {
@@ -95,13 +101,18 @@ func (l Layout) String() string {
 // Target describes a model's image input: what the tensor looks like and
 // how pixels map onto it.
 type Target struct {
-	Mode     Mode // never Auto once resolved by TargetFor
-	DType    ir.DType
-	Quant    *ir.Quant // for int8 / uint8 inputs
-	Layout   Layout
-	N        int
-	H, W     int
-	Channels int // 3, or 1 for grayscale models
+	Mode Mode // never Auto once resolved by TargetFor
+	// SourceDType, SourceScale and SourceZP describe the quantized input a
+	// dequantized model came from (Mode Source).
+	SourceDType ir.DType
+	SourceScale float32
+	SourceZP    int64
+	DType       ir.DType
+	Quant       *ir.Quant // for int8 / uint8 inputs
+	Layout      Layout
+	N           int
+	H, W        int
+	Channels    int // 3, or 1 for grayscale models
 }
 
 // TargetFor reads the image geometry of graph input i and resolves mode
@@ -138,6 +149,13 @@ func TargetFor(g *ir.Graph, i int, preset Preset, mode Mode) (Target, error) {
 	default:
 		return Target{}, fmt.Errorf("input %q has dtype %v, want float32, int8 or uint8", in.Name, in.DType)
 	}
+	if t.Mode == Auto || t.Mode == Source {
+		if dt, s, zp, ok := sourceQuant(g, in.Name); ok && in.DType == ir.Float32 {
+			t.Mode, t.SourceDType, t.SourceScale, t.SourceZP = Source, dt, s, zp
+		} else if t.Mode == Source {
+			return Target{}, fmt.Errorf("input %q: the model records no source quantization (it was not made by convert --dequantize)", in.Name)
+		}
+	}
 	if t.Mode == Auto {
 		switch {
 		case in.DType.IsQuantized():
@@ -172,7 +190,7 @@ func (t Target) Fill(dst *runtime.Tensor, n int, pix []uint8) error {
 	var lutI [3][256]int32
 	for c := 0; c < t.Channels; c++ {
 		for p := 0; p < 256; p++ {
-			lutF[c][p] = t.Mode.Real(uint8(p), c)
+			lutF[c][p] = t.real(uint8(p), c)
 			lutI[c][p] = t.quantize(uint8(p), c)
 		}
 	}
@@ -282,4 +300,38 @@ func ReadReference(path string, size int) ([][]uint8, error) {
 		out = append(out, data[off:off+per:off+per])
 	}
 	return out, nil
+}
+
+// real is the real value of pixel p of channel c for this target.
+func (t Target) real(p uint8, c int) float32 {
+	if t.Mode != Source {
+		return t.Mode.Real(p, c)
+	}
+	q := int64(p)
+	if t.SourceDType == ir.Int8 {
+		q -= 128
+	}
+	return t.SourceScale * float32(q-t.SourceZP)
+}
+
+// sourceQuant reads the input quantization that passes.Dequantize recorded
+// in g.Meta ("uint8 scale=0.0078125 zero_point=128").
+func sourceQuant(g *ir.Graph, input string) (ir.DType, float32, int64, bool) {
+	v, ok := g.Meta[passes.MetaInputQuant+input]
+	if !ok {
+		return 0, 0, 0, false
+	}
+	var dts string
+	var s float32
+	var zp int64
+	if _, err := fmt.Sscanf(v, "%s scale=%g zero_point=%d", &dts, &s, &zp); err != nil || !(s > 0) {
+		return 0, 0, 0, false
+	}
+	switch dts {
+	case "uint8":
+		return ir.Uint8, s, zp, true
+	case "int8":
+		return ir.Int8, s, zp, true
+	}
+	return 0, 0, 0, false
 }

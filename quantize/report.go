@@ -58,42 +58,73 @@ func Compare(floatG *ir.Graph, res *Result, method Method, inputs []*rt.Tensor) 
 	if err != nil {
 		return nil, err
 	}
+	// Values are taken while each graph runs (Observe), not read back after
+	// Run: the interpreter may reuse an activation's buffer once its last
+	// reader has run.
+	floatOf := map[*ir.Tensor]*ir.Tensor{}
+	for qt, ft := range res.Twins {
+		if qt.Quant != nil {
+			floatOf[ft] = qt
+		}
+	}
+	saved := map[*ir.Tensor][]float32{}
+	save := func(t *ir.Tensor, v *rt.Tensor) {
+		if _, ok := floatOf[t]; ok && v.DType == ir.Float32 {
+			saved[t] = append(saved[t][:0], v.F32...)
+		}
+	}
+	fi.Observe = func(n *ir.Node, outs []*rt.Tensor) {
+		for i, t := range n.Outputs {
+			save(t, outs[i])
+		}
+	}
 	accs := map[*ir.Tensor]*acc{}
+	measure := func(qt *ir.Tensor, qv *rt.Tensor) {
+		ft, ok := res.Twins[qt]
+		if !ok || qt.Quant == nil {
+			return
+		}
+		fv := saved[ft]
+		if len(fv) != qv.Len() {
+			return
+		}
+		dq := qv.Dequantized(qt.Quant)
+		a := accs[qt]
+		if a == nil {
+			a = &acc{}
+			accs[qt] = a
+		}
+		for i, f := range fv {
+			d := float64(dq[i])
+			a.ff += float64(f) * float64(f)
+			a.ee += (float64(f) - d) * (float64(f) - d)
+			a.fq += float64(f) * d
+			a.qq += d * d
+		}
+	}
+	qi.Observe = func(n *ir.Node, outs []*rt.Tensor) {
+		for i, t := range n.Outputs {
+			measure(t, outs[i])
+		}
+	}
 	for _, x := range inputs {
 		if err := fi.SetInput(0, x); err != nil {
 			return nil, err
 		}
+		save(floatG.Inputs[0], x)
 		if err := fi.Run(); err != nil {
 			return nil, err
 		}
 		qx := x
 		if qin := res.Graph.Inputs[0]; qin.DType != ir.Float32 {
 			qx = QuantizeTensor(x, qin.DType, qin.Quant)
+			measure(qin, qx)
 		}
 		if err := qi.SetInput(0, qx); err != nil {
 			return nil, err
 		}
 		if err := qi.Run(); err != nil {
 			return nil, err
-		}
-		for qt, ft := range res.Twins {
-			fv, qv := fi.Value(ft), qi.Value(qt)
-			if fv == nil || qv == nil || qt.Quant == nil {
-				continue
-			}
-			dq := qv.Dequantized(qt.Quant)
-			a := accs[qt]
-			if a == nil {
-				a = &acc{}
-				accs[qt] = a
-			}
-			for i, f := range fv.F32 {
-				d := float64(dq[i])
-				a.ff += float64(f) * float64(f)
-				a.ee += (float64(f) - d) * (float64(f) - d)
-				a.fq += float64(f) * d
-				a.qq += d * d
-			}
 		}
 	}
 	prod := floatG.Producers()

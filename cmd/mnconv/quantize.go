@@ -71,7 +71,7 @@ func init() {
 	f.StringVar(&quantFlags.calib, "calib", "", "folder of calibration images (required)")
 	f.IntVar(&quantFlags.count, "calib-count", 0, "use N images (a deterministic sample chosen by --seed); 0 = all")
 	f.StringVar(&quantFlags.preprocess, "preprocess", "slim", "image preset: slim, torch or full (the same code eval uses)")
-	f.StringVar(&quantFlags.inputMode, "input-mode", "", "pixel mapping: tf, unit, torch or raw (default: from the model, else tf; torch with --preprocess torch)")
+	f.StringVar(&quantFlags.inputMode, "input-mode", "", "pixel mapping: tf, unit, torch, raw or source (default: source for a model made by convert --dequantize, torch with --preprocess torch, else tf)")
 	f.StringVar(&quantFlags.method, "method", "minmax", "range method: minmax, percentile, entropy or mse")
 	f.Float64Var(&quantFlags.percentile, "percentile", 99.99, "percentile for --method percentile")
 	f.BoolVar(&quantFlags.perTensor, "per-tensor", false, "one weight scale per tensor instead of per output channel")
@@ -98,18 +98,6 @@ func parseDType(s string, allowFloat bool) (ir.DType, error) {
 		}
 	}
 	return ir.Invalid, fmt.Errorf("unknown type %q", s)
-}
-
-// modeFromMeta picks the pixel mapping a dequantized model expects from the
-// input quantization its source had: scale 1/255 means x/255, else the
-// TF-style [-1, 1] mapping.
-func modeFromMeta(g *ir.Graph) preprocess.Mode {
-	for k, v := range g.Meta {
-		if strings.HasPrefix(k, passes.MetaInputQuant) && strings.Contains(v, "scale=0.00392") {
-			return preprocess.Unit
-		}
-	}
-	return preprocess.Auto
 }
 
 func runQuantize(cmd *cobra.Command, args []string) error {
@@ -148,9 +136,6 @@ func runQuantize(cmd *cobra.Command, args []string) error {
 		if t.Quant != nil || t.DType.IsQuantized() {
 			return fmt.Errorf("%s is already quantized (tensor %q is %v); make it float first: mnconv convert --dequantize %s FLOAT%s", in, t.Name, t.DType, in, filepath.Ext(in))
 		}
-	}
-	if mode == preprocess.Auto {
-		mode = modeFromMeta(g)
 	}
 	if _, err := passes.Run(g, passes.Default, nil); err != nil {
 		return err

@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 	"strings"
 
 	flatbuffers "github.com/google/flatbuffers/go"
@@ -496,7 +497,7 @@ func (w *writer) build() ([]byte, error) {
 	codesVec := offsetVector(b, fb.ModelStartOperatorCodesVector, codeOffs)
 	subgraphsVec := offsetVector(b, fb.ModelStartSubgraphsVector, []flatbuffers.UOffsetT{subgraph})
 	buffersVec := offsetVector(b, fb.ModelStartBuffersVector, bufOffs)
-	desc := b.CreateString(Description)
+	desc := b.CreateString(description(w.g))
 	fb.ModelStart(b)
 	fb.ModelAddVersion(b, schemaVersion)
 	fb.ModelAddOperatorCodes(b, codesVec)
@@ -561,4 +562,21 @@ func writeQuant(b *flatbuffers.Builder, q *ir.Quant) flatbuffers.UOffsetT {
 		fb.QuantizationParametersAddQuantizedDimension(b, int32(q.Axis))
 	}
 	return fb.QuantizationParametersEnd(b)
+}
+
+// description is Description followed by the graph's "dequantize.*" facts
+// as sorted "key=value" lines, which importers/tflite reads back into Meta.
+func description(g *ir.Graph) string {
+	var keys []string
+	for k := range g.Meta {
+		if strings.HasPrefix(k, "dequantize.") && !strings.ContainsAny(k, "\n=") && !strings.Contains(g.Meta[k], "\n") {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	d := Description
+	for _, k := range keys {
+		d += "\n" + k + "=" + g.Meta[k]
+	}
+	return d
 }

@@ -145,6 +145,13 @@ func (im *importer) run() (*ir.Graph, error) {
 	}
 	if d := m.Description(); len(d) > 0 {
 		im.g.Meta["description"] = string(d)
+		// mnconv writes the facts a later step needs (a dequantized model's
+		// former input quantization) as "key=value" lines after its name.
+		for _, line := range strings.Split(string(d), "\n")[1:] {
+			if k, v, ok := strings.Cut(line, "="); ok && strings.HasPrefix(k, "dequantize.") {
+				im.g.Meta[k] = v
+			}
+		}
 	}
 	if s := im.sg.Name(); len(s) > 0 {
 		im.g.Meta["subgraph"] = string(s)
@@ -179,6 +186,9 @@ func (im *importer) run() (*ir.Graph, error) {
 		return nil, err
 	}
 	if err := im.g.Validate(); err != nil {
+		return nil, im.errorf("%v", err)
+	}
+	if err := im.g.ValidateTFLiteQuant(); err != nil {
 		return nil, im.errorf("%v", err)
 	}
 	return im.g, nil
