@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	_ "github.com/mnconv/mnconv/exporters/onnx"   // registers .onnx output
 	_ "github.com/mnconv/mnconv/exporters/tflite" // registers .tflite output
 	_ "github.com/mnconv/mnconv/importers/onnx"   // registers .onnx
 	_ "github.com/mnconv/mnconv/importers/tflite" // registers .tflite
