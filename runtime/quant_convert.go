@@ -14,6 +14,9 @@ import (
 func init() {
 	Register(ir.OpQuantize, Quantized, prepareQQuantize)
 	Register(ir.OpDequantize, Quantized, prepareQDequantize)
+	// An int32 bias behind a DequantizeLinear (QDQ graphs) is not an 8-bit
+	// node, so it reaches the float table.
+	Register(ir.OpDequantize, Float, prepareQDequantize)
 	Register(ir.OpConcat, Quantized, prepareQConcat)
 }
 
@@ -163,8 +166,8 @@ type qDequantizeKernel struct {
 
 func prepareQDequantize(n *ir.Node) (Kernel, error) {
 	x, y := n.Inputs[0], n.Outputs[0]
-	if !x.DType.IsQuantized() {
-		return nil, n.Errorf("input %q is %v, want int8 or uint8", x.Name, x.DType)
+	if !x.DType.IsQuantized() && x.DType != ir.Int32 || x.Quant == nil {
+		return nil, n.Errorf("input %q is %v, want int8, uint8 or int32 with quantization", x.Name, x.DType)
 	}
 	if y.DType != ir.Float32 {
 		return nil, n.Errorf("output %q is %v, want float32", y.Name, y.DType)
@@ -186,6 +189,15 @@ func prepareQDequantize(n *ir.Node) (Kernel, error) {
 
 func (k *qDequantizeKernel) Eval(in, out []*Tensor) error {
 	x, y := in[0], out[0].F32
+	if x.DType == ir.Int32 {
+		// As ONNX Runtime: the difference converted to float32, then
+		// multiplied in float32.
+		for i := range y {
+			c := k.channel(i)
+			y[i] = float32(x.I32[i]-k.zp[c]) * k.scale[c]
+		}
+		return nil
+	}
 	for i := range y {
 		c := k.channel(i)
 		y[i] = float32(qAt(x, i)-k.zp[c]) * k.scale[c]
