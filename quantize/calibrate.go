@@ -61,7 +61,7 @@ func Calibrate(ctx context.Context, g *ir.Graph, src Source, opts CalibrateOptio
 			defer wg.Done()
 			res.hist = map[string]*Histogram{}
 			res.skipped = map[int]string{}
-			it, err := rt.New(g)
+			it, err := rt.NewWithOptions(g, rt.Options{Threads: 1}) // the workers are the parallelism
 			if err != nil {
 				res.err = err
 				for range next {

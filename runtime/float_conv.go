@@ -37,6 +37,8 @@ type convKernel struct {
 	wT     []float32
 	constW bool
 	acc    []float32 // one output pixel's accumulators
+	macCount
+	pixelMACs int64 // outC x KH x KW x inPerGroup: one output pixel's MACs (count.go)
 }
 
 func prepareConv(n *ir.Node) (Kernel, error) {
@@ -73,6 +75,7 @@ func prepareConv(n *ir.Node) (Kernel, error) {
 		return nil, n.Errorf("bias %q has %d elements, want %d", b.Name, b.Len(), k.outC)
 	}
 	k.lo, k.hi = a.Act.Bounds()
+	k.pixelMACs = int64(k.outC) * int64(k.kH) * int64(k.kW) * int64(k.inPerGroup)
 	outPerGroup := k.outC / k.groups
 	k.inChanBase = make([]int, k.outC)
 	for outC := range k.inChanBase {
@@ -113,6 +116,7 @@ func (k *convKernel) Eval(in, out []*Tensor) error {
 	}
 	tapSize := k.inPerGroup * k.outC // weights of one (fy, fx) tap
 	acc := k.acc
+	pixels := 0
 	for batch := 0; batch < k.batches; batch++ {
 		for outY := 0; outY < k.outH; outY++ {
 			inY0 := outY*k.strideY - k.padTop
@@ -173,8 +177,10 @@ func (k *convKernel) Eval(in, out []*Tensor) error {
 					}
 					yRow[outC] = min(max(v, k.lo), k.hi)
 				}
+				pixels++
 			}
 		}
 	}
+	k.addMACs(pixels, k.pixelMACs)
 	return nil
 }

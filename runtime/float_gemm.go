@@ -32,6 +32,7 @@ type gemmKernel struct {
 	cStrideM, cStrideN  int // broadcast strides of C (0 along a broadcast dim)
 	alpha, beta, lo, hi float32
 	hasC                bool
+	macCount
 }
 
 func prepareGemm(n *ir.Node) (Kernel, error) {
@@ -81,6 +82,7 @@ func (k *gemmKernel) Eval(in, out []*Tensor) error {
 	if k.hasC {
 		c = in[2].F32
 	}
+	rows := 0
 	for m := 0; m < k.m; m++ {
 		row := y[m*k.n:][:k.n]
 		clear(row)
@@ -98,7 +100,9 @@ func (k *gemmKernel) Eval(in, out []*Tensor) error {
 			}
 			row[n] = min(max(v, k.lo), k.hi)
 		}
+		rows++
 	}
+	k.addMACs(rows, int64(k.k)*int64(k.n))
 	return nil
 }
 
@@ -109,6 +113,7 @@ type matMulKernel struct {
 	m, k, n int
 	aOffs   []int // per output batch: offset of its A matrix
 	bOffs   []int
+	macCount
 }
 
 func prepareMatMul(n *ir.Node) (Kernel, error) {
@@ -171,6 +176,7 @@ func prepareMatMul(n *ir.Node) (Kernel, error) {
 
 func (k *matMulKernel) Eval(in, out []*Tensor) error {
 	a, b, y := in[0].F32, in[1].F32, out[0].F32
+	rows := 0
 	for batch := range k.aOffs {
 		aMat := a[k.aOffs[batch]:][:k.m*k.k]
 		bMat := b[k.bOffs[batch]:][:k.k*k.n]
@@ -185,7 +191,9 @@ func (k *matMulKernel) Eval(in, out []*Tensor) error {
 					row[n] += float32(av * bv)
 				}
 			}
+			rows++
 		}
 	}
+	k.addMACs(rows, int64(k.k)*int64(k.n))
 	return nil
 }

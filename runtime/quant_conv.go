@@ -47,6 +47,8 @@ type qConvKernel struct {
 	pool                    *pool
 	bias                    []int32 // the current Eval's bias (zeros when absent)
 	zeroBias                []int32
+	macCount
+	pixelMACs int64 // outC x KH x KW x inPerG: one output pixel's MACs, padded taps included (count.go)
 }
 
 func prepareQConv(n *ir.Node) (Kernel, error) {
@@ -84,6 +86,7 @@ func prepareQConv(n *ir.Node) (Kernel, error) {
 		return nil, n.Errorf("output %q shape %v does not match the convolution of %v by %v", y.Name, y.Shape, x.Shape, w.Shape)
 	}
 	k.inPerG, k.outPerG = k.inC/k.groups, k.outC/k.groups
+	k.pixelMACs = int64(k.outC) * int64(k.kH) * int64(k.kW) * int64(k.inPerG)
 	if err := qBias(n, b, k.outC); err != nil {
 		return nil, err
 	}
@@ -153,6 +156,7 @@ func (k *qConvKernel) evalRegular(r0, r1, part int) {
 	bias := k.bias
 	rowLen := k.kH * k.kW * k.inPerG
 	taps := k.taps[part][:0]
+	pixels := 0
 	for row := r0; row < r1; row++ {
 		b, outY := row/k.outH, row%k.outH
 		for outX := range k.outW {
@@ -191,9 +195,11 @@ func (k *qConvKernel) evalRegular(r0, r1, part int) {
 					accRow[oc] = k.rq.apply(acc, oc)
 				}
 			}
+			pixels++
 		}
 	}
 	k.taps[part] = taps
+	k.addMACs(pixels, k.pixelMACs)
 }
 
 // evalPointwise is the 1x1, stride 1, unpadded, ungrouped case (most of a
@@ -203,6 +209,7 @@ func (k *qConvKernel) evalRegular(r0, r1, part int) {
 func (k *qConvKernel) evalPointwise(p0, p1 int) {
 	bias := k.bias
 	inC, outC := k.inC, k.outC
+	pixels := 0
 	p := p0
 	for ; p+2 <= p1; p += 2 {
 		xa := k.x[p*inC:][:inC]
@@ -239,13 +246,16 @@ func (k *qConvKernel) evalPointwise(p0, p1 int) {
 			accA[oc] = k.rq.apply(dot(xa, w0)+bias[oc], oc)
 			accB[oc] = k.rq.apply(dot(xb, w0)+bias[oc], oc)
 		}
+		pixels += 2
 	}
 	for ; p < p1; p++ {
 		xa := k.x[p*inC:][:inC]
 		for oc := range outC {
 			k.acc[p*outC+oc] = k.rq.apply(dot(xa, k.w[oc*inC:])+bias[oc], oc)
 		}
+		pixels++
 	}
+	k.addMACs(pixels, k.pixelMACs)
 }
 
 // convTap locates one kernel tap of an output pixel: the offset of the
@@ -277,6 +287,7 @@ func (k *qConvKernel) validTaps(taps []convTap, b, outY, outX int) []convTap {
 // evalDepthwise computes output rows [r0, r1) of a depthwise convolution.
 func (k *qConvKernel) evalDepthwise(r0, r1 int) {
 	bias := k.bias
+	pixels := 0
 	for row := r0; row < r1; row++ {
 		b, outY := row/k.outH, row%k.outH
 		originY := outY*k.strideH - k.padT
@@ -314,8 +325,10 @@ func (k *qConvKernel) evalDepthwise(r0, r1 int) {
 			for oc, v := range acc {
 				acc[oc] = k.rq.apply(v, oc)
 			}
+			pixels++
 		}
 	}
+	k.addMACs(pixels, k.pixelMACs)
 }
 
 // qBiasValues returns the optional third input's int32 values (nil when
@@ -361,6 +374,7 @@ type qGemmKernel struct {
 	rq      *qRequant
 	x, acc  []int32
 	xT      []int32 // TransA scratch
+	macCount
 }
 
 func prepareQGemm(n *ir.Node) (Kernel, error) {
@@ -469,6 +483,7 @@ func (k *qGemmKernel) Eval(in, out []*Tensor) error {
 		x = k.xT
 	}
 	bias := qBiasValues(in)
+	rows := 0
 	for row := range k.m {
 		xs := x[row*k.k:][:k.k]
 		for o := range k.n {
@@ -478,7 +493,9 @@ func (k *qGemmKernel) Eval(in, out []*Tensor) error {
 			}
 			k.acc[row*k.n+o] = k.rq.apply(acc, o)
 		}
+		rows++
 	}
+	k.addMACs(rows, int64(k.k)*int64(k.n))
 	qStore(out[0], k.acc, k.rq.lo, k.rq.hi)
 	return nil
 }
@@ -498,6 +515,7 @@ type qMatMulKernel struct {
 	batchIdx   []int
 	bCols      bool // B per-axis on its last axis
 	aVec, bVec bool // rank-1 operands
+	macCount
 }
 
 func prepareQMatMul(n *ir.Node) (Kernel, error) {
@@ -583,6 +601,7 @@ func (k *qMatMulKernel) Eval(in, out []*Tensor) error {
 	batches := ir.NumElements(k.outBatch)
 	clear(k.batchIdx)
 	col := k.col
+	cols := 0
 	for bi := range batches {
 		aOff, bOff := 0, 0
 		for d, v := range k.batchIdx {
@@ -597,6 +616,7 @@ func (k *qMatMulKernel) Eval(in, out []*Tensor) error {
 				acc := dot(k.a[aOff+i*k.k:][:k.k], col)
 				k.acc[(bi*k.m+i)*k.n+j] = k.rq.apply(acc, j)
 			}
+			cols++
 		}
 		for d := len(k.batchIdx) - 1; d >= 0; d-- {
 			k.batchIdx[d]++
@@ -606,6 +626,7 @@ func (k *qMatMulKernel) Eval(in, out []*Tensor) error {
 			k.batchIdx[d] = 0
 		}
 	}
+	k.addMACs(cols, int64(k.m)*int64(k.k))
 	qStore(out[0], k.acc, k.rq.lo, k.rq.hi)
 	return nil
 }

@@ -219,7 +219,7 @@ func TestQConvMatchesNaiveLoops(t *testing.T) {
 		n.Arith = c.arith
 		xVals := rnd(ir.NumElements(c.in))
 		got := qRunNode(t, n, qValue(c.dt, c.in, xVals))
-		k, err := Prepare(n)
+		k, err := PrepareReference(n)
 		if err != nil {
 			t.Fatal(err)
 		}

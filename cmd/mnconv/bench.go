@@ -1,0 +1,147 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mnconv/mnconv/bench"
+	"github.com/mnconv/mnconv/builder"
+	"github.com/mnconv/mnconv/importers"
+	"github.com/mnconv/mnconv/ir"
+	"github.com/mnconv/mnconv/passes"
+)
+
+var benchFlags struct {
+	threads    []int
+	runs       int
+	warmup     int
+	onnx       string
+	tflite     string
+	profile    bool
+	json       bool
+	noPasses   bool
+	reference  bool
+	gapMS      int
+	alpha      float64
+	resolution int
+	classes    int
+}
+
+var benchCmd = &cobra.Command{
+	Use:   "bench MODEL|ARCH [--threads 1,2] [--runs N] [--profile]",
+	Short: "Time the runtime against ONNX Runtime and TFLite, side by side",
+	Long: `bench times one inference (batch 1) of a model with mnconv's runtime and,
+where they can run the model, with ONNX Runtime and TFLite, and prints the
+median milliseconds, GFLOP/s (2 x MACs / time, MACs as inspect counts them)
+and the ratio ours / reference at each --threads count.
+
+MODEL is a model file (.onnx runs on ONNX Runtime too, .tflite on TFLite
+too), or an architecture name (` + archList() + `) built in memory with
+--alpha, --resolution and --classes; --onnx and --tflite name the reference
+files explicitly (the same network in the other format).
+
+ONNX Runtime is timed inside one Node process that loads the model once;
+its runs are interleaved with ours one by one (ours, ORT, ours, ORT, ...),
+so that both see the same background load. TFLite (single-threaded
+WebAssembly) is timed at 1 thread in rounds of one process each, interleaved
+with as many of ours. The reference runtimes are the ones
+scripts/install-refrt.sh installs; without them only ours is timed.
+
+The default optimization passes run first, as mnconv convert does (fold
+batch norms and pads, fuse activations); --no-passes times the graph as
+imported. --profile adds our time per layer, sorted, with op, kernel and MACs.`,
+	Args: cobra.ExactArgs(1),
+	RunE: runBench,
+}
+
+func init() {
+	f := benchCmd.Flags()
+	f.IntSliceVar(&benchFlags.threads, "threads", []int{1, 2}, "thread counts to measure")
+	f.IntVar(&benchFlags.runs, "runs", 30, "timed runs per runtime and thread count")
+	f.IntVar(&benchFlags.warmup, "warmup", 3, "untimed runs first")
+	f.StringVar(&benchFlags.onnx, "onnx", "", "ONNX file for ONNX Runtime (default: MODEL when it is .onnx)")
+	f.StringVar(&benchFlags.tflite, "tflite", "", "TFLite file for TFLite (default: MODEL when it is .tflite)")
+	f.BoolVar(&benchFlags.profile, "profile", false, "print our time per layer")
+	f.BoolVar(&benchFlags.json, "json", false, "print the report as JSON")
+	f.BoolVar(&benchFlags.noPasses, "no-passes", false, "time the graph as imported, without the default passes")
+	f.BoolVar(&benchFlags.reference, "reference", false, "time our reference kernels instead of the fast ones")
+	f.IntVar(&benchFlags.gapMS, "gap", 10, "milliseconds of pause when switching runtimes (lets spinning threads settle)")
+	f.Float64Var(&benchFlags.alpha, "alpha", 1, "width multiplier of a built ARCH")
+	f.IntVar(&benchFlags.resolution, "resolution", 224, "input size of a built ARCH")
+	f.IntVar(&benchFlags.classes, "classes", 1001, "classes of a built ARCH")
+	rootCmd.AddCommand(benchCmd)
+}
+
+func runBench(cmd *cobra.Command, args []string) error {
+	model := args[0]
+	if benchFlags.runs < 1 || benchFlags.runs > 100000 || benchFlags.warmup < 0 {
+		return fmt.Errorf("bench: --runs must be in [1, 100000] and --warmup >= 0")
+	}
+	var g *ir.Graph
+	name := model
+	onnxFile, tfliteFile := benchFlags.onnx, benchFlags.tflite
+	if _, err := os.Stat(model); err == nil {
+		if g, err = importers.Load(model, importers.Options{Warn: inspWarn}); err != nil {
+			return err
+		}
+		name = filepath.Base(model)
+		switch strings.ToLower(filepath.Ext(model)) {
+		case ".onnx":
+			if onnxFile == "" {
+				onnxFile = model
+			}
+		case ".tflite":
+			if tfliteFile == "" {
+				tfliteFile = model
+			}
+		}
+	} else {
+		arch, archErr := builder.ParseArch(model)
+		if archErr != nil {
+			return fmt.Errorf("bench: %s is neither a model file (%v) nor an architecture (%v)", model, err, archErr)
+		}
+		cfg := builder.Config{Arch: arch, Alpha: benchFlags.alpha, Resolution: benchFlags.resolution, Classes: benchFlags.classes}
+		if g, err = builder.Build(cfg); err != nil {
+			return err
+		}
+		name = cfg.Name() + " (built, random weights)"
+	}
+	if !benchFlags.noPasses {
+		if _, err := passes.Run(g, passes.Default, nil); err != nil {
+			return err
+		}
+	}
+	opts := bench.Options{
+		Threads: benchFlags.threads, Runs: benchFlags.runs, Warmup: benchFlags.warmup,
+		ONNX: onnxFile, TFLite: tfliteFile, Profile: benchFlags.profile, Reference: benchFlags.reference,
+		Gap: msDuration(benchFlags.gapMS),
+	}
+	if !benchFlags.json {
+		stderr := cmd.ErrOrStderr()
+		opts.Progress = func(msg string) { fmt.Fprintln(stderr, "bench:", msg) }
+	}
+	rep, err := bench.Run(g, name, opts)
+	if err != nil {
+		return err
+	}
+	if benchFlags.json {
+		enc := json.NewEncoder(cmd.OutOrStdout())
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	return rep.WriteText(cmd.OutOrStdout())
+}
+
+// msDuration converts --gap; 0 or less means no pause.
+func msDuration(ms int) time.Duration {
+	if ms <= 0 {
+		return -1
+	}
+	return time.Duration(ms) * time.Millisecond
+}

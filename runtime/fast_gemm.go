@@ -1,0 +1,240 @@
+package runtime
+
+import "unsafe"
+
+// The float32 GEMM behind the fast Conv, Gemm and MatMul kernels:
+// C[m x n] = clamp(A[m x k] * B[k x n] + bias), A read in place (rows lda
+// apart: an NHWC activation is already [pixels x channels]), B constant and
+// packed once at Prepare into column panels of 16 (or 8 for a narrow last
+// panel), each stored k-major so that the micro-kernel streams it.
+//
+// The micro-kernel computes a 6x16 (or 6x8) block in registers: 12 AVX2
+// accumulators, each A element broadcast and multiplied by two B vectors
+// (sgemm6x16 in fast_float_amd64.s). Rows are taken in chunks whose
+// A rows fit in L2 while every panel sweeps them. Ragged edges (fewer than
+// six rows, a panel wider than the columns left) go through small scratch
+// tiles. Without AVX2 the same blocking runs a pure-Go micro-kernel.
+//
+// Results equal the reference kernels' bit for bit (float_conv.go's
+// contract): every sum starts from zero and adds the products in k order,
+// each product rounded to float32 (multiply then add, never FMA), then the
+// bias, then the clamp. Only the order of independent outputs changes.
+
+// useSIMD selects the assembly micro-kernels; tests turn it off to check the
+// pure-Go ones.
+var useSIMD = hasAVX2FMA
+
+const (
+	gemmMR = 6 // rows per micro-kernel call
+	// gemmChunkFloats bounds a row chunk of A (about 96 KiB), which stays
+	// in L2 while each panel passes over it.
+	gemmChunkFloats = 24 << 10
+)
+
+type gemmPanel struct {
+	col   int // first column of C
+	width int // 8 or 16: the packed width
+	valid int // columns of C it covers (<= width)
+	off   int // offset of its k x width floats in data
+}
+
+// packedB is a constant right-hand side with its bias, panel by panel.
+type packedB struct {
+	k, n   int
+	panels []gemmPanel
+	data   []float32
+	bias   []float32 // 16 floats per panel, zero-padded
+}
+
+// packB packs a k x n matrix given by at(kk, j), with bias(j) (nil means
+// zero bias).
+func packB(k, n int, at func(kk, j int) float32, bias func(j int) float32) *packedB {
+	p := &packedB{k: k, n: n}
+	for col := 0; col < n; {
+		width := 16
+		if n-col <= 8 {
+			width = 8
+		}
+		valid := min(width, n-col)
+		p.panels = append(p.panels, gemmPanel{col: col, width: width, valid: valid, off: len(p.data)})
+		for kk := 0; kk < k; kk++ {
+			for j := 0; j < width; j++ {
+				v := float32(0)
+				if j < valid {
+					v = at(kk, col+j)
+				}
+				p.data = append(p.data, v)
+			}
+		}
+		for j := 0; j < 16; j++ {
+			v := float32(0)
+			if j < valid && bias != nil {
+				v = bias(col + j)
+			}
+			p.bias = append(p.bias, v)
+		}
+		col += valid
+	}
+	return p
+}
+
+// columns is the number of output columns panels [p0, p1) cover.
+func (p *packedB) columns(p0, p1 int) int {
+	n := 0
+	for _, pn := range p.panels[p0:p1] {
+		n += pn.valid
+	}
+	return n
+}
+
+// gemmScratch is one thread's tiles for ragged edges.
+type gemmScratch struct {
+	a []float32 // gemmMR rows of k
+	c [gemmMR * 16]float32
+}
+
+func newGemmScratch(k int) *gemmScratch { return &gemmScratch{a: make([]float32, gemmMR*max(k, 1))} }
+
+// chunkRows is how many rows of A (k floats each) make one chunk.
+func chunkRows(k int) int {
+	return max(gemmMR, gemmChunkFloats/max(k, 1)/gemmMR*gemmMR)
+}
+
+// run computes rows [0, m) of C for panels [p0, p1). a holds the m rows (lda
+// apart), c the m output rows (ldc apart); c[0] is the output's column 0.
+func (p *packedB) run(a []float32, lda, m int, c []float32, ldc int, p0, p1 int, lo, hi float32, s *gemmScratch) {
+	mc := chunkRows(p.k)
+	for r0 := 0; r0 < m; r0 += mc {
+		r1 := min(m, r0+mc)
+		for pi := p0; pi < p1; pi++ {
+			pn := &p.panels[pi]
+			b := p.data[pn.off : pn.off+p.k*pn.width]
+			bias := p.bias[pi*16 : pi*16+16]
+			for r := r0; r < r1; r += gemmMR {
+				rows := min(gemmMR, r1-r)
+				if rows < gemmMR && useSIMD && pn.width == 16 {
+					// Fewer than six rows (a fully connected layer has
+					// one): row by row, without padding to six.
+					for i := range rows {
+						x := a[(r+i)*lda : (r+i)*lda+p.k]
+						if pn.valid == 16 {
+							dst := c[(r+i)*ldc+pn.col : (r+i)*ldc+pn.col+16]
+							sgemv16(p.k, &x[0], &b[0], &dst[0], &bias[0], lo, hi)
+							continue
+						}
+						sgemv16(p.k, &x[0], &b[0], &s.c[0], &bias[0], lo, hi)
+						copy(c[(r+i)*ldc+pn.col:(r+i)*ldc+pn.col+pn.valid], s.c[:pn.valid])
+					}
+					continue
+				}
+				ap, alda := a[r*lda:], lda
+				if rows < gemmMR {
+					// Copy the last rows into a zero-padded tile; the
+					// micro-kernel always reads six.
+					clear(s.a)
+					for i := range rows {
+						copy(s.a[i*p.k:(i+1)*p.k], a[(r+i)*lda:(r+i)*lda+p.k])
+					}
+					ap, alda = s.a, p.k
+				}
+				if rows == gemmMR && pn.valid == pn.width {
+					microKernel(p.k, ap, alda, b, pn.width, c[r*ldc+pn.col:], ldc, bias, lo, hi)
+					continue
+				}
+				microKernel(p.k, ap, alda, b, pn.width, s.c[:], pn.width, bias, lo, hi)
+				for i := range rows {
+					copy(c[(r+i)*ldc+pn.col:(r+i)*ldc+pn.col+pn.valid], s.c[i*pn.width:i*pn.width+pn.valid])
+				}
+			}
+		}
+	}
+}
+
+// microKernel computes six rows by one panel (width 8 or 16) of
+// clamp(bias + A*B). The slices must hold every element the six rows touch.
+func microKernel(k int, a []float32, lda int, b []float32, width int, c []float32, ldc int, bias []float32, lo, hi float32) {
+	_ = a[5*lda+k-1]
+	_ = c[5*ldc+width-1]
+	if useSIMD {
+		ap, cp := (*float32)(unsafe.Pointer(&a[0])), (*float32)(unsafe.Pointer(&c[0]))
+		if width == 16 {
+			sgemm6x16(k, ap, lda, &b[0], cp, ldc, &bias[0], lo, hi)
+		} else {
+			sgemm6x8(k, ap, lda, &b[0], cp, ldc, &bias[0], lo, hi)
+		}
+		return
+	}
+	microKernelGo(k, a, lda, b, width, c, ldc, bias, lo, hi)
+}
+
+// microKernelGo is the portable micro-kernel: two rows at a time against
+// eight columns, sixteen scalar accumulators that the compiler keeps in
+// registers. Same arithmetic as the assembly (and the reference kernels):
+// from zero, products rounded to float32 (the float32 conversions forbid
+// fusing them into FMAs), bias last.
+func microKernelGo(k int, a []float32, lda int, b []float32, width int, c []float32, ldc int, bias []float32, lo, hi float32) {
+	for i := 0; i < gemmMR; i += 2 {
+		a0 := a[i*lda : i*lda+k]
+		a1 := a[(i+1)*lda : (i+1)*lda+k]
+		for j := 0; j < width; j += 8 {
+			var s00, s01, s02, s03, s04, s05, s06, s07 float32
+			var s10, s11, s12, s13, s14, s15, s16, s17 float32
+			off := j
+			for kk, x0 := range a0 {
+				x1 := a1[kk]
+				w := b[off : off+8 : off+8]
+				s00 += float32(x0 * w[0])
+				s01 += float32(x0 * w[1])
+				s02 += float32(x0 * w[2])
+				s03 += float32(x0 * w[3])
+				s04 += float32(x0 * w[4])
+				s05 += float32(x0 * w[5])
+				s06 += float32(x0 * w[6])
+				s07 += float32(x0 * w[7])
+				s10 += float32(x1 * w[0])
+				s11 += float32(x1 * w[1])
+				s12 += float32(x1 * w[2])
+				s13 += float32(x1 * w[3])
+				s14 += float32(x1 * w[4])
+				s15 += float32(x1 * w[5])
+				s16 += float32(x1 * w[6])
+				s17 += float32(x1 * w[7])
+				off += width
+			}
+			bb := bias[j : j+8]
+			r0 := c[i*ldc+j : i*ldc+j+8]
+			r0[0], r0[1], r0[2], r0[3] = clampF(s00+bb[0], lo, hi), clampF(s01+bb[1], lo, hi), clampF(s02+bb[2], lo, hi), clampF(s03+bb[3], lo, hi)
+			r0[4], r0[5], r0[6], r0[7] = clampF(s04+bb[4], lo, hi), clampF(s05+bb[5], lo, hi), clampF(s06+bb[6], lo, hi), clampF(s07+bb[7], lo, hi)
+			r1 := c[(i+1)*ldc+j : (i+1)*ldc+j+8]
+			r1[0], r1[1], r1[2], r1[3] = clampF(s10+bb[0], lo, hi), clampF(s11+bb[1], lo, hi), clampF(s12+bb[2], lo, hi), clampF(s13+bb[3], lo, hi)
+			r1[4], r1[5], r1[6], r1[7] = clampF(s14+bb[4], lo, hi), clampF(s15+bb[5], lo, hi), clampF(s16+bb[6], lo, hi), clampF(s17+bb[7], lo, hi)
+		}
+	}
+}
+
+func clampF(v, lo, hi float32) float32 { return min(max(v, lo), hi) }
+
+// gemmSplit decides how parts share an m x (panels) product: by rows when
+// there are enough six-row blocks, else by panels. It returns part's rows
+// and panels.
+func gemmSplit(m, panels, part, parts int) (r0, r1, p0, p1 int) {
+	blocks := (m + gemmMR - 1) / gemmMR
+	if parts <= 1 {
+		return 0, m, 0, panels
+	}
+	if blocks >= 2*parts || panels < parts {
+		r0, r1 = split(m, part, parts, gemmMR)
+		return r0, r1, 0, panels
+	}
+	p0, p1 = split(panels, part, parts, 1)
+	return 0, m, p0, p1
+}
+
+// minPartMACs is the least work worth handing to another goroutine (a
+// channel round trip costs a few microseconds).
+const minPartMACs = 1 << 17
+
+// partsFor is how many parts to split macs multiply-accumulates into.
+func partsFor(p *pool, macs int64) int {
+	return int(max(1, min(int64(p.size()), macs/minPartMACs)))
+}
