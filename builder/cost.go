@@ -167,3 +167,89 @@ func (t *SweepTable) WriteText(w io.Writer) error {
 	}
 	return tw.Flush()
 }
+
+// AxisRatio is the cost of changing one multiplier alone: the width
+// multiplier at the reference resolution, or the resolution at the
+// reference alpha. Predicted is (alpha/refAlpha)^2 or (res/refRes)^2.
+type AxisRatio struct {
+	Alpha      float64
+	Resolution int
+	MACRatio   float64
+	ParamRatio float64
+	Predicted  float64
+}
+
+// AlphaRatios are the rows at the reference resolution, in table order:
+// what the width multiplier alone saves, next to alpha^2.
+func (t *SweepTable) AlphaRatios() []AxisRatio {
+	var out []AxisRatio
+	for _, r := range t.Rows {
+		if r.Resolution == t.RefResolution {
+			a := r.Alpha / t.RefAlpha
+			out = append(out, AxisRatio{Alpha: r.Alpha, Resolution: r.Resolution, MACRatio: r.MACRatio, ParamRatio: r.ParamRatio, Predicted: a * a})
+		}
+	}
+	return out
+}
+
+// ResolutionRatios are the rows at the reference alpha, in table order:
+// what the resolution alone saves, next to rho^2.
+func (t *SweepTable) ResolutionRatios() []AxisRatio {
+	var out []AxisRatio
+	for _, r := range t.Rows {
+		if r.Alpha == t.RefAlpha {
+			rho := float64(r.Resolution) / float64(t.RefResolution)
+			out = append(out, AxisRatio{Alpha: r.Alpha, Resolution: r.Resolution, MACRatio: r.MACRatio, ParamRatio: r.ParamRatio, Predicted: rho * rho})
+		}
+	}
+	return out
+}
+
+// The papers' rules of thumb checked by WriteRatios: the v1 paper's width
+// multiplier "reduces computational cost ... by roughly alpha^2", alpha 0.75
+// quoted as saving about 40 %; and its resolution multiplier by rho^2, 224
+// -> 192 quoted as saving about 30 %.
+const (
+	claimAlpha         = 0.75
+	claimAlphaSaving   = 40
+	claimResolution    = 192
+	claimResSaving     = 30
+	claimRefResolution = 224
+)
+
+// WriteRatios prints each multiplier's effect alone, measured (MACs and
+// params over the reference row's) against alpha^2 and rho^2, then the
+// papers' two quoted savings next to ours when the table holds those rows.
+func (t *SweepTable) WriteRatios(w io.Writer) error {
+	fmt.Fprintf(w, "width multiplier alone, at %d px:\n", t.RefResolution)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "alpha\tMACs/ref\talpha²\tMACs saved\tparams/ref\t")
+	for _, r := range t.AlphaRatios() {
+		fmt.Fprintf(tw, "%g\t%.3f\t%.3f\t%.1f%%\t%.3f\t\n", r.Alpha, r.MACRatio, r.Predicted, 100*(1-r.MACRatio), r.ParamRatio)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "resolution alone, at alpha %g:\n", t.RefAlpha)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "res\tMACs/ref\trho²\tMACs saved\tparams/ref\t")
+	for _, r := range t.ResolutionRatios() {
+		fmt.Fprintf(tw, "%d\t%.3f\t%.3f\t%.1f%%\t%.3f\t\n", r.Resolution, r.MACRatio, r.Predicted, 100*(1-r.MACRatio), r.ParamRatio)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if t.RefAlpha != 1 || t.RefResolution != claimRefResolution {
+		return nil
+	}
+	if r, ok := t.Row(claimAlpha, claimRefResolution); ok {
+		fmt.Fprintf(w, "claim: alpha %g saves about %d %% of MACs; measured %.1f %% (alpha² predicts %.1f %%) and %.1f %% of params\n",
+			claimAlpha, claimAlphaSaving, 100*(1-r.MACRatio), 100*(1-claimAlpha*claimAlpha), 100*(1-r.ParamRatio))
+	}
+	if r, ok := t.Row(1, claimResolution); ok {
+		rho := float64(claimResolution) / claimRefResolution
+		fmt.Fprintf(w, "claim: %d -> %d px saves about %d %% of MACs; measured %.1f %% (rho² predicts %.1f %%), params unchanged\n",
+			claimRefResolution, claimResolution, claimResSaving, 100*(1-r.MACRatio), 100*(1-rho*rho))
+	}
+	return nil
+}

@@ -34,6 +34,9 @@ type Config struct {
 	MinImages int
 	// Warn receives one message per unreadable image; nil discards them.
 	Warn func(msg string)
+	// CountLayers adds each model's per-layer executed and static MACs to
+	// Result.Cost (the totals are always there).
+	CountLayers bool
 }
 
 // ImageResult is one image's outcome. Top5 holds class indices, best first
@@ -67,9 +70,17 @@ type Result struct {
 	WallSeconds     float64 `json:"wall_seconds"`
 	// DecodeSeconds and InferenceSeconds are summed over workers:
 	// decoding plus preprocessing, and running the model chain.
-	DecodeSeconds    float64       `json:"decode_seconds"`
-	InferenceSeconds float64       `json:"inference_seconds"`
-	PerImage         []ImageResult `json:"per_image"`
+	DecodeSeconds    float64 `json:"decode_seconds"`
+	InferenceSeconds float64 `json:"inference_seconds"`
+	// MACsPerImage is what the runtime executed per image, summed over the
+	// chain (its kernels' counters over the N images); StaticMACs is
+	// inspect's count of the same graphs, and WeightBytes the bytes of
+	// their weights and biases. Cost has each model's figures.
+	MACsPerImage int64         `json:"macs_per_image"`
+	StaticMACs   int64         `json:"static_macs"`
+	WeightBytes  int64         `json:"weight_bytes"`
+	Cost         []*ModelCost  `json:"cost"`
+	PerImage     []ImageResult `json:"per_image"`
 }
 
 // chain is a list of graphs run in sequence, output 0 of each feeding
@@ -191,7 +202,8 @@ type worker struct {
 func (c *chain) newWorker() (*worker, error) {
 	w := &worker{c: c}
 	for _, g := range c.models {
-		it, err := runtime.New(g)
+		// one thread per interpreter: the workers are the parallelism
+		it, err := runtime.NewWithOptions(g, runtime.Options{Threads: 1})
 		if err != nil {
 			return nil, fmt.Errorf("eval: %s: %w", modelName(g), err)
 		}
@@ -381,6 +393,18 @@ feed:
 	}
 	r.N = len(r.PerImage)
 	r.Unreadable = len(r.Skipped)
+	for mi := range c.models {
+		its := make([]*runtime.Interpreter, len(workers))
+		for wi, w := range workers {
+			its[wi] = w.its[mi]
+		}
+		mc, err := CountRuns(r.N, cfg.CountLayers, its...)
+		if err != nil {
+			return nil, err
+		}
+		r.Cost = append(r.Cost, mc)
+	}
+	r.MACsPerImage, r.StaticMACs, r.WeightBytes = chainCost(r.Cost)
 	minImages := max(cfg.MinImages, 1)
 	if r.N < minImages {
 		return r, fmt.Errorf("eval: only %d of %d images could be read, fewer than the minimum %d", r.N, len(items), minImages)

@@ -8,12 +8,16 @@ import (
 	"strings"
 )
 
-// Gate is an accuracy gate: a model passes when its top-1 is at most
-// MaxDrop points below the baseline's and, when MinTop1 is set (>= 0), at
-// least MinTop1.
+// Gate is an accuracy and cost gate: a model passes when its top-1 is at
+// most MaxDrop points below the baseline's and, when MinTop1 is set (>= 0),
+// at least MinTop1; when MaxMACsRatio is set (> 0), its executed MACs per
+// image are at most that multiple of the baseline's, and when MaxSizeRatio
+// is set (> 0), its weight bytes at most that multiple of the baseline's.
 type Gate struct {
-	MaxDrop float64
-	MinTop1 float64 // negative: not checked
+	MaxDrop      float64
+	MinTop1      float64 // negative: not checked
+	MaxMACsRatio float64 // 0: not checked
+	MaxSizeRatio float64 // 0: not checked
 }
 
 // Comparison is a model measured against a baseline on the same images.
@@ -27,9 +31,23 @@ type Comparison struct {
 	Agreement float64 `json:"top1_agreement"`
 	Common    int     `json:"common"`
 	Pass      bool    `json:"pass"`
-	// DropFailed and MinFailed say which check failed; Failures says why.
+	// MACs and BaselineMACs are the executed MACs per image (runtime
+	// counters), MACsRatio = MACs / BaselineMACs. WeightBytes and
+	// BaselineWeightBytes are inspect's weight bytes, SizeRatio their
+	// ratio (about 0.25 for an int8 model against its float twin). A ratio
+	// over a zero baseline is 0.
+	MACs                int64   `json:"macs_per_image"`
+	BaselineMACs        int64   `json:"baseline_macs_per_image"`
+	MACsRatio           float64 `json:"macs_ratio"`
+	WeightBytes         int64   `json:"weight_bytes"`
+	BaselineWeightBytes int64   `json:"baseline_weight_bytes"`
+	SizeRatio           float64 `json:"size_ratio"`
+	// DropFailed, MinFailed, MACsFailed and SizeFailed say which check
+	// failed; Failures says why.
 	DropFailed bool     `json:"-"`
 	MinFailed  bool     `json:"-"`
+	MACsFailed bool     `json:"-"`
+	SizeFailed bool     `json:"-"`
 	Failures   []string `json:"failures,omitempty"`
 }
 
@@ -67,8 +85,32 @@ func (g Gate) Compare(model, baseline *Result) Comparison {
 		c.MinFailed = true
 		c.Failures = append(c.Failures, fmt.Sprintf("top-1 %.2f is below the minimum %.2f", model.Top1, g.MinTop1))
 	}
+	c.MACs, c.BaselineMACs = model.MACsPerImage, baseline.MACsPerImage
+	c.WeightBytes, c.BaselineWeightBytes = model.WeightBytes, baseline.WeightBytes
+	c.MACsRatio = ratio(c.MACs, c.BaselineMACs)
+	c.SizeRatio = ratio(c.WeightBytes, c.BaselineWeightBytes)
+	if g.MaxMACsRatio > 0 && overRatio(c.MACs, c.BaselineMACs, g.MaxMACsRatio) {
+		c.MACsFailed = true
+		c.Failures = append(c.Failures, fmt.Sprintf("executes %d MACs per image, %.3fx the baseline's %d, more than the allowed %.3fx",
+			c.MACs, c.MACsRatio, c.BaselineMACs, g.MaxMACsRatio))
+	}
+	if g.MaxSizeRatio > 0 && overRatio(c.WeightBytes, c.BaselineWeightBytes, g.MaxSizeRatio) {
+		c.SizeFailed = true
+		c.Failures = append(c.Failures, fmt.Sprintf("holds %d weight bytes, %.3fx the baseline's %d, more than the allowed %.3fx",
+			c.WeightBytes, c.SizeRatio, c.BaselineWeightBytes, g.MaxSizeRatio))
+	}
 	c.Pass = len(c.Failures) == 0
 	return c
+}
+
+// overRatio reports whether a > limit * b, exactly for equal counts (a
+// ratio limit of 1 passes a model that costs what its baseline does). A
+// zero baseline fails any a > 0.
+func overRatio(a, b int64, limit float64) bool {
+	if b == 0 {
+		return a > 0
+	}
+	return float64(a) > limit*float64(b)*(1+1e-12)
 }
 
 // JUnit XML, the subset CI systems read.
@@ -100,8 +142,9 @@ type junitFailure struct {
 // WriteJUnit writes the gate's checks as a JUnit XML report named suite,
 // atomically: a temporary file in the same folder, renamed over path.
 func (g Gate) WriteJUnit(path, suite string, c Comparison) error {
-	summary := fmt.Sprintf("model: n=%d top1=%.2f top5=%.2f\nbaseline: n=%d top1=%.2f top5=%.2f\ndrop=%.2f points, top-1 agreement=%.2f%% of %d images\n",
-		c.Model.N, c.Model.Top1, c.Model.Top5, c.Baseline.N, c.Baseline.Top1, c.Baseline.Top5, c.Drop, c.Agreement, c.Common)
+	summary := fmt.Sprintf("model: n=%d top1=%.2f top5=%.2f macs_per_image=%d weight_bytes=%d\nbaseline: n=%d top1=%.2f top5=%.2f macs_per_image=%d weight_bytes=%d\ndrop=%.2f points, top-1 agreement=%.2f%% of %d images, macs_ratio=%.4f, size_ratio=%.4f\n",
+		c.Model.N, c.Model.Top1, c.Model.Top5, c.MACs, c.WeightBytes, c.Baseline.N, c.Baseline.Top1, c.Baseline.Top5, c.BaselineMACs, c.BaselineWeightBytes,
+		c.Drop, c.Agreement, c.Common, c.MACsRatio, c.SizeRatio)
 	check := func(name string, failed bool, why string) junitCase {
 		jc := junitCase{Name: name, Classname: "mnconv.eval.gate"}
 		if failed {
@@ -120,6 +163,12 @@ func (g Gate) WriteJUnit(path, suite string, c Comparison) error {
 	cases := []junitCase{check(fmt.Sprintf("top1_drop <= %.2f", g.MaxDrop), c.DropFailed, why("dropped"))}
 	if g.MinTop1 >= 0 {
 		cases = append(cases, check(fmt.Sprintf("top1 >= %.2f", g.MinTop1), c.MinFailed, why("minimum")))
+	}
+	if g.MaxMACsRatio > 0 {
+		cases = append(cases, check(fmt.Sprintf("macs_ratio <= %.3f", g.MaxMACsRatio), c.MACsFailed, why("MACs per image")))
+	}
+	if g.MaxSizeRatio > 0 {
+		cases = append(cases, check(fmt.Sprintf("size_ratio <= %.3f", g.MaxSizeRatio), c.SizeFailed, why("weight bytes")))
 	}
 	failures := 0
 	for _, jc := range cases {

@@ -46,7 +46,10 @@ Resolution must be a multiple of 32 for v1 and v2.
 With --sweep, build prints the cost (MACs of conv, depthwise and fully
 connected layers; their weights and biases, BatchNorm counted as the bias it
 folds into) over --alphas x --resolutions instead, with each point's MACs as a
-fraction of the largest model's next to the papers' alpha^2 x rho^2 rule.`,
+fraction of the largest model's next to the papers' alpha^2 x rho^2 rule, then
+each multiplier alone against alpha^2 and rho^2 and, for the default
+reference (alpha 1 at 224 px), the papers' quoted savings (alpha 0.75: about
+40 %; 224 -> 192 px: about 30 %) next to the measured ones.`,
 	Args:      cobra.ExactArgs(1),
 	ValidArgs: strings.Split(archList(), ", "),
 	RunE: func(cmd *cobra.Command, args []string) error {
@@ -62,7 +65,11 @@ fraction of the largest model's next to the papers' alpha^2 x rho^2 rule.`,
 			if err != nil {
 				return err
 			}
-			return t.WriteText(cmd.OutOrStdout())
+			if err := t.WriteText(cmd.OutOrStdout()); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout())
+			return t.WriteRatios(cmd.OutOrStdout())
 		}
 		if buildAlpha <= 0 || buildResolution <= 0 || buildClasses <= 0 {
 			return fmt.Errorf("--alpha, --resolution and --classes must be positive")

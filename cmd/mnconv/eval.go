@@ -15,6 +15,7 @@ import (
 
 	"github.com/mnconv/mnconv/eval"
 	"github.com/mnconv/mnconv/importers"
+	"github.com/mnconv/mnconv/inspect"
 	"github.com/mnconv/mnconv/ir"
 	"github.com/mnconv/mnconv/preprocess"
 )
@@ -33,6 +34,9 @@ var evalFlags struct {
 	maxDrop    float64
 	minTop1    float64
 	junit      string
+	count      bool
+	maxMACs    float64
+	maxSize    float64
 }
 
 var evalCmd = &cobra.Command{
@@ -56,10 +60,19 @@ torch, tf otherwise.
 Ranking: descending score, ties to the lower output index. A 1001-way output
 has background first (index i is class i-1).
 
+Cost: eval prints the multiply-accumulates the runtime executed per image
+(counted by its kernels as they run) beside inspect's static count, and the
+bytes of the weights and biases. --count adds a per-layer table of executed
+against static MACs for every model.
+
 Gate mode: with --baseline (repeat it, or separate with commas, for a chain)
 both are evaluated on the same images; eval prints both accuracies, the top-1
-drop and the top-1 agreement, and exits 1 when the drop exceeds --max-drop or
-the model's top-1 is below --min-top1. --junit writes the checks as JUnit XML.
+drop, the top-1 agreement and both costs (MACs per image and weight bytes,
+with their ratios: an int8 model's weights are about 4x smaller than its float
+twin's at equal MACs), and exits 1 when the drop exceeds --max-drop, the
+model's top-1 is below --min-top1, its MACs per image exceed --max-macs-ratio
+times the baseline's or its weight bytes --max-size-ratio times the
+baseline's. --junit writes the checks as JUnit XML.
 
 Unreadable images are named in a warning and skipped; fewer readable images
 than --min-images is an error. Exit status: 0 success (gate passed), 1 gate
@@ -90,6 +103,9 @@ func init() {
 	f.Float64Var(&evalFlags.maxDrop, "max-drop", 0, "gate: largest allowed top-1 drop below the baseline, in points")
 	f.Float64Var(&evalFlags.minTop1, "min-top1", -1, "gate: smallest allowed top-1 of the model, in percent (negative: unchecked)")
 	f.StringVar(&evalFlags.junit, "junit", "", "gate: write the checks as JUnit XML to this file")
+	f.BoolVar(&evalFlags.count, "count", false, "print each model's executed MACs per layer beside inspect's static count")
+	f.Float64Var(&evalFlags.maxMACs, "max-macs-ratio", 0, "gate: largest allowed ratio of the model's executed MACs per image to the baseline's (0: unchecked)")
+	f.Float64Var(&evalFlags.maxSize, "max-size-ratio", 0, "gate: largest allowed ratio of the model's weight bytes to the baseline's (0: unchecked)")
 	rootCmd.AddCommand(evalCmd)
 }
 
@@ -105,7 +121,7 @@ func evalMain(cmd *cobra.Command, args []string) error {
 		return evalUsage("--images DIR is required")
 	}
 	if !gate {
-		for _, name := range []string{"max-drop", "min-top1", "junit"} {
+		for _, name := range []string{"max-drop", "min-top1", "junit", "max-macs-ratio", "max-size-ratio"} {
 			if fl.Changed(name) {
 				return evalUsage("--%s needs --baseline", name)
 			}
@@ -115,6 +131,11 @@ func evalMain(cmd *cobra.Command, args []string) error {
 	}
 	if evalFlags.maxDrop < 0 {
 		return evalUsage("--max-drop %g must not be negative", evalFlags.maxDrop)
+	}
+	for _, name := range []string{"max-macs-ratio", "max-size-ratio"} {
+		if v, _ := fl.GetFloat64(name); fl.Changed(name) && !(v > 0) {
+			return evalUsage("--%s %g must be positive", name, v)
+		}
 	}
 	preset, err := preprocess.ParsePreset(evalFlags.preprocess)
 	if err != nil {
@@ -158,7 +179,7 @@ func evalMain(cmd *cobra.Command, args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	cfg := eval.Config{Preset: preset, Mode: mode, Workers: evalFlags.workers, MinImages: evalFlags.minImages, Warn: warn}
+	cfg := eval.Config{Preset: preset, Mode: mode, Workers: evalFlags.workers, MinImages: evalFlags.minImages, Warn: warn, CountLayers: evalFlags.count}
 	if !evalFlags.noProgress && evalIsTerminal(stderr) {
 		cfg.Progress = stderr
 	}
@@ -182,7 +203,7 @@ func evalMain(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return fmt.Errorf("baseline: %w", err)
 	}
-	g := eval.Gate{MaxDrop: evalFlags.maxDrop, MinTop1: evalFlags.minTop1}
+	g := eval.Gate{MaxDrop: evalFlags.maxDrop, MinTop1: evalFlags.minTop1, MaxMACsRatio: evalFlags.maxMACs, MaxSizeRatio: evalFlags.maxSize}
 	c := g.Compare(res, base)
 	if evalFlags.junit != "" {
 		if err := g.WriteJUnit(evalFlags.junit, "mnconv eval gate", c); err != nil {
@@ -197,6 +218,7 @@ func evalMain(cmd *cobra.Command, args []string) error {
 		evalPrint(out, "model", args, res)
 		evalPrint(out, "baseline", evalFlags.baseline, base)
 		fmt.Fprintf(out, "drop:      %.2f points (allowed %.2f), top-1 agreement %.2f%% of %d images\n", c.Drop, g.MaxDrop, c.Agreement, c.Common)
+		evalPrintCost(out, g, c)
 		if c.Pass {
 			fmt.Fprintln(out, "gate:      PASS")
 		} else {
@@ -250,6 +272,34 @@ func evalPrint(w io.Writer, role string, models []string, r *eval.Result) {
 	fmt.Fprintf(w, "  top-1:   %.2f%%\n  top-5:   %.2f%%\n", r.Top1, r.Top5)
 	fmt.Fprintf(w, "  speed:   %.1f images/s on %d workers (summed over workers: decode %.2f s, inference %.2f s)\n",
 		r.ImagesPerSecond, r.Workers, r.DecodeSeconds, r.InferenceSeconds)
+	fmt.Fprintf(w, "  MACs:    %s per image executed (inspect: %s)\n", inspect.Thousands(r.MACsPerImage), inspect.Thousands(r.StaticMACs))
+	fmt.Fprintf(w, "  weights: %s bytes\n", inspect.Thousands(r.WeightBytes))
+	for _, mc := range r.Cost {
+		if len(mc.Layers) > 0 || len(mc.Uncounted) > 0 {
+			countPrint(w, mc)
+		}
+	}
+}
+
+// evalPrintCost prints the gate's cost comparison: MACs per image and
+// weight bytes of model and baseline, their ratios and the allowed ones.
+func evalPrintCost(w io.Writer, g eval.Gate, c eval.Comparison) {
+	allowed := func(limit float64) string {
+		if limit > 0 {
+			return fmt.Sprintf(" (allowed %.3fx)", limit)
+		}
+		return ""
+	}
+	fmt.Fprintf(w, "MACs:      %s per image vs %s: %.3fx%s\n",
+		inspect.Thousands(c.MACs), inspect.Thousands(c.BaselineMACs), c.MACsRatio, allowed(g.MaxMACsRatio))
+	size := ""
+	if c.SizeRatio > 0 && c.SizeRatio < 1 {
+		size = fmt.Sprintf(", %.2fx smaller", 1/c.SizeRatio)
+	} else if c.SizeRatio > 1 {
+		size = fmt.Sprintf(", %.2fx larger", c.SizeRatio)
+	}
+	fmt.Fprintf(w, "weights:   %s bytes vs %s: %.3fx%s%s\n",
+		inspect.Thousands(c.WeightBytes), inspect.Thousands(c.BaselineWeightBytes), c.SizeRatio, size, allowed(g.MaxSizeRatio))
 }
 
 // evalReport is the --json document: the model's result at the top level

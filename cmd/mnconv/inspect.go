@@ -15,7 +15,10 @@ import (
 	"github.com/mnconv/mnconv/inspect"
 )
 
-var inspectJSON bool
+var (
+	inspectJSON      bool
+	inspectSeparable bool
+)
 
 var inspectCmd = &cobra.Command{
 	Use:   "inspect MODEL",
@@ -34,7 +37,14 @@ Counting convention:
           operands of Add/Mul...), listed apart.
 Shapes are shown as the IR holds them: rank-4 activations in NHWC, also for
 models whose source layout is NCHW. Op "DepthwiseConv" is a Conv with one group
-per input channel; "FullyConnected" a Gemm with a constant transposed weight.`,
+per input channel; "FullyConnected" a Gemm with a constant transposed weight.
+
+--separable prints, instead of the layer table, every depthwise-separable
+pair (a DK x DK depthwise conv followed by a 1x1 conv, directly or through
+BatchNorm and activations) with what a standard DK x DK conv from the same M
+inputs to the same N outputs would cost on the same DF x DF output,
+DK·DK·M·N·DF·DF, what the pair costs, DK·DK·M·DF·DF + M·N·DF·DF, their ratio
+next to the paper's 1/N + 1/DK², and the totals (MobileNet v1 paper, 3.1).`,
 	Args: cobra.ExactArgs(1),
 	RunE: func(cmd *cobra.Command, args []string) error {
 		g, err := importers.Load(args[0], importers.Options{Warn: inspWarn})
@@ -44,6 +54,18 @@ per input channel; "FullyConnected" a Gemm with a constant transposed weight.`,
 		r := inspect.Analyze(g)
 		if r.Model == "" {
 			r.Model = args[0]
+		}
+		if inspectSeparable {
+			s := inspect.AnalyzeSeparable(g)
+			if s.Model == "" {
+				s.Model = args[0]
+			}
+			if inspectJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(s)
+			}
+			return inspPrintSeparable(cmd.OutOrStdout(), args[0], s)
 		}
 		if inspectJSON {
 			enc := json.NewEncoder(cmd.OutOrStdout())
@@ -56,6 +78,7 @@ per input channel; "FullyConnected" a Gemm with a constant transposed weight.`,
 
 func init() {
 	inspectCmd.Flags().BoolVar(&inspectJSON, "json", false, "print the report as JSON")
+	inspectCmd.Flags().BoolVar(&inspectSeparable, "separable", false, "price each depthwise-separable pair against a standard convolution")
 	rootCmd.AddCommand(inspectCmd)
 }
 
@@ -99,15 +122,18 @@ const inspNameWidth = 56
 
 // inspShortName fits a layer name into the table. TFLite names join every
 // tensor name the converter merged with ';': the last part is the op's own.
-func inspShortName(name string) string {
+func inspShortName(name string) string { return inspShorten(name, inspNameWidth) }
+
+// inspShorten keeps the end of a name longer than width runes.
+func inspShorten(name string, width int) string {
 	r := []rune(name)
-	if len(r) <= inspNameWidth {
+	if len(r) <= width {
 		return name
 	}
-	if i := strings.LastIndex(name, ";"); i >= 0 && len([]rune(name[i:])) < inspNameWidth {
+	if i := strings.LastIndex(name, ";"); i >= 0 && len([]rune(name[i:])) < width {
 		return "…" + name[i:]
 	}
-	return "…" + string(r[len(r)-inspNameWidth+1:])
+	return "…" + string(r[len(r)-width+1:])
 }
 
 func inspShape(s []int) string {
@@ -153,4 +179,46 @@ func inspTensors(ts []inspect.TensorInfo) string {
 		return "none"
 	}
 	return strings.Join(parts, "; ")
+}
+
+// inspPrintSeparable prints the separable pairs, their costs against
+// standard convolutions and the totals.
+func inspPrintSeparable(w io.Writer, path string, r *inspect.SeparableReport) error {
+	fmt.Fprintf(w, "%s\n", path)
+	if len(r.Pairs) == 0 {
+		fmt.Fprintln(w, "no depthwise-separable pairs (depthwise conv followed by a 1x1 conv)")
+		return nil
+	}
+	right, left := tw.AlignRight, tw.AlignLeft
+	align := tw.CellAlignment{PerColumn: []tw.Align{right, left, left, right, right, right, right, right, right, right, right, right}}
+	t := tablewriter.NewTable(w,
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRowAlignmentConfig(align),
+		tablewriter.WithFooterAlignmentConfig(align),
+	)
+	t.Header("#", "Depthwise", "Pointwise", "DK", "M", "N", "DF", "Standard MACs", "Separable MACs", "Ratio", "1/N+1/DK²", "Saving")
+	for i, p := range r.Pairs {
+		dk, df := fmt.Sprint(p.KH), fmt.Sprint(p.DFH)
+		if p.KW != p.KH {
+			dk = fmt.Sprintf("%dx%d", p.KH, p.KW)
+		}
+		if p.DFW != p.DFH {
+			df = fmt.Sprintf("%dx%d", p.DFH, p.DFW)
+		}
+		if err := t.Append(fmt.Sprint(i), inspShorten(p.Depthwise, 32), inspShorten(p.Pointwise, 32), dk,
+			fmt.Sprint(p.M), fmt.Sprint(p.N), df, inspect.Thousands(p.StandardMACs), inspect.Thousands(p.ActualMACs),
+			fmt.Sprintf("%.4f", p.Ratio), fmt.Sprintf("%.4f", p.Formula), fmt.Sprintf("%.2fx", 1/p.Ratio)); err != nil {
+			return err
+		}
+	}
+	t.Footer("", "total", fmt.Sprintf("%d pairs", len(r.Pairs)), "", "", "", "",
+		inspect.Thousands(r.StandardMACs), inspect.Thousands(r.ActualMACs), fmt.Sprintf("%.4f", r.Ratio), "", fmt.Sprintf("%.2fx", r.Reduction))
+	if err := t.Render(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "separable pairs: %s MACs where standard convolutions would need %s: %.2fx less (ratio %.4f)\n",
+		inspect.Thousands(r.ActualMACs), inspect.Thousands(r.StandardMACs), r.Reduction, r.Ratio)
+	fmt.Fprintf(w, "whole model: %s MACs; %s with every pair a standard convolution (%.2fx)\n",
+		inspect.Thousands(r.ModelMACs), inspect.Thousands(r.ModelMACsStandard), r.ModelReduction)
+	return nil
 }

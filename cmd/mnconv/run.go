@@ -8,10 +8,13 @@ import (
 	"os"
 	"strings"
 
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
 	"github.com/spf13/cobra"
 
 	"github.com/mnconv/mnconv/eval"
 	"github.com/mnconv/mnconv/importers"
+	"github.com/mnconv/mnconv/inspect"
 	"github.com/mnconv/mnconv/ir"
 	"github.com/mnconv/mnconv/preprocess"
 	"github.com/mnconv/mnconv/runtime"
@@ -24,6 +27,7 @@ var runFlags struct {
 	resize     string
 	size       int
 	json       bool
+	count      bool
 }
 
 var runCmd = &cobra.Command{
@@ -50,7 +54,12 @@ flag: raw for quantized inputs, torch after --resize torch, tf otherwise.
 
 --json prints one line per image: {"index","output","top5"}, where output is
 every value of the first output as the model gives it (floats, or the raw
-integers of a quantized output).`,
+integers of a quantized output).
+
+--count prints, after the images, the multiply-accumulates each layer
+executed per image (counted by the runtime's kernels as they run, padded taps
+included) beside inspect's static count, and the totals; with --json, one
+more line {"count": {...}}.`,
 	Args: cobra.ExactArgs(1),
 	RunE: func(cmd *cobra.Command, args []string) error {
 		return runModel(cmd.OutOrStdout(), args[0])
@@ -65,6 +74,7 @@ func init() {
 	f.StringVar(&runFlags.resize, "resize", "slim", "geometry for --image: slim (central 87.5% crop), torch (resize 256, crop 224) or full")
 	f.IntVar(&runFlags.size, "size", 0, "side of the images in --pixels; must match the model's input (checked when set)")
 	f.BoolVar(&runFlags.json, "json", false, "print one JSON object per image")
+	f.BoolVar(&runFlags.count, "count", false, "print the MACs each layer executed per image beside inspect's static count")
 	rootCmd.AddCommand(runCmd)
 }
 
@@ -147,7 +157,61 @@ func runModel(w io.Writer, modelPath string) error {
 			fmt.Fprintln(w, strings.TrimRight(line, " "))
 		}
 	}
+	if !runFlags.count {
+		return nil
+	}
+	mc, err := eval.CountRuns(len(imgs), true, it)
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	if mc.Model == "unnamed" {
+		mc.Model = modelPath
+	}
+	if runFlags.json {
+		b, err := json.Marshal(struct {
+			Count *eval.ModelCost `json:"count"`
+		}{mc})
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", b)
+		return err
+	}
+	countPrint(w, mc)
 	return nil
+}
+
+// countPrint prints a model's executed MACs per image layer by layer beside
+// inspect's static count, and the totals.
+func countPrint(w io.Writer, mc *eval.ModelCost) {
+	right, left := tw.AlignRight, tw.AlignLeft
+	align := tw.CellAlignment{PerColumn: []tw.Align{right, left, left, right, right, left}}
+	t := tablewriter.NewTable(w,
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRowAlignmentConfig(align),
+		tablewriter.WithFooterAlignmentConfig(align),
+	)
+	t.Header("#", "Name", "Op", "Executed MACs/image", "Static MACs", "")
+	same := func(a, b int64) string {
+		if a == b {
+			return "="
+		}
+		return "DIFFERS"
+	}
+	for i, l := range mc.Layers {
+		_ = t.Append(fmt.Sprint(i), inspShortName(l.Name), l.Op, inspect.Thousands(l.MACsPerImage), inspect.Thousands(l.StaticMACs), same(l.MACsPerImage, l.StaticMACs))
+	}
+	t.Footer("", "total", fmt.Sprintf("%d MAC layers", len(mc.Layers)), inspect.Thousands(mc.MACsPerImage), inspect.Thousands(mc.StaticMACs), same(mc.MACsPerImage, mc.StaticMACs))
+	fmt.Fprintf(w, "executed MACs of %s over %d image(s)\n", mc.Model, mc.Images)
+	_ = t.Render()
+	verdict := "executed equals inspect's static count"
+	if !mc.Matches() {
+		verdict = "executed DIFFERS from inspect's static count"
+	}
+	fmt.Fprintf(w, "%s MACs per image executed, %s static: %s\n", inspect.Thousands(mc.MACsPerImage), inspect.Thousands(mc.StaticMACs), verdict)
+	if len(mc.Uncounted) > 0 {
+		fmt.Fprintf(w, "not counted by their kernels: %s\n", strings.Join(mc.Uncounted, ", "))
+	}
 }
 
 // runReadPixels splits a --pixels file into images of the target's size.
