@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"github.com/mnconv/mnconv/exporters"
+	"github.com/mnconv/mnconv/internal/atomicfile"
 	"path/filepath"
 	"strings"
 
@@ -23,11 +25,17 @@ var (
 	buildResolutions []int
 )
 
-// saveModel writes a built graph in the format path's extension names. The
-// exporters (exporters/onnx, exporters/tflite) are wired in here when they
-// land; until then it says which one is missing.
-var saveModel = func(path string, g *ir.Graph) error {
-	return fmt.Errorf("no exporter for %s yet: cannot write %s", strings.ToLower(filepath.Ext(path)), path)
+// saveModel writes a built graph in the format path's extension names.
+func saveModel(path string, g *ir.Graph) error {
+	f, err := exporters.ForPath(path)
+	if err != nil {
+		return err
+	}
+	data, err := f.Export(g, exporters.Options{})
+	if err != nil {
+		return fmt.Errorf("%s: %v", path, err)
+	}
+	return atomicfile.WriteFile(path, data)
 }
 
 var buildCmd = &cobra.Command{
