@@ -82,6 +82,9 @@ func Run(ctx context.Context, o Options) ([]File, error) {
 	}
 
 	step("3. Quantized to int8 on %d synthetic calibration images (minmax ranges, per-channel weights)", o.CalibN)
+	if err := quantize.PrepareGraph(g); err != nil {
+		return nil, err
+	}
 	target, err := preprocess.TargetFor(g, 0, preprocess.Full, preprocess.TF)
 	if err != nil {
 		return nil, err

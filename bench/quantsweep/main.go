@@ -117,6 +117,9 @@ func sweep(s source, shared, tmp string, methods []quantize.Method, limit int) e
 	if _, err := passes.Run(g, list, nil); err != nil {
 		return err
 	}
+	if err := quantize.PrepareGraph(g); err != nil {
+		return err
+	}
 	floatRes, err := eval.Evaluate(context.Background(), []*ir.Graph{g}, items, cfg)
 	if err != nil {
 		return err

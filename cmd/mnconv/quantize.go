@@ -140,6 +140,9 @@ func runQuantize(cmd *cobra.Command, args []string) error {
 	if _, err := passes.Run(g, passes.Default, nil); err != nil {
 		return err
 	}
+	if err := quantize.PrepareGraph(g); err != nil {
+		return err
+	}
 	files, err := quantize.ListImages(quantFlags.calib, quantFlags.count, quantFlags.seed)
 	if err != nil {
 		return err
