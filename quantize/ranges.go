@@ -81,13 +81,16 @@ func entropyRange(h *Histogram, levels int) (lo, hi float64) {
 	best, bestKL := last, math.Inf(1)
 	p := make([]float64, last)
 	for i := q; i <= last; i++ {
+		// P is the clipped reference: the outliers' mass moved into its
+		// last bin. Q quantizes the histogram inside the threshold alone,
+		// so clipping a heavy tail costs what it should.
 		copy(p, abs[:i])
 		var outliers float64
 		for _, c := range abs[i:last] {
 			outliers += c
 		}
 		p[i-1] += outliers
-		kl := klQuantized(p[:i], q)
+		kl := klQuantized(p[:i], abs[:i], q)
 		if kl < bestKL {
 			best, bestKL = i, kl
 		}
@@ -96,15 +99,17 @@ func entropyRange(h *Histogram, levels int) (lo, hi float64) {
 	return max(h.Min, -t), min(h.Max, t)
 }
 
-// klQuantized is KL(P||Q) where Q merges P's bins into q groups and spreads
-// each group's mass evenly over its non-empty bins.
-func klQuantized(p []float64, q int) float64 {
+// klQuantized is KL(P||Q) where Q merges the inside histogram h into q
+// groups and spreads each group's mass evenly over its bins that are
+// non-empty in P.
+func klQuantized(p, h []float64, q int) float64 {
 	n := len(p)
-	var total float64
-	for _, v := range p {
-		total += v
+	var totalP, totalQ float64
+	for k := range p {
+		totalP += p[k]
+		totalQ += h[k]
 	}
-	if total == 0 {
+	if totalP == 0 || totalQ == 0 {
 		return 0
 	}
 	qd := make([]float64, n)
@@ -112,9 +117,9 @@ func klQuantized(p []float64, q int) float64 {
 		a, b := g*n/q, (g+1)*n/q
 		var sum float64
 		nz := 0
-		for _, v := range p[a:b] {
-			sum += v
-			if v > 0 {
+		for k := a; k < b; k++ {
+			sum += h[k]
+			if p[k] > 0 {
 				nz++
 			}
 		}
@@ -129,9 +134,11 @@ func klQuantized(p []float64, q int) float64 {
 		if v == 0 {
 			continue
 		}
-		pk, qk := v/total, qd[k]/total
+		pk, qk := v/totalP, qd[k]/totalQ
 		if qk == 0 {
-			return math.Inf(1)
+			// P has mass where Q has none: smooth instead of infinite, so
+			// that the comparison between thresholds stays finite
+			qk = 1e-12
 		}
 		kl += pk * math.Log(pk/qk)
 	}

@@ -152,12 +152,31 @@ func (q *quantizer) chooseParams() error {
 		r.Lo, r.Hi, r.Scale, r.ZeroPoint = lo, hi, s, zp
 		q.res.Ranges[t.Name] = r
 	}
+	// Logits (what a softmax or the caller ranks) keep their observed
+	// extremes whatever the method: clipping them merges the top classes
+	// into ties and changes the prediction.
+	keepExtremes := map[*ir.Tensor]bool{}
+	for _, t := range q.g.Outputs {
+		keepExtremes[t] = true
+	}
+	for _, n := range q.g.Nodes {
+		if n.Op == ir.OpSoftmax {
+			keepExtremes[n.Inputs[0]] = true
+			if p := q.g.Producers()[n.Inputs[0]]; p != nil && p.Op == ir.OpReshape {
+				keepExtremes[p.Inputs[0]] = true
+			}
+		}
+	}
 	fromStats := func(t *ir.Tensor) (float64, float64, bool) {
 		h := q.st.Hist[t.Name]
 		if h == nil || h.Count == 0 {
 			return 0, 0, false
 		}
-		lo, hi := chooseRange(h, q.cfg.Method, q.cfg.Percentile, 255)
+		method := q.cfg.Method
+		if keepExtremes[t] {
+			method = MinMax
+		}
+		lo, hi := chooseRange(h, method, q.cfg.Percentile, 255)
 		q.res.Ranges[t.Name] = Range{ObservedLo: h.Min, ObservedHi: h.Max}
 		return lo, hi, true
 	}
