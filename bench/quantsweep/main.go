@@ -199,6 +199,12 @@ func evalItems(shared string, s source, limit int) ([]eval.Item, error) {
 	if limit > 0 && limit < len(items) {
 		items = items[:limit]
 	}
+	if !s.imagenet {
+		// no person labels: only float/int8 agreement is measured
+		for i := range items {
+			items[i].Label = 0
+		}
+	}
 	return items, nil
 }
 
