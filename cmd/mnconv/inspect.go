@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/mnconv/mnconv/internal/atomicfile"
 	"io"
 	"os"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 var (
 	inspectJSON      bool
+	inspectPlot      string
 	inspectSeparable bool
 )
 
@@ -55,6 +57,16 @@ next to the paper's 1/N + 1/DK², and the totals (MobileNet v1 paper, 3.1).`,
 		if r.Model == "" {
 			r.Model = args[0]
 		}
+		if inspectPlot != "" {
+			png, err := inspect.Plot(r)
+			if err != nil {
+				return err
+			}
+			if err := atomicfile.WriteFile(inspectPlot, png, args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "plot written to %s\n", inspectPlot)
+		}
 		if inspectSeparable {
 			s := inspect.AnalyzeSeparable(g)
 			if s.Model == "" {
@@ -78,6 +90,7 @@ next to the paper's 1/N + 1/DK², and the totals (MobileNet v1 paper, 3.1).`,
 
 func init() {
 	inspectCmd.Flags().BoolVar(&inspectJSON, "json", false, "print the report as JSON")
+	inspectCmd.Flags().StringVar(&inspectPlot, "plot", "", "also draw per-layer MACs and params as a PNG")
 	inspectCmd.Flags().BoolVar(&inspectSeparable, "separable", false, "price each depthwise-separable pair against a standard convolution")
 	rootCmd.AddCommand(inspectCmd)
 }
