@@ -3,13 +3,16 @@ package onnx
 import (
 	"fmt"
 	"math/rand"
+	"runtime/debug"
 	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/mnconv/mnconv/hostile"
 	"github.com/mnconv/mnconv/importers"
 	pb "github.com/mnconv/mnconv/importers/onnx/onnxpb"
+	"github.com/mnconv/mnconv/ir"
 )
 
 // TestBadInputs feeds malformed and unsupported models: each must come back
@@ -190,8 +193,12 @@ func TestMagic(t *testing.T) {
 	}
 }
 
-// FuzzImport: whatever the bytes, Import returns a graph that validates or
-// an error, and never reaches its panic net.
+// FuzzImport: whatever the bytes, the importer returns an error or a graph,
+// never panics (it runs without Import's panic net, so a panic is reported
+// with its stack), and stays within the fuzz time and allocation budgets. A
+// graph it returns validates, the ONNX exporter writes it, and the importer
+// reads that back. scripts/fuzz.sh runs it; by default `go test` runs only
+// the seeds and testdata/fuzz/FuzzImport.
 func FuzzImport(f *testing.F) {
 	f.Add(mustMarshal(reluModel()))
 	w := floatInit("w", []int64{2, 1, 3, 3}, func(i int) float32 { return float32(i) })
@@ -205,16 +212,30 @@ func FuzzImport(f *testing.F) {
 		Output:      []*pb.ValueInfoProto{fvi("y", 1, 2)},
 		Initializer: []*pb.TensorProto{w},
 	})))
+	hostile.AddCorpusSeeds(f, ".", ".onnx")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		g, err := Import("fuzz.onnx", data, importers.Options{})
-		if err != nil {
-			if strings.Contains(err.Error(), "internal error") {
-				t.Fatal(err)
+		defer hostile.Watchdog("import, export and re-import")()
+		defer func() {
+			if r := recover(); r != nil {
+				t.Fatalf("panic: %v\n%s", r, debug.Stack())
 			}
+		}()
+		var g *ir.Graph
+		var err error
+		// The budget is the importer's on the hostile bytes; the round trip
+		// below reads mnconv's own output, bounded by the watchdog alone.
+		alloc, took := hostile.Measure(func() { g, err = importUnguarded("fuzz.onnx", data, importers.Options{}) })
+		if err := hostile.CheckBudget(alloc, took, len(data)); err != nil {
+			t.Fatal(err)
+		}
+		if err != nil {
 			return
 		}
-		if err := g.Validate(); err != nil {
-			t.Fatalf("imported graph does not validate: %v", err)
+		err = hostile.RoundTrip(g, ".onnx", func(b []byte) (*ir.Graph, error) {
+			return importUnguarded("fuzz-again.onnx", b, importers.Options{})
+		})
+		if err != nil {
+			t.Fatalf("%v\ngraph:\n%s", err, g.Dump())
 		}
 	})
 }

@@ -42,6 +42,12 @@ func Import(name string, data []byte, opts importers.Options) (g *ir.Graph, err 
 			g, err = nil, fmt.Errorf("onnx: %s: internal error while importing (please report): %v", name, r)
 		}
 	}()
+	return importUnguarded(name, data, opts)
+}
+
+// importUnguarded is Import without the panic net, so that the fuzz target sees
+// a missed check as the panic it is, with its stack.
+func importUnguarded(name string, data []byte, opts importers.Options) (*ir.Graph, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("onnx: %s: empty file", name)
 	}
@@ -54,7 +60,7 @@ func Import(name string, data []byte, opts importers.Options) (g *ir.Graph, err 
 	}
 	im := &importer{file: name, opts: opts, fileSize: int64(len(data))}
 	im.budget = im.limit()
-	g, err = im.run(m)
+	g, err := im.run(m)
 	if err != nil {
 		return nil, fmt.Errorf("onnx: %s: %w", name, err)
 	}
@@ -94,11 +100,13 @@ type importer struct {
 	inits    map[string]*pb.TensorProto // initializers, decoded on first use
 	poisoned map[string]string          // outputs that exist but cannot be used, with the reason
 	names    map[string]bool            // ir tensor names taken or reserved
-	producer map[*ir.Tensor]*ir.Node
-	budget   int64 // constant bytes left
-	fileSize int64
-	nhwcOf   map[*ir.Tensor]*ir.Tensor
-	nchwOf   map[*ir.Tensor]*ir.Tensor
+	// nextSuffix is, per base name, the suffix where uniqueName resumes.
+	nextSuffix map[string]int
+	producer   map[*ir.Tensor]*ir.Node
+	budget     int64 // constant bytes left
+	fileSize   int64
+	nhwcOf     map[*ir.Tensor]*ir.Tensor
+	nchwOf     map[*ir.Tensor]*ir.Tensor
 }
 
 func (im *importer) run(m *pb.ModelProto) (*ir.Graph, error) {
@@ -128,6 +136,7 @@ func (im *importer) run(m *pb.ModelProto) (*ir.Graph, error) {
 	im.inits = map[string]*pb.TensorProto{}
 	im.poisoned = map[string]string{}
 	im.names = map[string]bool{}
+	im.nextSuffix = map[string]int{}
 	im.producer = map[*ir.Tensor]*ir.Node{}
 	im.nhwcOf = map[*ir.Tensor]*ir.Tensor{}
 	im.nchwOf = map[*ir.Tensor]*ir.Tensor{}
@@ -614,10 +623,21 @@ func (im *importer) removeDead() {
 }
 
 // uniqueName returns base, or base with a numeric suffix, not yet taken.
+// The suffix search for a base resumes where the last one ended (names are
+// never released), so many requests for one base cost linear time: a file
+// with thousands of outputs named like its input must not take minutes.
 func (im *importer) uniqueName(base string) string {
 	name := base
-	for i := 1; im.names[name]; i++ {
-		name = base + "_" + strconv.Itoa(i)
+	if im.names[name] {
+		i := max(im.nextSuffix[base], 1)
+		for {
+			name = base + "_" + strconv.Itoa(i)
+			i++
+			if !im.names[name] {
+				break
+			}
+		}
+		im.nextSuffix[base] = i
 	}
 	im.names[name] = true
 	return name

@@ -31,7 +31,12 @@ const (
 	maxElements = 1 << 28
 
 	// maxConstBytes bounds the constant data copied out of the file in all.
-	maxConstBytes = 1 << 30
+	// A file gets at most constBytesPerFileByte times its own size plus
+	// constSlack of it (constLimit): tensors may share a buffer, so without
+	// this a small file could name one buffer from thousands of tensors.
+	maxConstBytes         = 1 << 30
+	constBytesPerFileByte = 2
+	constSlack            = 64 << 20
 
 	// maxNameBytes bounds tensor names, custom op codes and the subgraph
 	// name; maxDescriptionBytes the model description.
@@ -47,9 +52,21 @@ const (
 	// so this only guards the verifier itself.
 	maxDepth = 8
 
+	// vectorSlack is added to twice the file size to give the bytes of
+	// vectors and strings verification may reach, a shared one counted at
+	// each use (vectorBudget): shared vectors would otherwise let a small
+	// file make the importer read one 4096-entry inputs list for each of
+	// 65536 operators.
+	vectorSlack = 1 << 20
+
 	// minTableBudget is the least number of tables verification may visit.
 	// The budget grows with the file (a table takes at least 4 bytes of its
 	// own), which keeps a file whose tables share children from making
 	// verification quadratic.
 	minTableBudget = 1 << 10
 )
+
+// constLimit is the constant budget of a file of n bytes.
+func constLimit(n int) int64 {
+	return min(maxConstBytes, constBytesPerFileByte*int64(n)+constSlack)
+}

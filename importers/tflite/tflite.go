@@ -72,15 +72,16 @@ func importModel(name string, data []byte, opts importers.Options) (*ir.Graph, e
 		return nil, fmt.Errorf("tflite: %s: %w", name, err)
 	}
 	im := &importer{
-		file:     name,
-		data:     data,
-		opts:     opts,
-		model:    tflitefb.GetRootAsModel(data, 0),
-		raw:      map[int]*ir.Tensor{},
-		dw:       map[int]*ir.Tensor{},
-		used:     map[string]bool{},
-		declared: map[*ir.Tensor][]int{},
-		nodeOp:   map[*ir.Node]*opCtx{},
+		file:       name,
+		data:       data,
+		opts:       opts,
+		model:      tflitefb.GetRootAsModel(data, 0),
+		raw:        map[int]*ir.Tensor{},
+		dw:         map[int]*ir.Tensor{},
+		used:       map[string]bool{},
+		nextSuffix: map[string]int{},
+		declared:   map[*ir.Tensor][]int{},
+		nodeOp:     map[*ir.Node]*opCtx{},
 	}
 	return im.run()
 }
@@ -99,6 +100,8 @@ type importer struct {
 	// including those of tensors the importer adds.
 	names []string
 	used  map[string]bool
+	// nextSuffix is, per base name, the suffix where suffixed resumes.
+	nextSuffix map[string]int
 	// raw and dw cache the IR tensor made for a file tensor, as stored and
 	// as a depthwise weight translated to OHWI.
 	raw, dw    map[int]*ir.Tensor
@@ -277,24 +280,34 @@ func (im *importer) nameTensors() {
 	im.names = make([]string, im.ntensors)
 	for i, n := range orig {
 		if im.used[n] {
-			for k := 2; ; k++ {
-				c := fmt.Sprintf("%s_%d", n, k)
-				if !taken[c] && !im.used[c] {
-					n = c
-					break
-				}
-			}
+			n = im.suffixed(n, taken)
 		}
 		im.names[i] = n
 		im.used[n] = true
 	}
 }
 
+// suffixed returns base_k for the smallest k >= 2 that is neither used nor
+// in avoid. The search for a base resumes where the last one ended (a
+// rejected candidate stays rejected: used only grows), so a file whose
+// tensors all share one name costs linear time, not quadratic.
+func (im *importer) suffixed(base string, avoid map[string]bool) string {
+	k := max(im.nextSuffix[base], 2)
+	for {
+		c := base + "_" + strconv.Itoa(k)
+		k++
+		if !avoid[c] && !im.used[c] {
+			im.nextSuffix[base] = k
+			return c
+		}
+	}
+}
+
 // fresh returns an unused name built from base.
 func (im *importer) fresh(base string) string {
 	n := base
-	for k := 2; im.used[n]; k++ {
-		n = fmt.Sprintf("%s_%d", base, k)
+	if im.used[n] {
+		n = im.suffixed(base, nil)
 	}
 	im.used[n] = true
 	return n
@@ -372,8 +385,8 @@ func (im *importer) load(i int, own bool) (*ir.Tensor, error) {
 			return nil, terr("buffer %d holds %d bytes; %v%v needs %d", ft.Buffer(), len(raw), dt, shape, want)
 		}
 		im.constBytes += want
-		if im.constBytes > maxConstBytes {
-			return nil, terr("constants exceed the %d-byte limit in all", maxConstBytes)
+		if limit := constLimit(len(im.data)); im.constBytes > limit {
+			return nil, terr("constants exceed the import's limit of %d bytes in all (twice the file size plus %d, at most %d; buffers may be shared)", limit, constSlack, maxConstBytes)
 		}
 		t.Data = decode(dt, raw, int(count))
 	}

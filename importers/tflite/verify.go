@@ -13,8 +13,9 @@ import (
 // anything, and checks it against the buffer: offsets in bounds (computed in
 // 64 bits), tables and vectors aligned, vtables well formed, each field
 // inside its table, vector lengths times element size inside the buffer,
-// strings terminated, nesting and the number of tables visited bounded, and
-// the counts in limits.go respected. After verify accepts a buffer the
+// strings terminated, nesting, the number of tables visited and the bytes
+// of vectors reached (shared ones counted at each use) bounded, and the
+// counts in limits.go respected. After verify accepts a buffer the
 // generated readers cannot fault on the parts this spec describes, so the
 // spec must name every field the importer reads.
 
@@ -197,6 +198,9 @@ var (
 type verifier struct {
 	buf    []byte
 	budget int // tables left to visit
+	// bytes is what is left of the vector budget: every vector and string
+	// the walk reaches spends its size, once per time it is reached.
+	bytes int64
 }
 
 // verify checks buf as a TFLite model. Its errors say "corrupt file" and
@@ -211,7 +215,7 @@ func verify(buf []byte) error {
 	if id := string(buf[4:8]); id != tflitefb.FileIdentifier {
 		return fmt.Errorf("not a TFLite model: file identifier %q, want %q", id, tflitefb.FileIdentifier)
 	}
-	v := &verifier{buf: buf, budget: max(minTableBudget, len(buf)/4)}
+	v := &verifier{buf: buf, budget: max(minTableBudget, len(buf)/4), bytes: vectorBudget(len(buf))}
 	root, err := v.offset(0, "root offset")
 	if err != nil {
 		return err
@@ -399,5 +403,17 @@ func (v *verifier) vector(pos, elemSize int64, maxLen int, what string) (int64, 
 	if err := v.need(pos+4, n*elemSize, what); err != nil {
 		return 0, err
 	}
+	// A vector reached from many tables (one inputs list under every
+	// operator, one scale list under every tensor) is read, and turned into
+	// Go values, once per table: the file's size alone does not bound that.
+	v.bytes -= n * elemSize
+	if v.bytes < 0 {
+		return 0, fmt.Errorf("corrupt file: %s at offset %d: vectors and strings reached from the root add up to more than a file of %d bytes can hold (they are shared)", what, pos, len(v.buf))
+	}
 	return n, nil
 }
+
+// vectorBudget is the most bytes of vectors and strings verify lets a walk
+// of an n-byte file reach, counting a shared one at each use. Writers give
+// each table its own vectors, so a valid file reaches at most its own size.
+func vectorBudget(n int) int64 { return 2*int64(n) + vectorSlack }

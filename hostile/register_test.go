@@ -1,0 +1,6 @@
+package hostile
+
+import (
+	_ "github.com/mnconv/mnconv/importers/onnx"
+	_ "github.com/mnconv/mnconv/importers/tflite"
+)
