@@ -3,8 +3,7 @@ package eval
 import (
 	"encoding/xml"
 	"fmt"
-	"os"
-	"path/filepath"
+	"github.com/mnconv/mnconv/internal/atomicfile"
 	"strings"
 )
 
@@ -185,31 +184,5 @@ func (g Gate) WriteJUnit(path, suite string, c Comparison) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(path, append([]byte(xml.Header), append(out, '\n')...))
-}
-
-// writeAtomic writes data to a temporary file beside path and renames it
-// into place, so that a reader never sees half a report.
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	cerr := f.Close()
-	if werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Chmod(tmp, 0o644)
-	}
-	if werr == nil {
-		werr = os.Rename(tmp, path)
-	}
-	if werr != nil {
-		os.Remove(tmp)
-		return werr
-	}
-	return nil
+	return atomicfile.WriteFile(path, append([]byte(xml.Header), append(out, '\n')...))
 }

@@ -108,6 +108,13 @@ func runQuantize(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
+	if r := quantFlags.report; r != "" {
+		switch strings.ToLower(filepath.Ext(r)) {
+		case ".json", ".md", ".markdown":
+		default:
+			return fmt.Errorf("--report %s: want a .json or .md file", r)
+		}
+	}
 	method, err := quantize.ParseMethod(quantFlags.method)
 	if err != nil {
 		return err
