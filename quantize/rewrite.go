@@ -21,6 +21,10 @@ type Config struct {
 	// IO is the model interface: ir.Float32 (default; QUANTIZE and
 	// DEQUANTIZE at the edges), ir.Int8 or ir.Uint8.
 	IO ir.DType
+	// ReduceRange quantizes int8 weights to 7 bits ([-63, 63]): for files
+	// that ONNX Runtime will run on x86 CPUs without VNNI, whose kernels
+	// otherwise saturate (ONNX Runtime's quantizer has the same option).
+	ReduceRange bool
 	// Warn receives notes about nodes left in float; nil discards them.
 	Warn func(string)
 }

@@ -189,7 +189,7 @@ func (q *quantizer) weighted(n *ir.Node, axis int) error {
 	if q.cfg.Activations == ir.Uint8 {
 		qw = quantizeWeightsU8(w, q.unique(w.Name+"_quant"))
 	} else {
-		qw = quantizeWeightsI8(w, q.unique(w.Name+"_quant"), axis, q.cfg.PerTensor)
+		qw = quantizeWeightsI8(w, q.unique(w.Name+"_quant"), axis, q.cfg.PerTensor, q.cfg.ReduceRange)
 	}
 	ins := []*ir.Tensor{x, qw}
 	outCh := w.Shape[axis]
@@ -228,7 +228,14 @@ func (q *quantizer) weighted(n *ir.Node, axis int) error {
 // quantizeWeightsI8 is TFLite's int8 weight scheme: symmetric, range
 // [-127, 127], scale = max|w| / 127 per slice along axis (or per tensor).
 // Rounding is half away from zero (math.Round), as TFLite's converter does.
-func quantizeWeightsI8(w *ir.Tensor, name string, axis int, perTensor bool) *ir.Tensor {
+// With reduceRange the range is [-63, 63] (7 bits), as ONNX Runtime's
+// quantizer offers for x86 CPUs without VNNI, whose u8 x s8 kernels add
+// product pairs in saturating 16-bit arithmetic.
+func quantizeWeightsI8(w *ir.Tensor, name string, axis int, perTensor, reduceRange bool) *ir.Tensor {
+	qmax := 127.0
+	if reduceRange {
+		qmax = 63
+	}
 	ch := w.Shape[axis]
 	inner := 1
 	for _, d := range w.Shape[axis+1:] {
@@ -248,7 +255,7 @@ func quantizeWeightsI8(w *ir.Tensor, name string, axis int, perTensor bool) *ir.
 	}
 	qp := &ir.Quant{Axis: axis}
 	for _, m := range maxAbs {
-		s := m / 127
+		s := m / qmax
 		if s == 0 {
 			s = 1
 		}
@@ -265,7 +272,7 @@ func quantizeWeightsI8(w *ir.Tensor, name string, axis int, perTensor bool) *ir.
 			c = (i / inner) % ch
 		}
 		x := math.Round(float64(v) / float64(qp.Scale[c]))
-		data[i] = int8(min(max(x, -127), 127))
+		data[i] = int8(min(max(x, -qmax), qmax))
 	}
 	return &ir.Tensor{Name: name, DType: ir.Int8, Shape: clone(w.Shape), Quant: qp, Data: &ir.Data{I8: data}}
 }

@@ -32,6 +32,7 @@ var quantFlags struct {
 	method      string
 	percentile  float64
 	perTensor   bool
+	reduceRange bool
 	activations string
 	io          string
 	report      string
@@ -75,6 +76,7 @@ func init() {
 	f.StringVar(&quantFlags.method, "method", "minmax", "range method: minmax, percentile, entropy or mse")
 	f.Float64Var(&quantFlags.percentile, "percentile", 99.99, "percentile for --method percentile")
 	f.BoolVar(&quantFlags.perTensor, "per-tensor", false, "one weight scale per tensor instead of per output channel")
+	f.BoolVar(&quantFlags.reduceRange, "reduce-range", false, "7-bit weights, for ONNX Runtime on x86 CPUs without VNNI (its u8 x s8 kernels saturate)")
 	f.StringVar(&quantFlags.activations, "activations", "int8", "activation type: int8 or uint8")
 	f.StringVar(&quantFlags.io, "io", "float", "model input/output type: float, int8 or uint8")
 	f.StringVar(&quantFlags.report, "report", "", "write the whole error report to FILE.json or FILE.md")
@@ -180,7 +182,7 @@ func runQuantize(cmd *cobra.Command, args []string) error {
 	}
 	calibTime := time.Since(start)
 	res, err := quantize.Quantize(g, st, quantize.Config{Method: method, Percentile: quantFlags.percentile,
-		PerTensor: quantFlags.perTensor, Activations: act, IO: iot, Warn: warn})
+		PerTensor: quantFlags.perTensor, ReduceRange: quantFlags.reduceRange, Activations: act, IO: iot, Warn: warn})
 	if err != nil {
 		return err
 	}
