@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 )
 
 // WriteFile writes data to path atomically. It refuses to write over any of
@@ -17,6 +19,7 @@ func WriteFile(path string, data []byte, inputs ...string) error {
 		return err
 	}
 	dir := filepath.Dir(path)
+	start := time.Now()
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
@@ -45,11 +48,32 @@ func WriteFile(path string, data []byte, inputs ...string) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	ok = true
+	removeStale(dir, filepath.Base(path), start)
 	if d, err := os.Open(dir); err == nil {
 		d.Sync() // make the rename durable; best effort on filesystems without directory fsync
 		d.Close()
 	}
 	return nil
+}
+
+// removeStale deletes temporary files of earlier writes of the same output
+// that a killed run left behind (a SIGKILL between write and rename cannot
+// be caught). Only files older than this write's start are touched, so a
+// concurrent writer's temporary file is left alone.
+func removeStale(dir, base string, start time.Time) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	prefix := "." + base + ".tmp-"
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasPrefix(e.Name(), prefix) {
+			continue
+		}
+		if info, err := e.Info(); err == nil && info.ModTime().Before(start) {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 func refuseInputs(path string, inputs []string) error {

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestWriteFile(t *testing.T) {
@@ -48,5 +49,28 @@ func TestMissingFolderLeavesNothing(t *testing.T) {
 	err := WriteFile(filepath.Join(t.TempDir(), "no", "such", "dir", "x.onnx"), []byte("x"))
 	if err == nil {
 		t.Fatal("want an error")
+	}
+}
+
+func TestRemovesStaleTemporaries(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "m.onnx")
+	stale := filepath.Join(dir, ".m.onnx.tmp-123")
+	other := filepath.Join(dir, ".x.onnx.tmp-456")
+	for _, f := range []string{stale, other} {
+		if err := os.WriteFile(f, []byte("half"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		old := time.Now().Add(-time.Hour)
+		os.Chtimes(f, old, old)
+	}
+	if err := WriteFile(p, []byte("whole")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale temporary of the same output left: %v", err)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("another output's temporary was removed: %v", err)
 	}
 }
