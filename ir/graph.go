@@ -1,6 +1,7 @@
 package ir
 
 import (
+	"container/heap"
 	"fmt"
 	"math"
 )
@@ -230,30 +231,22 @@ func (g *Graph) TopoSort() error {
 			}
 		}
 	}
-	// A min-heap would keep the order strictly stable; a sorted ready list is
-	// enough at our sizes and keeps source order for independent nodes.
-	var ready []int
+	// A min-heap of ready node indices keeps source order for independent
+	// nodes and costs O(n log n) on graphs of any shape.
+	ready := &intHeap{}
 	for i := range g.Nodes {
 		if pending[i] == 0 {
-			ready = append(ready, i)
+			heap.Push(ready, i)
 		}
 	}
 	order := make([]*Node, 0, len(g.Nodes))
-	for len(ready) > 0 {
-		// pick the smallest index
-		best := 0
-		for j := range ready {
-			if ready[j] < ready[best] {
-				best = j
-			}
-		}
-		i := ready[best]
-		ready = append(ready[:best], ready[best+1:]...)
+	for ready.Len() > 0 {
+		i := heap.Pop(ready).(int)
 		order = append(order, g.Nodes[i])
 		for _, u := range users[i] {
 			pending[u]--
 			if pending[u] == 0 {
-				ready = append(ready, u)
+				heap.Push(ready, u)
 			}
 		}
 	}
@@ -266,4 +259,17 @@ func (g *Graph) TopoSort() error {
 	}
 	g.Nodes = order
 	return nil
+}
+
+type intHeap []int
+
+func (h intHeap) Len() int           { return len(h) }
+func (h intHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h intHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *intHeap) Push(x any)        { *h = append(*h, x.(int)) }
+func (h *intHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
