@@ -1,12 +1,18 @@
 package runtime
 
-import "sync"
+import (
+	goruntime "runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
 
 // A pool runs one kernel's work on several goroutines. Each Interpreter owns
 // one, sized by Options.Threads; its goroutines start on the first Run that
 // needs them and then live as long as the Interpreter (Close or garbage
-// collection stops them). Handing out work costs a channel send per helper
-// and allocates nothing, so a kernel may split every Eval.
+// collection stops them). Handing out work is an atomic store per helper
+// (helpers poll briefly before they park) and allocates nothing, so a
+// kernel may split every Eval.
 //
 // The calling goroutine always takes part 0: with one thread, or with work
 // too small to share, nothing is handed over at all.
@@ -32,10 +38,27 @@ type job struct {
 type pool struct {
 	threads int
 	mu      sync.Mutex // guards starting and stopping, not running
-	jobs    []chan job // one per helper goroutine (threads-1)
-	wg      sync.WaitGroup
+	slots   []*slot    // one per helper goroutine (threads-1)
+	pending atomic.Int32
 	stopped bool
 }
+
+// slot hands one helper its jobs. A helper spins on seq for a while after
+// each job before it parks on wake: layers follow each other every few tens
+// of microseconds, and a parked goroutine takes longer than that to be
+// scheduled on the other core (a channel send readies the receiver on the
+// sender's own processor), which left two threads no faster than one.
+type slot struct {
+	seq    atomic.Uint64 // bumped when a job is posted
+	job    job
+	parked atomic.Bool
+	wake   chan struct{} // capacity 1
+	quit   atomic.Bool
+	_      [64]byte // keep slots on separate cache lines
+}
+
+// spinFor is how long an idle helper polls before parking.
+const spinFor = 200 * time.Microsecond
 
 func newPool(threads int) *pool { return &pool{threads: max(threads, 1)} }
 
@@ -59,17 +82,29 @@ func (p *pool) run(t task, parts int) {
 		t.runTask(0, 1)
 		return
 	}
-	p.wg.Add(parts - 1)
+	p.pending.Store(int32(parts - 1))
 	for i := 1; i < parts; i++ {
-		p.jobs[i-1] <- job{t, i, parts}
+		s := p.slots[i-1]
+		s.job = job{t, i, parts}
+		s.seq.Add(1)
+		if s.parked.Load() {
+			select {
+			case s.wake <- struct{}{}:
+			default:
+			}
+		}
 	}
 	t.runTask(0, parts)
-	p.wg.Wait()
+	for spins := 0; p.pending.Load() != 0; spins++ {
+		if spins&63 == 63 {
+			goruntime.Gosched()
+		}
+	}
 }
 
 // start launches the helper goroutines once; it reports false after stop.
 func (p *pool) start() bool {
-	if p.jobs != nil {
+	if p.slots != nil {
 		return true
 	}
 	p.mu.Lock()
@@ -77,21 +112,40 @@ func (p *pool) start() bool {
 	if p.stopped {
 		return false
 	}
-	if p.jobs == nil {
-		jobs := make([]chan job, p.threads-1)
-		for i := range jobs {
-			jobs[i] = make(chan job, 1)
-			go p.worker(jobs[i])
+	if p.slots == nil {
+		slots := make([]*slot, p.threads-1)
+		for i := range slots {
+			slots[i] = &slot{wake: make(chan struct{}, 1)}
+			go p.worker(slots[i])
 		}
-		p.jobs = jobs
+		p.slots = slots
 	}
 	return true
 }
 
-func (p *pool) worker(jobs chan job) {
-	for j := range jobs {
+func (p *pool) worker(s *slot) {
+	var seen uint64
+	for {
+		deadline := time.Now().Add(spinFor)
+		for spins := 0; s.seq.Load() == seen; spins++ {
+			if s.quit.Load() {
+				return
+			}
+			if spins&255 == 255 && time.Now().After(deadline) {
+				// Park: announce it, then look once more, so that a post
+				// that raced with us either is seen here or sends a wake.
+				s.parked.Store(true)
+				if s.seq.Load() == seen && !s.quit.Load() {
+					<-s.wake
+				}
+				s.parked.Store(false)
+				deadline = time.Now().Add(spinFor)
+			}
+		}
+		seen = s.seq.Load()
+		j := s.job
 		j.t.runTask(j.part, j.parts)
-		p.wg.Done()
+		p.pending.Add(-1)
 	}
 }
 
@@ -102,10 +156,14 @@ func (p *pool) stop() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.stopped = true
-	for _, ch := range p.jobs {
-		close(ch)
+	for _, s := range p.slots {
+		s.quit.Store(true)
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
 	}
-	p.jobs = nil
+	p.slots = nil
 }
 
 // split returns the half-open range of part out of parts equal shares of n

@@ -71,7 +71,7 @@ func init() {
 	f.BoolVar(&benchFlags.json, "json", false, "print the report as JSON")
 	f.BoolVar(&benchFlags.noPasses, "no-passes", false, "time the graph as imported, without the default passes")
 	f.BoolVar(&benchFlags.reference, "reference", false, "time our reference kernels instead of the fast ones")
-	f.IntVar(&benchFlags.gapMS, "gap", 10, "milliseconds of pause when switching runtimes (lets spinning threads settle)")
+	f.IntVar(&benchFlags.gapMS, "gap", 100, "milliseconds of pause when switching runtimes (lets spinning threads settle)")
 	f.Float64Var(&benchFlags.alpha, "alpha", 1, "width multiplier of a built ARCH")
 	f.IntVar(&benchFlags.resolution, "resolution", 224, "input size of a built ARCH")
 	f.IntVar(&benchFlags.classes, "classes", 1001, "classes of a built ARCH")
