@@ -203,15 +203,16 @@ func measureRow(it *runtime.Interpreter, g *ir.Graph, input *runtime.Tensor, thr
 	// runtime's pause starts with parked worker threads on both sides, which
 	// is not the steady state a batch of images sees.
 	const perRound = 4
-	for range max(1, (opts.Runs+perRound-1)/perRound) {
-		ms, err := runOurs(perRound)
+	for done := 0; done < max(opts.Runs, 1); done += perRound {
+		k := min(perRound, max(opts.Runs, 1)-done)
+		ms, err := runOurs(k)
 		if err != nil {
 			return row, err
 		}
 		ours = append(ours, ms...)
 		if ort != nil {
 			pause()
-			ms, err := ort.run(perRound)
+			ms, err := ort.run(k)
 			if err != nil {
 				return row, err
 			}
