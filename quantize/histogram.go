@@ -57,14 +57,14 @@ func needLogR(v float64) int {
 // Add records values. NaN and Inf values are ignored (counted nowhere): a
 // float model producing them is reported elsewhere.
 func (h *Histogram) Add(values []float32) {
+	const big = math.MaxFloat32
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, v := range values {
-		f := float64(v)
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			continue
+		// NaN fails both comparisons; ±Inf fails one
+		if f := float64(v); f >= -big && f <= big {
+			lo = min(lo, f)
+			hi = max(hi, f)
 		}
-		lo = min(lo, f)
-		hi = max(hi, f)
 	}
 	if lo > hi {
 		return
@@ -76,16 +76,25 @@ func (h *Histogram) Add(values []float32) {
 	h.grow(need)
 	h.Min = min(h.Min, lo)
 	h.Max = max(h.Max, hi)
-	w := h.width()
+	// 1/w is a power of two, so f*inv is exactly f/w.
+	inv := 1 / h.width()
+	bins := h.Bins[:histBins]
+	var n int64
 	for _, v := range values {
 		f := float64(v)
-		if math.IsNaN(f) || math.IsInf(f, 0) {
+		if !(f >= -big && f <= big) {
 			continue
 		}
-		i := int(math.Floor(f/w)) + histBins/2
-		h.Bins[min(max(i, 0), histBins-1)]++
-		h.Count++
+		i := int(math.Floor(f*inv)) + histBins/2
+		if i < 0 {
+			i = 0
+		} else if i >= histBins {
+			i = histBins - 1
+		}
+		bins[i]++
+		n++
 	}
+	h.Count += n
 }
 
 // Merge adds o's counts into h.

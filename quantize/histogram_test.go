@@ -83,3 +83,16 @@ func TestRangeMethods(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkHistogramAdd(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 6))
+	vals := make([]float32, 1<<16)
+	for i := range vals {
+		vals[i] = float32(r.NormFloat64() * 3)
+	}
+	h := NewHistogram()
+	b.SetBytes(int64(len(vals) * 4))
+	for b.Loop() {
+		h.Add(vals)
+	}
+}
