@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/mnconv/mnconv/ir"
+	"github.com/mnconv/mnconv/preprocess"
 	rt "github.com/mnconv/mnconv/runtime"
 )
 
@@ -182,10 +183,8 @@ func Compare(floatG *ir.Graph, res *Result, method Method, inputs []*rt.Tensor) 
 // zero, then clamp (TFLite's AffineQuantize).
 func QuantizeTensor(x *rt.Tensor, dt ir.DType, q *ir.Quant) *rt.Tensor {
 	out := rt.NewTensor(dt, x.Shape)
-	lo, hi := dt.Range()
-	s, zp := float64(q.S(0)), float64(q.ZP(0))
 	for i, v := range x.F32 {
-		r := min(max(math.Round(float64(v)/s)+zp, float64(lo)), float64(hi))
+		r := preprocess.QuantizeValue(float64(v), q.S(0), q.ZP(0), dt)
 		switch dt {
 		case ir.Int8:
 			out.I8[i] = int8(r)

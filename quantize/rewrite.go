@@ -163,10 +163,11 @@ func (q *quantizer) chooseParams() error {
 	for _, t := range q.g.Outputs {
 		keepExtremes[t] = true
 	}
+	prod := q.g.Producers()
 	for _, n := range q.g.Nodes {
 		if n.Op == ir.OpSoftmax {
 			keepExtremes[n.Inputs[0]] = true
-			if p := q.g.Producers()[n.Inputs[0]]; p != nil && p.Op == ir.OpReshape {
+			if p := prod[n.Inputs[0]]; p != nil && p.Op == ir.OpReshape {
 				keepExtremes[p.Inputs[0]] = true
 			}
 		}

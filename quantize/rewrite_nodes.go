@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/mnconv/mnconv/ir"
+	"github.com/mnconv/mnconv/preprocess"
 )
 
 // rewrite builds the integer graph node by node.
@@ -132,9 +133,8 @@ func (q *quantizer) activation(n *ir.Node, t *ir.Tensor) (*ir.Tensor, error) {
 	s, zp := actParams(lo, hi, dt)
 	qt := &ir.Tensor{Name: q.unique(t.Name + "_quant"), DType: dt, Shape: clone(t.Shape),
 		Quant: &ir.Quant{Scale: []float32{s}, ZeroPoint: []int64{zp}}, Data: &ir.Data{}}
-	qmin, qmax := dt.Range()
 	for _, v := range t.Data.F32 {
-		x := min(max(math.Round(float64(v)/float64(s))+float64(zp), float64(qmin)), float64(qmax))
+		x := preprocess.QuantizeValue(float64(v), s, zp, dt)
 		if dt == ir.Int8 {
 			qt.Data.I8 = append(qt.Data.I8, int8(x))
 		} else {
@@ -202,27 +202,31 @@ func (q *quantizer) weighted(n *ir.Node, axis int) error {
 	}
 	// Integer convs always get a bias: TFLite's kernels and our exporters
 	// expect one, and a zero bias costs nothing.
-	{
-		bq := &ir.Quant{Axis: 0}
-		data := make([]int32, outCh)
-		sx := float64(x.Quant.Scale[0])
-		for c := 0; c < outCh; c++ {
-			s := sx * float64(qw.Quant.S(c))
-			if len(qw.Quant.Scale) > 1 || c == 0 {
-				bq.Scale = append(bq.Scale, float32(s))
-				bq.ZeroPoint = append(bq.ZeroPoint, 0)
-			}
-			v := math.Round(float64(bias[c]) / s)
-			data[c] = int32(min(max(v, math.MinInt32), math.MaxInt32))
-		}
-		name := n.Name + "_bias"
-		if b := n.In(2); b != nil {
-			name = b.Name
-		}
-		ins = append(ins, &ir.Tensor{Name: q.unique(name + "_quant"), DType: ir.Int32, Shape: []int{outCh}, Quant: bq, Data: &ir.Data{I32: data}})
+	name := n.Name + "_bias"
+	if b := n.In(2); b != nil {
+		name = b.Name
 	}
+	ins = append(ins, quantizeBias(bias, x.Quant.Scale[0], qw.Quant, q.unique(name+"_quant")))
 	q.out.Nodes = append(q.out.Nodes, copyNode(n, ins, q.outTensor(n.Out())))
 	return nil
+}
+
+// quantizeBias is the int32 bias of an integer conv or fully connected
+// layer: scale = input scale x weight scale (per channel when the weights
+// are), zero point 0, values rounded half away from zero and saturated.
+func quantizeBias(bias []float32, inScale float32, wq *ir.Quant, name string) *ir.Tensor {
+	bq := &ir.Quant{Axis: 0}
+	data := make([]int32, len(bias))
+	for c := range bias {
+		s := float64(inScale) * float64(wq.S(c))
+		if len(wq.Scale) > 1 || c == 0 {
+			bq.Scale = append(bq.Scale, float32(s))
+			bq.ZeroPoint = append(bq.ZeroPoint, 0)
+		}
+		v := math.Round(float64(bias[c]) / s)
+		data[c] = int32(min(max(v, math.MinInt32), math.MaxInt32))
+	}
+	return &ir.Tensor{Name: name, DType: ir.Int32, Shape: []int{len(bias)}, Quant: bq, Data: &ir.Data{I32: data}}
 }
 
 // quantizeWeightsI8 is TFLite's int8 weight scheme: symmetric, range

@@ -111,10 +111,8 @@ func runQuantize(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	if r := quantFlags.report; r != "" {
-		switch strings.ToLower(filepath.Ext(r)) {
-		case ".json", ".md", ".markdown":
-		default:
-			return fmt.Errorf("--report %s: want a .json or .md file", r)
+		if _, err := reportEncoder(r); err != nil {
+			return err
 		}
 	}
 	method, err := quantize.ParseMethod(quantFlags.method)
@@ -224,19 +222,24 @@ func reportOn(g *ir.Graph, res *quantize.Result, method quantize.Method, src qua
 	return quantize.Compare(g, res, method, inputs)
 }
 
-func writeReport(rep *quantize.Report, path, input string) error {
-	var buf bytes.Buffer
-	var w io.Writer = &buf
-	var err error
+// reportEncoder picks the report format from the file's extension.
+func reportEncoder(path string) (func(*quantize.Report, io.Writer) error, error) {
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".json":
-		err = rep.WriteJSON(w)
+		return (*quantize.Report).WriteJSON, nil
 	case ".md", ".markdown":
-		err = rep.WriteMarkdown(w)
-	default:
-		return fmt.Errorf("--report %s: want a .json or .md file", path)
+		return (*quantize.Report).WriteMarkdown, nil
 	}
+	return nil, fmt.Errorf("--report %s: want a .json or .md file", path)
+}
+
+func writeReport(rep *quantize.Report, path, input string) error {
+	encode, err := reportEncoder(path)
 	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := encode(rep, &buf); err != nil {
 		return err
 	}
 	return atomicfile.WriteFile(path, buf.Bytes(), input)
