@@ -26,34 +26,19 @@ func Measure(g *ir.Graph) Cost {
 	cons := g.Consumers()
 	var c Cost
 	for _, nd := range g.Nodes {
-		out := nd.Out()
-		switch nd.Op {
-		case ir.OpConv:
-			w := nd.Inputs[1]
-			if w.Rank() != 4 {
-				continue
-			}
-			c.MACs += int64(out.Len()) * int64(w.Shape[1]*w.Shape[2]*w.Shape[3])
-			c.Params += int64(w.Len())
-			if b := nd.In(2); b != nil {
-				c.Params += int64(b.Len())
-			} else if r := cons[out]; len(r) == 1 && r[0].Op == ir.OpBatchNorm && !g.IsOutput(out) {
-				c.Params += int64(w.Shape[0])
-			}
-		case ir.OpGemm, ir.OpMatMul:
-			a, w := nd.Inputs[0], nd.Inputs[1]
-			if a.Rank() == 0 {
-				continue
-			}
-			k := a.Shape[a.Rank()-1]
-			if ga, ok := nd.Attrs.(*ir.GemmAttrs); ok && ga.TransA {
-				k = nd.Inputs[0].Shape[0]
-			}
-			c.MACs += int64(out.Len()) * int64(k)
-			c.Params += int64(w.Len())
-			if b := nd.In(2); b != nil {
-				c.Params += int64(b.Len())
-			}
+		if !nd.Op.DoesMACs() {
+			continue
+		}
+		out, w := nd.Out(), nd.Inputs[1]
+		if nd.Op == ir.OpConv && w.Rank() != 4 || nd.Inputs[0].Rank() == 0 {
+			continue
+		}
+		c.MACs += nd.MACs()
+		c.Params += int64(w.Len())
+		if b := nd.In(2); b != nil {
+			c.Params += int64(b.Len())
+		} else if r := cons[out]; nd.Op == ir.OpConv && len(r) == 1 && r[0].Op == ir.OpBatchNorm && !g.IsOutput(out) {
+			c.Params += int64(w.Shape[0])
 		}
 	}
 	return c

@@ -77,12 +77,12 @@ func Analyze(g *ir.Graph) *Report {
 	weights := weightConsts(g, prod)
 	counted := map[*ir.Tensor]bool{}
 	for _, n := range g.Nodes {
-		l := Layer{Name: n.Name, Op: opLabel(n, prod), MACs: macs(n)}
+		l := Layer{Name: n.Name, Op: opLabel(n, prod), MACs: n.MACs()}
 		if len(n.Outputs) > 0 && n.Outputs[0] != nil {
 			l.OutputShape = append([]int{}, n.Outputs[0].Shape...)
 			l.DType = n.Outputs[0].DType.String()
 		}
-		if isMACOp(n.Op) {
+		if n.Op.Has(ir.Weighted) {
 			for _, t := range n.Inputs {
 				c := constSource(t, prod)
 				if c == nil || counted[c] {
@@ -114,28 +114,17 @@ func Analyze(g *ir.Graph) *Report {
 	return r
 }
 
-func isMACOp(op ir.Op) bool { return op == ir.OpConv || op == ir.OpGemm || op == ir.OpMatMul }
-
-// passThrough are the single-input ops through which a constant still counts
-// as the weight it feeds (a QDQ model dequantizes its int8 weights; an ONNX
-// export may reshape or transpose them).
-func passThrough(op ir.Op) bool {
-	switch op {
-	case ir.OpDequantize, ir.OpQuantize, ir.OpIdentity, ir.OpReshape, ir.OpTranspose:
-		return true
-	}
-	return false
-}
-
-// constSource follows t back through pass-through nodes to a constant; nil
-// when t is computed from the graph's inputs.
+// constSource follows t back to a constant through the single-input
+// ValuePreserving nodes through which a constant still counts as the weight
+// it feeds (a QDQ model dequantizes its int8 weights; an ONNX export may
+// reshape or transpose them); nil when t is computed from the graph's inputs.
 func constSource(t *ir.Tensor, prod map[*ir.Tensor]*ir.Node) *ir.Tensor {
 	for depth := 0; t != nil && depth < 8; depth++ {
 		if t.IsConst() {
 			return t
 		}
 		p := prod[t]
-		if p == nil || !passThrough(p.Op) || len(p.Inputs) != 1 {
+		if p == nil || !p.Op.Has(ir.ValuePreserving) || len(p.Inputs) != 1 {
 			return nil
 		}
 		t = p.Inputs[0]
@@ -149,7 +138,7 @@ func constSource(t *ir.Tensor, prod map[*ir.Tensor]*ir.Node) *ir.Tensor {
 func weightConsts(g *ir.Graph, prod map[*ir.Tensor]*ir.Node) map[*ir.Tensor]bool {
 	m := map[*ir.Tensor]bool{}
 	for _, n := range g.Nodes {
-		if !isMACOp(n.Op) {
+		if !n.Op.Has(ir.Weighted) {
 			continue
 		}
 		for _, t := range n.Inputs {
@@ -174,44 +163,6 @@ func opLabel(n *ir.Node, prod map[*ir.Tensor]*ir.Node) string {
 		}
 	}
 	return n.Op.String()
-}
-
-// macs counts n's multiply-accumulates under the package's convention. A
-// node whose shapes do not fit its op (an unvalidated graph) counts 0.
-func macs(n *ir.Node) int64 {
-	if len(n.Outputs) == 0 || n.Outputs[0] == nil {
-		return 0
-	}
-	out := int64(n.Outputs[0].Len())
-	switch n.Op {
-	case ir.OpConv:
-		w := n.In(1)
-		if w == nil || w.Rank() != 4 {
-			return 0
-		}
-		// OHWI: each output element reads KH x KW x (Cin/group) inputs.
-		return out * int64(w.Shape[1]) * int64(w.Shape[2]) * int64(w.Shape[3])
-	case ir.OpGemm:
-		a, ok := n.Attrs.(*ir.GemmAttrs)
-		x := n.In(0)
-		if !ok || x == nil || x.Rank() != 2 {
-			return 0
-		}
-		k := x.Shape[1]
-		if a.TransA {
-			k = x.Shape[0]
-		}
-		return out * int64(k)
-	case ir.OpMatMul:
-		x := n.In(0)
-		if x == nil || x.Rank() == 0 {
-			return 0
-		}
-		// The contracted dimension is the last of A whatever the ranks
-		// (a rank-1 A is a row vector).
-		return out * int64(x.Shape[x.Rank()-1])
-	}
-	return 0
 }
 
 func describe(ts []*ir.Tensor, layouts []string) []TensorInfo {

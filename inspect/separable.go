@@ -67,7 +67,7 @@ func AnalyzeSeparable(g *ir.Graph) *SeparableReport {
 		r.ActualMACs += p.ActualMACs
 	}
 	for _, n := range g.Nodes {
-		r.ModelMACs += macs(n)
+		r.ModelMACs += n.MACs()
 	}
 	r.ModelMACsStandard = r.ModelMACs - r.ActualMACs + r.StandardMACs
 	if r.StandardMACs > 0 && r.ActualMACs > 0 {
@@ -130,7 +130,7 @@ func Separable(g *ir.Graph) []SeparablePair {
 			KH: w.Shape[1], KW: w.Shape[2], M: x.Shape[3], N: pw.Out().Shape[3],
 			Mult:  y.Shape[3] / max(x.Shape[3], 1),
 			Batch: y.Shape[0], DFH: y.Shape[1], DFW: y.Shape[2],
-			DepthwiseMACs: macs(dw), PointwiseMACs: macs(pw),
+			DepthwiseMACs: dw.MACs(), PointwiseMACs: pw.MACs(),
 		}
 		p.ActualMACs = p.DepthwiseMACs + p.PointwiseMACs
 		p.StandardMACs = int64(p.KH) * int64(p.KW) * int64(p.M) * int64(p.N) *
@@ -168,11 +168,11 @@ func perChannel(n *ir.Node, t *ir.Tensor) bool {
 	if len(n.Outputs) != 1 || n.Out() == nil || !sameShape(n.Out(), t) {
 		return false
 	}
-	switch n.Op {
-	case ir.OpRelu, ir.OpClip, ir.OpHardSwish, ir.OpHardSigmoid, ir.OpSigmoid,
-		ir.OpIdentity, ir.OpQuantize, ir.OpDequantize, ir.OpBatchNorm:
+	info := n.Op.Info()
+	switch {
+	case info.Traits.Has(ir.Elementwise) && info.MaxInputs == 1, info.Traits.Has(ir.PerChannel):
 		return n.In(0) == t
-	case ir.OpAdd, ir.OpSub, ir.OpMul, ir.OpDiv:
+	case info.Traits.Has(ir.Arithmetic):
 		// x op c or c op x with a constant scalar or per-channel c (an
 		// exporter's unfused BatchNorm).
 		if len(n.Inputs) != 2 {

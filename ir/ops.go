@@ -183,7 +183,8 @@ func (*ConcatAttrs) isAttrs()      {}
 func (*PadAttrs) isAttrs()         {}
 func (*SoftmaxAttrs) isAttrs()     {}
 
-// OpInfo is the table of facts about one op.
+// OpInfo is the table of facts about one op: everything a package asks
+// about an op lives in its row, not in a switch of the package.
 type OpInfo struct {
 	Name                 string
 	MinInputs, MaxInputs int
@@ -193,36 +194,97 @@ type OpInfo struct {
 	NewAttrs func() Attrs
 	// Infer sets the output shape (and dtype when unset) from the inputs.
 	Infer func(n *Node) error
+	// Traits are the op's group facts (traits.go).
+	Traits Traits
+	// MACs counts a node's multiply-accumulates (macs.go); nil for the ops
+	// that do none.
+	MACs func(n *Node) int64
+	// Bounds is the interval the op's output always lies in whatever its
+	// input (before a fused activation); nil when unbounded.
+	Bounds func(n *Node) (lo, hi float32)
 }
 
+// Trait groups shared by several rows.
+const (
+	unaryElementwise  = Elementwise
+	binaryElementwise = Elementwise | Broadcasting | FusedActivation
+	passThrough       = QuantPassThrough | QuantPlain
+	pool              = Windowed | FusedActivation | passThrough
+)
+
 var opTable = [numOps]OpInfo{
-	OpConv:        {"Conv", 2, 3, 1, func() Attrs { return &ConvAttrs{Strides: [2]int{1, 1}, Dilations: [2]int{1, 1}, Group: 1} }, inferConv},
-	OpGemm:        {"Gemm", 2, 3, 1, func() Attrs { return &GemmAttrs{Alpha: 1, Beta: 1} }, inferGemm},
-	OpMatMul:      {"MatMul", 2, 2, 1, nil, inferMatMul},
-	OpBatchNorm:   {"BatchNorm", 5, 5, 1, func() Attrs { return &BatchNormAttrs{} }, inferSame},
-	OpRelu:        {"Relu", 1, 1, 1, nil, inferSame},
-	OpClip:        {"Clip", 1, 1, 1, func() Attrs { return &ClipAttrs{Min: -inf, Max: inf} }, inferSame},
-	OpSigmoid:     {"Sigmoid", 1, 1, 1, nil, inferSame},
-	OpHardSigmoid: {"HardSigmoid", 1, 1, 1, func() Attrs { return &HardSigmoidAttrs{} }, inferSame},
-	OpHardSwish:   {"HardSwish", 1, 1, 1, nil, inferSame},
-	OpAdd:         {"Add", 2, 2, 1, func() Attrs { return &BinaryAttrs{} }, inferBroadcast},
-	OpSub:         {"Sub", 2, 2, 1, func() Attrs { return &BinaryAttrs{} }, inferBroadcast},
-	OpMul:         {"Mul", 2, 2, 1, func() Attrs { return &BinaryAttrs{} }, inferBroadcast},
-	OpDiv:         {"Div", 2, 2, 1, func() Attrs { return &BinaryAttrs{} }, inferBroadcast},
-	OpMax:         {"Max", 2, 2, 1, func() Attrs { return &BinaryAttrs{} }, inferBroadcast},
-	OpMin:         {"Min", 2, 2, 1, func() Attrs { return &BinaryAttrs{} }, inferBroadcast},
-	OpAvgPool:     {"AvgPool", 1, 1, 1, func() Attrs { return &PoolAttrs{Strides: [2]int{1, 1}, Dilations: [2]int{1, 1}} }, inferPool},
-	OpMaxPool:     {"MaxPool", 1, 1, 1, func() Attrs { return &PoolAttrs{Strides: [2]int{1, 1}, Dilations: [2]int{1, 1}} }, inferPool},
-	OpMean:        {"Mean", 1, 1, 1, func() Attrs { return &ReduceAttrs{} }, inferReduce},
-	OpReduceMax:   {"ReduceMax", 1, 1, 1, func() Attrs { return &ReduceAttrs{} }, inferReduce},
-	OpReshape:     {"Reshape", 1, 1, 1, nil, inferReshape},
-	OpTranspose:   {"Transpose", 1, 1, 1, func() Attrs { return &TransposeAttrs{} }, inferTranspose},
-	OpConcat:      {"Concat", 1, maxInputs, 1, func() Attrs { return &ConcatAttrs{} }, inferConcat},
-	OpPad:         {"Pad", 1, 1, 1, func() Attrs { return &PadAttrs{} }, inferPad},
-	OpSoftmax:     {"Softmax", 1, 1, 1, func() Attrs { return &SoftmaxAttrs{Axis: -1, Beta: 1} }, inferSame},
-	OpQuantize:    {"Quantize", 1, 1, 1, nil, inferSame},
-	OpDequantize:  {"Dequantize", 1, 1, 1, nil, inferDequantize},
-	OpIdentity:    {"Identity", 1, 1, 1, nil, inferSame},
+	OpConv: {Name: "Conv", MinInputs: 2, MaxInputs: 3, Outputs: 1,
+		NewAttrs: func() Attrs { return &ConvAttrs{Strides: [2]int{1, 1}, Dilations: [2]int{1, 1}, Group: 1} }, Infer: inferConv,
+		Traits: Weighted | Windowed | FusedActivation, MACs: macsConv},
+	OpGemm: {Name: "Gemm", MinInputs: 2, MaxInputs: 3, Outputs: 1,
+		NewAttrs: func() Attrs { return &GemmAttrs{Alpha: 1, Beta: 1} }, Infer: inferGemm,
+		Traits: Weighted | FusedActivation, MACs: macsGemm},
+	OpMatMul: {Name: "MatMul", MinInputs: 2, MaxInputs: 2, Outputs: 1, Infer: inferMatMul,
+		Traits: Weighted, MACs: macsMatMul},
+	OpBatchNorm: {Name: "BatchNorm", MinInputs: 5, MaxInputs: 5, Outputs: 1,
+		NewAttrs: func() Attrs { return &BatchNormAttrs{} }, Infer: inferSame,
+		Traits: PerChannel},
+	OpRelu: {Name: "Relu", MinInputs: 1, MaxInputs: 1, Outputs: 1, Infer: inferSame,
+		Traits: unaryElementwise | QuantPlain, Bounds: boundsRelu},
+	OpClip: {Name: "Clip", MinInputs: 1, MaxInputs: 1, Outputs: 1,
+		NewAttrs: func() Attrs { return &ClipAttrs{Min: -inf, Max: inf} }, Infer: inferSame,
+		Traits: unaryElementwise | QuantPlain, Bounds: boundsClip},
+	OpSigmoid: {Name: "Sigmoid", MinInputs: 1, MaxInputs: 1, Outputs: 1, Infer: inferSame,
+		Traits: unaryElementwise | QuantPlain | FixedOutputRange, Bounds: boundsUnit},
+	OpHardSigmoid: {Name: "HardSigmoid", MinInputs: 1, MaxInputs: 1, Outputs: 1,
+		NewAttrs: func() Attrs { return &HardSigmoidAttrs{} }, Infer: inferSame,
+		Traits: unaryElementwise, Bounds: boundsUnit},
+	OpHardSwish: {Name: "HardSwish", MinInputs: 1, MaxInputs: 1, Outputs: 1, Infer: inferSame,
+		Traits: unaryElementwise | QuantPlain},
+	OpAdd: {Name: "Add", MinInputs: 2, MaxInputs: 2, Outputs: 1,
+		NewAttrs: func() Attrs { return &BinaryAttrs{} }, Infer: inferBroadcast,
+		Traits: binaryElementwise | Arithmetic | QuantPlain},
+	OpSub: {Name: "Sub", MinInputs: 2, MaxInputs: 2, Outputs: 1,
+		NewAttrs: func() Attrs { return &BinaryAttrs{} }, Infer: inferBroadcast,
+		Traits: binaryElementwise | Arithmetic | QuantPlain},
+	OpMul: {Name: "Mul", MinInputs: 2, MaxInputs: 2, Outputs: 1,
+		NewAttrs: func() Attrs { return &BinaryAttrs{} }, Infer: inferBroadcast,
+		Traits: binaryElementwise | Arithmetic | QuantPlain},
+	OpDiv: {Name: "Div", MinInputs: 2, MaxInputs: 2, Outputs: 1,
+		NewAttrs: func() Attrs { return &BinaryAttrs{} }, Infer: inferBroadcast,
+		Traits: binaryElementwise | Arithmetic},
+	OpMax: {Name: "Max", MinInputs: 2, MaxInputs: 2, Outputs: 1,
+		NewAttrs: func() Attrs { return &BinaryAttrs{} }, Infer: inferBroadcast,
+		Traits: binaryElementwise | QuantPlain},
+	OpMin: {Name: "Min", MinInputs: 2, MaxInputs: 2, Outputs: 1,
+		NewAttrs: func() Attrs { return &BinaryAttrs{} }, Infer: inferBroadcast,
+		Traits: binaryElementwise | QuantPlain},
+	OpAvgPool: {Name: "AvgPool", MinInputs: 1, MaxInputs: 1, Outputs: 1,
+		NewAttrs: func() Attrs { return &PoolAttrs{Strides: [2]int{1, 1}, Dilations: [2]int{1, 1}} }, Infer: inferPool,
+		Traits: pool},
+	OpMaxPool: {Name: "MaxPool", MinInputs: 1, MaxInputs: 1, Outputs: 1,
+		NewAttrs: func() Attrs { return &PoolAttrs{Strides: [2]int{1, 1}, Dilations: [2]int{1, 1}} }, Infer: inferPool,
+		Traits: pool},
+	OpMean: {Name: "Mean", MinInputs: 1, MaxInputs: 1, Outputs: 1,
+		NewAttrs: func() Attrs { return &ReduceAttrs{} }, Infer: inferReduce,
+		Traits: passThrough},
+	OpReduceMax: {Name: "ReduceMax", MinInputs: 1, MaxInputs: 1, Outputs: 1,
+		NewAttrs: func() Attrs { return &ReduceAttrs{} }, Infer: inferReduce},
+	OpReshape: {Name: "Reshape", MinInputs: 1, MaxInputs: 1, Outputs: 1, Infer: inferReshape,
+		Traits: passThrough | ValuePreserving},
+	OpTranspose: {Name: "Transpose", MinInputs: 1, MaxInputs: 1, Outputs: 1,
+		NewAttrs: func() Attrs { return &TransposeAttrs{} }, Infer: inferTranspose,
+		Traits: passThrough | ValuePreserving},
+	OpConcat: {Name: "Concat", MinInputs: 1, MaxInputs: maxInputs, Outputs: 1,
+		NewAttrs: func() Attrs { return &ConcatAttrs{} }, Infer: inferConcat,
+		Traits: FusedActivation | QuantPlain},
+	OpPad: {Name: "Pad", MinInputs: 1, MaxInputs: 1, Outputs: 1,
+		NewAttrs: func() Attrs { return &PadAttrs{} }, Infer: inferPad,
+		Traits: passThrough},
+	OpSoftmax: {Name: "Softmax", MinInputs: 1, MaxInputs: 1, Outputs: 1,
+		NewAttrs: func() Attrs { return &SoftmaxAttrs{Axis: -1, Beta: 1} }, Infer: inferSame,
+		Traits: QuantPlain | FixedOutputRange, Bounds: boundsUnit},
+	OpQuantize: {Name: "Quantize", MinInputs: 1, MaxInputs: 1, Outputs: 1, Infer: inferSame,
+		Traits: unaryElementwise | ValuePreserving},
+	OpDequantize: {Name: "Dequantize", MinInputs: 1, MaxInputs: 1, Outputs: 1, Infer: inferDequantize,
+		Traits: unaryElementwise | ValuePreserving},
+	OpIdentity: {Name: "Identity", MinInputs: 1, MaxInputs: 1, Outputs: 1, Infer: inferSame,
+		Traits: unaryElementwise | passThrough | ValuePreserving},
 }
 
 // maxInputs bounds variadic ops (Concat).
@@ -271,42 +333,6 @@ func NewNode(name string, op Op, inputs []*Tensor, outputs ...*Tensor) *Node {
 		n.Attrs = f()
 	}
 	return n
-}
-
-// FusedAct returns the activation fused into n's attributes, if the op has one.
-func (n *Node) FusedAct() Activation {
-	switch a := n.Attrs.(type) {
-	case *ConvAttrs:
-		return a.Act
-	case *GemmAttrs:
-		return a.Act
-	case *BinaryAttrs:
-		return a.Act
-	case *PoolAttrs:
-		return a.Act
-	case *ConcatAttrs:
-		return a.Act
-	}
-	return ActNone
-}
-
-// SetFusedAct sets the fused activation; it reports false when the op has none.
-func (n *Node) SetFusedAct(act Activation) bool {
-	switch a := n.Attrs.(type) {
-	case *ConvAttrs:
-		a.Act = act
-	case *GemmAttrs:
-		a.Act = act
-	case *BinaryAttrs:
-		a.Act = act
-	case *PoolAttrs:
-		a.Act = act
-	case *ConcatAttrs:
-		a.Act = act
-	default:
-		return false
-	}
-	return true
 }
 
 // IsDepthwise reports whether a Conv is depthwise: one group per input channel.

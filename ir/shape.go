@@ -67,26 +67,6 @@ func inferDequantize(n *Node) error {
 	return nil
 }
 
-// ConvOutSize is the output length of a convolution or pooling window along
-// one axis: (in + padBefore + padAfter - dilation*(k-1) - 1) / stride + 1,
-// rounded up when ceil is set.
-func ConvOutSize(in, k, stride, dilation, padBefore, padAfter int, ceil bool) int {
-	span := dilation*(k-1) + 1
-	num := in + padBefore + padAfter - span
-	if num < 0 {
-		return 0
-	}
-	if ceil {
-		out := (num+stride-1)/stride + 1
-		// The last window must start inside the input or the leading padding.
-		if (out-1)*stride >= in+padBefore {
-			out--
-		}
-		return out
-	}
-	return num/stride + 1
-}
-
 func inferConv(n *Node) error {
 	a := n.Attrs.(*ConvAttrs)
 	x, w := n.Inputs[0], n.Inputs[1]
@@ -102,32 +82,14 @@ func inferConv(n *Node) error {
 	if w.Shape[3]*a.Group != x.Shape[3] {
 		return n.Errorf("weight %q has %d input channels per group, input has %d channels in %d groups", w.Name, w.Shape[3], x.Shape[3], a.Group)
 	}
-	if err := checkWindow(n, a.Strides, a.Dilations, a.Pads); err != nil {
+	win, err := n.Window()
+	if err != nil {
 		return err
 	}
 	if b := n.In(2); b != nil && b.Len() != w.Shape[0] {
 		return n.Errorf("bias %q has %d elements, want %d", b.Name, b.Len(), w.Shape[0])
 	}
-	oh := ConvOutSize(x.Shape[1], w.Shape[1], a.Strides[0], a.Dilations[0], a.Pads[0], a.Pads[2], false)
-	ow := ConvOutSize(x.Shape[2], w.Shape[2], a.Strides[1], a.Dilations[1], a.Pads[1], a.Pads[3], false)
-	if oh < 1 || ow < 1 {
-		return n.Errorf("kernel %dx%d is larger than the padded input %dx%d", w.Shape[1], w.Shape[2], x.Shape[1]+a.Pads[0]+a.Pads[2], x.Shape[2]+a.Pads[1]+a.Pads[3])
-	}
-	setOut(n, []int{x.Shape[0], oh, ow, w.Shape[0]})
-	return nil
-}
-
-func checkWindow(n *Node, strides, dilations [2]int, pads [4]int) error {
-	for i := 0; i < 2; i++ {
-		if strides[i] < 1 || dilations[i] < 1 {
-			return n.Errorf("strides %v and dilations %v must be >= 1", strides, dilations)
-		}
-	}
-	for _, p := range pads {
-		if p < 0 {
-			return n.Errorf("negative padding %v", pads)
-		}
-	}
+	setOut(n, []int{x.Shape[0], win.OutH, win.OutW, w.Shape[0]})
 	return nil
 }
 
@@ -140,18 +102,11 @@ func inferPool(n *Node) error {
 	if a.Dilations == [2]int{} {
 		a.Dilations = [2]int{1, 1}
 	}
-	if err := checkWindow(n, a.Strides, a.Dilations, a.Pads); err != nil {
+	win, err := n.Window()
+	if err != nil {
 		return err
 	}
-	if a.Kernel[0] < 1 || a.Kernel[1] < 1 {
-		return n.Errorf("kernel %v must be >= 1", a.Kernel)
-	}
-	oh := ConvOutSize(x.Shape[1], a.Kernel[0], a.Strides[0], a.Dilations[0], a.Pads[0], a.Pads[2], a.CeilMode)
-	ow := ConvOutSize(x.Shape[2], a.Kernel[1], a.Strides[1], a.Dilations[1], a.Pads[1], a.Pads[3], a.CeilMode)
-	if oh < 1 || ow < 1 {
-		return n.Errorf("kernel %v is larger than the padded input", a.Kernel)
-	}
-	setOut(n, []int{x.Shape[0], oh, ow, x.Shape[3]})
+	setOut(n, []int{x.Shape[0], win.OutH, win.OutW, x.Shape[3]})
 	return nil
 }
 

@@ -79,10 +79,9 @@ func elementwise(n *ir.Node, t *ir.Tensor) (constIdx int, ok bool) {
 	if y == nil || !slices.Equal(y.Shape, t.Shape) || y.Quant.PerAxis() || t.Quant.PerAxis() {
 		return 0, false
 	}
-	switch n.Op {
-	case ir.OpRelu, ir.OpClip, ir.OpSigmoid, ir.OpHardSigmoid, ir.OpHardSwish, ir.OpIdentity, ir.OpQuantize, ir.OpDequantize:
-		return -1, len(n.Inputs) == 1 && n.In(0) == t
-	case ir.OpAdd, ir.OpSub, ir.OpMul, ir.OpDiv, ir.OpMax, ir.OpMin:
+	traits := n.Op.Info().Traits
+	switch {
+	case traits.Has(ir.Elementwise | ir.Broadcasting):
 		if len(n.Inputs) != 2 {
 			return 0, false
 		}
@@ -92,6 +91,8 @@ func elementwise(n *ir.Node, t *ir.Tensor) (constIdx int, ok bool) {
 				return 1 - i, true
 			}
 		}
+	case traits.Has(ir.Elementwise):
+		return -1, len(n.Inputs) == 1 && n.In(0) == t
 	}
 	return 0, false
 }

@@ -133,16 +133,6 @@ func (q *quantizer) unique(base string) string {
 	return name
 }
 
-// passThrough ops keep their input's quantization: their output holds a
-// subset of the input's values (or the same values moved).
-func passThrough(op ir.Op) bool {
-	switch op {
-	case ir.OpMaxPool, ir.OpAvgPool, ir.OpMean, ir.OpReshape, ir.OpTranspose, ir.OpPad, ir.OpIdentity:
-		return true
-	}
-	return false
-}
-
 // chooseParams picks each float activation's range, in node order so that
 // pass-through ops can inherit their input's parameters.
 func (q *quantizer) chooseParams() error {
@@ -203,7 +193,7 @@ func (q *quantizer) chooseParams() error {
 		}
 		out := n.Out()
 		switch {
-		case n.Op == ir.OpSoftmax || n.Op == ir.OpSigmoid:
+		case n.Op.Has(ir.FixedOutputRange):
 			// TFLite's int8 spec fixes these outputs to scale 1/256 over [0, 1).
 			q.params[out] = &ir.Quant{Scale: []float32{1.0 / 256}, ZeroPoint: []int64{qmin}}
 			r := Range{Lo: 0, Hi: 255.0 / 256, Scale: 1.0 / 256, ZeroPoint: qmin}
@@ -211,7 +201,7 @@ func (q *quantizer) chooseParams() error {
 				r.ObservedLo, r.ObservedHi = h.Min, h.Max
 			}
 			q.res.Ranges[out.Name] = r
-		case passThrough(n.Op) && q.params[n.Inputs[0]] != nil:
+		case n.Op.Has(ir.QuantPassThrough) && q.params[n.Inputs[0]] != nil:
 			q.params[out] = q.params[n.Inputs[0]].Clone()
 			r := q.res.Ranges[n.Inputs[0].Name]
 			if h := q.st.Hist[out.Name]; h != nil {
@@ -225,20 +215,8 @@ func (q *quantizer) chooseParams() error {
 			}
 			// A fused or explicit clamp bounds the range: a calibrated ReLU6
 			// range never exceeds [0, 6].
-			alo, ahi := float64(-math.MaxFloat32), float64(math.MaxFloat32)
-			if act := n.FusedAct(); act != ir.ActNone {
-				l, h := act.Bounds()
-				alo, ahi = float64(l), float64(h)
-			}
-			switch n.Op {
-			case ir.OpRelu:
-				alo = 0
-			case ir.OpClip:
-				a := n.Attrs.(*ir.ClipAttrs)
-				alo, ahi = float64(a.Min), float64(a.Max)
-			case ir.OpHardSigmoid:
-				alo, ahi = 0, 1
-			}
+			l, h := n.OutputBounds()
+			alo, ahi := max(float64(l), -math.MaxFloat32), min(float64(h), math.MaxFloat32)
 			set(out, max(lo, alo), min(hi, ahi))
 		}
 	}

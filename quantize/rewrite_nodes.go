@@ -97,17 +97,15 @@ func clone(s []int) []int { return append([]int(nil), s...) }
 // node rewrites one float node into its integer form, or leaves it as a
 // float island between Dequantize and Quantize when it has no integer form.
 func (q *quantizer) node(n *ir.Node) error {
-	switch n.Op {
-	case ir.OpConv:
+	switch {
+	case n.Op == ir.OpConv:
 		return q.weighted(n, 0)
-	case ir.OpGemm:
+	case n.Op == ir.OpGemm:
 		a := n.Attrs.(*ir.GemmAttrs)
 		if a.TransB && !a.TransA && a.Alpha == 1 && (n.In(2) == nil || (a.Beta == 1 && n.In(2).Rank() == 1)) && n.Inputs[1].IsConst() {
 			return q.weighted(n, 0)
 		}
-	case ir.OpAdd, ir.OpSub, ir.OpMul, ir.OpMax, ir.OpMin, ir.OpConcat,
-		ir.OpRelu, ir.OpClip, ir.OpSigmoid, ir.OpHardSwish, ir.OpSoftmax,
-		ir.OpMaxPool, ir.OpAvgPool, ir.OpMean, ir.OpReshape, ir.OpTranspose, ir.OpPad, ir.OpIdentity:
+	case n.Op.Has(ir.QuantPlain):
 		return q.plain(n)
 	}
 	return q.island(n, "no integer kernel for this form")

@@ -18,7 +18,8 @@ import (
 //
 // Convention: a kernel counts the taps it nominally computes, padded taps
 // included, i.e. KH x KW x (input channels per group) per output element of
-// a Conv and K per output element of a Gemm or MatMul. The kernels skip
+// a Conv and K per output element of a Gemm or MatMul: the op table's MACs
+// formulas (ir/macs.go, Node.MACs). The kernels skip
 // padded taps (they multiply by zero), but the papers and package inspect
 // count them, and a count that moved with the padding would not compare
 // with either. So one Run of a model executes exactly inspect's static MACs,
@@ -57,9 +58,9 @@ var (
 	_ MACCounter = (*qMatMulKernel)(nil)
 )
 
-// DoesMACs reports whether op multiplies and accumulates (Conv, Gemm,
-// MatMul): the ops whose kernels must count.
-func DoesMACs(op ir.Op) bool { return op == ir.OpConv || op == ir.OpGemm || op == ir.OpMatMul }
+// DoesMACs reports whether op multiplies and accumulates, by the op table
+// (ir.Op.DoesMACs: Conv, Gemm, MatMul): the ops whose kernels must count.
+func DoesMACs(op ir.Op) bool { return op.DoesMACs() }
 
 // NodeMACs returns, per node of the graph (in g.Nodes order), the
 // multiply-accumulates its kernel executed since New or the last ResetMACs,

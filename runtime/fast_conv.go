@@ -69,22 +69,21 @@ func fastConvGeom(n *ir.Node) (g convGeom, ok bool) {
 	if !isConv || x == nil || w == nil || y == nil || x.Rank() != 4 || w.Rank() != 4 || y.Rank() != 4 || !w.IsConst() || len(w.Data.F32) != w.Len() {
 		return g, false
 	}
+	win, err := n.Window()
+	if err != nil || !win.Fits(y) {
+		return g, false
+	}
 	g = convGeom{
-		batch: x.Shape[0], inH: x.Shape[1], inW: x.Shape[2], inC: x.Shape[3],
-		outH: y.Shape[1], outW: y.Shape[2], outC: y.Shape[3],
-		kH: w.Shape[1], kW: w.Shape[2],
-		strideY: a.Strides[0], strideX: a.Strides[1], dilY: a.Dilations[0], dilX: a.Dilations[1],
-		padT: a.Pads[0], padL: a.Pads[1], groups: a.Group, w: w.Data.F32,
+		batch: x.Shape[0], inH: win.InH, inW: win.InW, inC: x.Shape[3],
+		outH: win.OutH, outW: win.OutW, outC: y.Shape[3],
+		kH: win.KH, kW: win.KW,
+		strideY: win.StrideY, strideX: win.StrideX, dilY: win.DilY, dilX: win.DilX,
+		padT: win.PadTop, padL: win.PadLeft, groups: a.Group, w: w.Data.F32,
 	}
 	if g.groups < 1 || g.inC%g.groups != 0 || g.outC%g.groups != 0 || w.Shape[0] != g.outC || w.Shape[3]*g.groups != g.inC {
 		return g, false
 	}
-	if g.strideY < 1 || g.strideX < 1 || g.dilY < 1 || g.dilX < 1 || a.Pads[0] < 0 || a.Pads[1] < 0 || a.Pads[2] < 0 || a.Pads[3] < 0 {
-		return g, false
-	}
-	if y.Shape[0] != g.batch ||
-		g.outH != ir.ConvOutSize(g.inH, g.kH, g.strideY, g.dilY, a.Pads[0], a.Pads[2], false) ||
-		g.outW != ir.ConvOutSize(g.inW, g.kW, g.strideX, g.dilX, a.Pads[1], a.Pads[3], false) {
+	if y.Shape[0] != g.batch {
 		return g, false
 	}
 	if b := n.In(2); b != nil {

@@ -231,19 +231,19 @@ func qConvGeom(n *ir.Node) (g convGeom, w []int32, in qTensor, rq *qRequant, ok 
 	if err != nil || in.dt != out.dt {
 		return g, nil, in, nil, false
 	}
+	win, err := n.Window()
+	if err != nil || !win.Fits(y) {
+		return g, nil, in, nil, false
+	}
 	g = convGeom{
-		batch: x.Shape[0], inH: x.Shape[1], inW: x.Shape[2], inC: x.Shape[3],
-		outH: y.Shape[1], outW: y.Shape[2], outC: y.Shape[3],
-		kH: wt.Shape[1], kW: wt.Shape[2],
-		strideY: a.Strides[0], strideX: a.Strides[1], dilY: max(a.Dilations[0], 1), dilX: max(a.Dilations[1], 1),
-		padT: a.Pads[0], padL: a.Pads[1], groups: a.Group,
+		batch: x.Shape[0], inH: win.InH, inW: win.InW, inC: x.Shape[3],
+		outH: win.OutH, outW: win.OutW, outC: y.Shape[3],
+		kH: win.KH, kW: win.KW,
+		strideY: win.StrideY, strideX: win.StrideX, dilY: win.DilY, dilX: win.DilX,
+		padT: win.PadTop, padL: win.PadLeft, groups: a.Group,
 	}
 	if g.groups < 1 || g.inC%g.groups != 0 || g.outC%g.groups != 0 || wt.Shape[0] != g.outC || wt.Shape[3]*g.groups != g.inC ||
-		g.strideY < 1 || g.strideX < 1 || a.Pads[0] < 0 || a.Pads[1] < 0 || a.Pads[2] < 0 || a.Pads[3] < 0 ||
-		y.Shape[0] != g.batch ||
-		g.outH != ir.ConvOutSize(g.inH, g.kH, g.strideY, g.dilY, a.Pads[0], a.Pads[2], false) ||
-		g.outW != ir.ConvOutSize(g.inW, g.kW, g.strideX, g.dilX, a.Pads[1], a.Pads[3], false) ||
-		x.Len() == 0 || y.Len() == 0 || wt.Len() == 0 {
+		y.Shape[0] != g.batch || x.Len() == 0 || y.Len() == 0 || wt.Len() == 0 {
 		return g, nil, in, nil, false
 	}
 	if qBias(n, b, g.outC) != nil || (b != nil && (!b.IsConst() || len(b.Data.I32) != g.outC)) {

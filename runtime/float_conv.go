@@ -50,23 +50,22 @@ func prepareConv(n *ir.Node) (Kernel, error) {
 	if x.Rank() != 4 || w.Rank() != 4 || y.Rank() != 4 {
 		return nil, n.Errorf("input %v, weight %v and output %v must all be rank 4 (NHWC, OHWI)", x.Shape, w.Shape, y.Shape)
 	}
+	win, winErr := n.Window() // reported after the channel checks
 	k := &convKernel{
-		batches: x.Shape[0], inH: x.Shape[1], inW: x.Shape[2], inC: x.Shape[3],
+		batches: x.Shape[0], inH: win.InH, inW: win.InW, inC: x.Shape[3],
 		outH: y.Shape[1], outW: y.Shape[2], outC: w.Shape[0],
-		kH: w.Shape[1], kW: w.Shape[2], inPerGroup: w.Shape[3], groups: a.Group,
-		strideY: a.Strides[0], strideX: a.Strides[1], dilY: a.Dilations[0], dilX: a.Dilations[1],
-		padTop: a.Pads[0], padLeft: a.Pads[1],
+		kH: win.KH, kW: win.KW, inPerGroup: w.Shape[3], groups: a.Group,
+		strideY: win.StrideY, strideX: win.StrideX, dilY: win.DilY, dilX: win.DilX,
+		padTop: win.PadTop, padLeft: win.PadLeft,
 	}
 	if k.groups < 1 || k.inC%k.groups != 0 || k.outC%k.groups != 0 || k.inPerGroup*k.groups != k.inC {
 		return nil, n.Errorf("group %d does not fit %d input channels, %d output channels and weight %v", k.groups, k.inC, k.outC, w.Shape)
 	}
-	if k.strideY < 1 || k.strideX < 1 || k.dilY < 1 || k.dilX < 1 {
-		return nil, n.Errorf("strides %v and dilations %v must be >= 1", a.Strides, a.Dilations)
+	if winErr != nil {
+		return nil, winErr
 	}
-	for _, p := range a.Pads {
-		if p < 0 {
-			return nil, n.Errorf("negative padding %v", a.Pads)
-		}
+	if !win.Fits(y) {
+		return nil, n.Errorf("output %q shape %v does not match the convolution of %v by %v", y.Name, y.Shape, x.Shape, w.Shape)
 	}
 	if y.Shape[0] != k.batches || y.Shape[3] != k.outC {
 		return nil, n.Errorf("output %q shape %v, want batch %d and %d channels", y.Name, y.Shape, k.batches, k.outC)

@@ -7,9 +7,10 @@ import (
 // Reference AvgPool (float32) and MaxPool (float32 and plain integer
 // tensors, e.g. ONNX's uint8 MaxPool test) over H and W of NHWC tensors.
 //
-// The output size is the output tensor's (ir.ConvOutSize computed it, with
-// CeilMode when set); every window position outside the input is skipped,
-// so ceil mode's last window may run past the padded extent safely.
+// The output size is Node.Window's (ir.ConvOutSize, with CeilMode when set),
+// which the output tensor must have; every window position outside the input
+// is skipped, so ceil mode's last window may run past the padded extent
+// safely.
 //
 // AvgPool sums in float32 in fy, fx order and divides by the window's count:
 // with CountIncludePad false, the number of positions inside the input; with
@@ -46,24 +47,19 @@ func preparePool(n *ir.Node) (Kernel, error) {
 	if x.Rank() != 4 || y.Rank() != 4 {
 		return nil, n.Errorf("input %v and output %v must be rank 4 (NHWC)", x.Shape, y.Shape)
 	}
-	dil := a.Dilations
-	if dil == [2]int{} {
-		dil = [2]int{1, 1} // unset means none, as inferPool reads it
+	win, err := n.Window()
+	if err != nil {
+		return nil, err
 	}
 	g := poolGeom{
-		batches: x.Shape[0], inH: x.Shape[1], inW: x.Shape[2], channels: x.Shape[3],
+		batches: x.Shape[0], inH: win.InH, inW: win.InW, channels: x.Shape[3],
 		outH: y.Shape[1], outW: y.Shape[2],
-		kH: a.Kernel[0], kW: a.Kernel[1],
-		strideY: a.Strides[0], strideX: a.Strides[1], dilY: dil[0], dilX: dil[1],
-		padTop: a.Pads[0], padLeft: a.Pads[1],
+		kH: win.KH, kW: win.KW,
+		strideY: win.StrideY, strideX: win.StrideX, dilY: win.DilY, dilX: win.DilX,
+		padTop: win.PadTop, padLeft: win.PadLeft,
 	}
-	if g.kH < 1 || g.kW < 1 || g.strideY < 1 || g.strideX < 1 || g.dilY < 1 || g.dilX < 1 {
-		return nil, n.Errorf("kernel %v, strides %v and dilations %v must be >= 1", a.Kernel, a.Strides, dil)
-	}
-	for _, p := range a.Pads {
-		if p < 0 {
-			return nil, n.Errorf("negative padding %v", a.Pads)
-		}
+	if !win.Fits(y) {
+		return nil, n.Errorf("output %q shape %v does not match the pooling of %v", y.Name, y.Shape, x.Shape)
 	}
 	if y.Shape[0] != g.batches || y.Shape[3] != g.channels {
 		return nil, n.Errorf("output %q shape %v, want batch %d and %d channels", y.Name, y.Shape, g.batches, g.channels)
@@ -89,8 +85,8 @@ func preparePool(n *ir.Node) (Kernel, error) {
 	k := &avgPoolKernel{poolGeom: g, acc: make([]float32, g.channels)}
 	k.lo, k.hi = a.Act.Bounds()
 	// The divisor factors into a row count times a column count.
-	k.countY = windowCounts(g.outH, g.kH, g.strideY, g.dilY, g.padTop, g.inH, a.Pads[2], a.CountIncludePad)
-	k.countX = windowCounts(g.outW, g.kW, g.strideX, g.dilX, g.padLeft, g.inW, a.Pads[3], a.CountIncludePad)
+	k.countY = windowCounts(g.outH, g.kH, g.strideY, g.dilY, g.padTop, g.inH, win.PadBottom, a.CountIncludePad)
+	k.countX = windowCounts(g.outW, g.kW, g.strideX, g.dilX, g.padLeft, g.inW, win.PadRight, a.CountIncludePad)
 	return k, nil
 }
 

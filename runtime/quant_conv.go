@@ -65,24 +65,23 @@ func prepareQConv(n *ir.Node) (Kernel, error) {
 	if x.Rank() != 4 || w.Rank() != 4 || y.Rank() != 4 {
 		return nil, n.Errorf("input, weight and output have ranks %d, %d, %d; want 4 (NHWC, OHWI)", x.Rank(), w.Rank(), y.Rank())
 	}
+	win, winErr := n.Window() // reported after the channel checks
 	k := &qConvKernel{
-		batch: x.Shape[0], inH: x.Shape[1], inW: x.Shape[2], inC: x.Shape[3],
+		batch: x.Shape[0], inH: win.InH, inW: win.InW, inC: x.Shape[3],
 		outH: y.Shape[1], outW: y.Shape[2], outC: y.Shape[3],
-		kH: w.Shape[1], kW: w.Shape[2],
-		strideH: a.Strides[0], strideW: a.Strides[1],
-		dilH: max(a.Dilations[0], 1), dilW: max(a.Dilations[1], 1),
-		padT: a.Pads[0], padL: a.Pads[1],
+		kH: win.KH, kW: win.KW,
+		strideH: win.StrideY, strideW: win.StrideX,
+		dilH: win.DilY, dilW: win.DilX,
+		padT: win.PadTop, padL: win.PadLeft,
 		groups: a.Group, inZP: in.zp,
 	}
 	if k.groups < 1 || k.inC%k.groups != 0 || k.outC%k.groups != 0 || w.Shape[3]*k.groups != k.inC || w.Shape[0] != k.outC {
 		return nil, n.Errorf("weight %q %v does not fit %d input and %d output channels in %d groups", w.Name, w.Shape, k.inC, k.outC, k.groups)
 	}
-	if k.strideH < 1 || k.strideW < 1 {
-		return nil, n.Errorf("strides %v must be >= 1", a.Strides)
+	if winErr != nil {
+		return nil, winErr
 	}
-	if y.Shape[0] != k.batch ||
-		k.outH != ir.ConvOutSize(k.inH, k.kH, k.strideH, k.dilH, a.Pads[0], a.Pads[2], false) ||
-		k.outW != ir.ConvOutSize(k.inW, k.kW, k.strideW, k.dilW, a.Pads[1], a.Pads[3], false) {
+	if y.Shape[0] != k.batch || !win.Fits(y) {
 		return nil, n.Errorf("output %q shape %v does not match the convolution of %v by %v", y.Name, y.Shape, x.Shape, w.Shape)
 	}
 	k.inPerG, k.outPerG = k.inC/k.groups, k.outC/k.groups

@@ -61,19 +61,23 @@ func prepareQPool(n *ir.Node) (Kernel, error) {
 	if x.Rank() != 4 || y.Rank() != 4 || x.Shape[0] != y.Shape[0] || x.Shape[3] != y.Shape[3] {
 		return nil, n.Errorf("input %v and output %v must be NHWC with the same batch and channels", x.Shape, y.Shape)
 	}
+	win, err := n.Window()
+	if err != nil {
+		return nil, err
+	}
+	if !win.Fits(y) {
+		return nil, n.Errorf("output %q shape %v does not match the pooling of %v", y.Name, y.Shape, x.Shape)
+	}
 	k := &qPoolKernel{
 		isMax: n.Op == ir.OpMaxPool,
-		batch: x.Shape[0], inH: x.Shape[1], inW: x.Shape[2], c: x.Shape[3],
-		outH: y.Shape[1], outW: y.Shape[2],
-		kH: a.Kernel[0], kW: a.Kernel[1], sH: a.Strides[0], sW: a.Strides[1],
-		dH: max(a.Dilations[0], 1), dW: max(a.Dilations[1], 1),
-		padT: a.Pads[0], padL: a.Pads[1], padB: a.Pads[2], padR: a.Pads[3],
+		batch: x.Shape[0], inH: win.InH, inW: win.InW, c: x.Shape[3],
+		outH: win.OutH, outW: win.OutW,
+		kH: win.KH, kW: win.KW, sH: win.StrideY, sW: win.StrideX,
+		dH: win.DilY, dW: win.DilX,
+		padT: win.PadTop, padL: win.PadLeft, padB: win.PadBottom, padR: win.PadRight,
 		includePad: a.CountIncludePad,
 		zp:         in.zp,
 		init:       in.lo,
-	}
-	if k.kH < 1 || k.kW < 1 || k.sH < 1 || k.sW < 1 {
-		return nil, n.Errorf("kernel %v and strides %v must be >= 1", a.Kernel, a.Strides)
 	}
 	k.lo, k.hi = activationRange(a.Act, out.dt, y.Quant)
 	if k.lo > k.hi {
