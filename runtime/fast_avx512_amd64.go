@@ -27,3 +27,26 @@ func dw3x3Pix2z(out, in0, in1, in2, wb *float32, pairs, blocks, xStep, tapStep i
 //
 //go:noescape
 func dw3x3TapsZ(out *float32, taps *[9]*float32, wb *float32, blocks int, lo, hi float32)
+
+// qdot6x32v computes a 6x32 int32 block C = bias + A*B with VPDPBUSD over
+// k4 groups of four k: A rows are u8 (lda bytes apart), b two adjacent
+// panels of qPanels8 (the second bstep bytes after the first).
+//
+//go:noescape
+func qdot6x32v(k4 int, a *byte, lda int, b *int8, bstep int, c *int32, ldc int, bias *int32)
+
+// qdot6x16v is qdot6x32v for one panel.
+//
+//go:noescape
+func qdot6x16v(k4 int, a *byte, lda int, b *int8, c *int32, ldc int, bias *int32)
+
+// qdot1x16v is one row of qdot6x16v.
+//
+//go:noescape
+func qdot1x16v(k4 int, a *byte, b *int8, c *int32, bias *int32)
+
+// qflip writes src[i] ^ 0x80 (int8 to u8 plus 128) for n bytes, a
+// multiple of 64.
+//
+//go:noescape
+func qflip(dst, src *byte, n int)
