@@ -68,3 +68,30 @@ func TestKernelFamilySelection(t *testing.T) {
 	}
 	t.Logf("this machine: %v, in use %s", names, KernelFamily())
 }
+
+// BenchmarkFloatGemmFamilies is the float GEMM alone (a 56x56 pointwise
+// conv's 3136 x 144 x 144 product) on each family, in GFLOP/s.
+func BenchmarkFloatGemmFamilies(b *testing.B) {
+	const m, k, n = 3136, 144, 144
+	a := make([]float32, m*k)
+	for i := range a {
+		a[i] = float32(i%7) * 0.25
+	}
+	c := make([]float32, m*n)
+	for _, f := range allFamilies {
+		if f > bestFamily {
+			b.Logf("skipped %s: not supported here", f)
+			continue
+		}
+		b.Run(f.String(), func(b *testing.B) {
+			withFamily(f, func() {
+				p := packB(k, n, func(kk, j int) float32 { return float32((kk+j)%5) * 0.5 }, nil)
+				s := newGemmScratch(k)
+				for b.Loop() {
+					p.run(a, k, m, c, n, 0, len(p.panels), -1e30, 1e30, s)
+				}
+				b.ReportMetric(2*m*k*n*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		})
+	}
+}
