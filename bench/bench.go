@@ -92,7 +92,8 @@ type Report struct {
 	DType       string   `json:"input_dtype"`
 	MACs        int64    `json:"macs"`
 	Nodes       int      `json:"nodes"`
-	FastNodes   int      `json:"fast_nodes"` // nodes run by a fast kernel
+	FastNodes   int      `json:"fast_nodes"`    // nodes run by a fast kernel
+	Kernels     string   `json:"kernel_family"` // runtime.KernelFamily(): go, avx2, avx512, avx512-vnni; "reference" with Reference
 	ArenaBytes  int64    `json:"arena_bytes"`
 	ORTRuntime  string   `json:"ort_runtime,omitempty"`
 	TFLiteNote  string   `json:"tflite_runtime,omitempty"`
@@ -130,7 +131,10 @@ func Run(g *ir.Graph, name string, opts Options) (*Report, error) {
 		progress = func(string) {}
 	}
 	cost := inspect.Analyze(g)
-	rep := &Report{Model: name, DType: g.Inputs[0].DType.String(), MACs: cost.TotalMACs, Nodes: len(g.Nodes)}
+	rep := &Report{Model: name, DType: g.Inputs[0].DType.String(), MACs: cost.TotalMACs, Nodes: len(g.Nodes), Kernels: runtime.KernelFamily()}
+	if opts.Reference {
+		rep.Kernels = "reference"
+	}
 	input, err := makeInput(g.Inputs[0])
 	if err != nil {
 		return nil, err

@@ -269,6 +269,7 @@ type fastDepthwise struct {
 	simd     bool
 	zeros    []float32 // a zero input row for taps above or below the image
 	wb       []float32 // 3x3 weights and bias by blocks of 8 channels: [C/8][10][8]
+	wz       []float32 // the same by blocks of 16 for AVX-512 (fast_dw512.go), or nil
 	pool     *pool
 	acc      [][]float32 // per-thread accumulators for dwPixel
 	x, y     []float32
@@ -302,6 +303,7 @@ func newFastDepthwise(g convGeom) *fastDepthwise {
 			}
 			copy(k.wb[blk*80+72:blk*80+80], k.bias[blk*8:])
 		}
+		k.wz = packDW3x3Z(k.wT, k.bias, c)
 	}
 	k.setPool(nil)
 	return k
@@ -354,8 +356,13 @@ func (k *fastDepthwise) runTask(part, parts int) {
 				}
 			}
 			_ = yRow[xHi*c-1]
-			dw3x3Pix2((*float32)(unsafe.Pointer(&yRow[xLo*c])), rows[0], rows[1], rows[2], &k.wb[0],
-				(xHi-xLo)/2, c/8, k.strideX*c, k.dilX*c, k.lo, k.hi)
+			if k.wz != nil {
+				dw3x3Pix2z((*float32)(unsafe.Pointer(&yRow[xLo*c])), rows[0], rows[1], rows[2], &k.wz[0],
+					(xHi-xLo)/2, c/16, k.strideX*c, k.dilX*c, k.lo, k.hi)
+			} else {
+				dw3x3Pix2((*float32)(unsafe.Pointer(&yRow[xLo*c])), rows[0], rows[1], rows[2], &k.wb[0],
+					(xHi-xLo)/2, c/8, k.strideX*c, k.dilX*c, k.lo, k.hi)
+			}
 		}
 		for ox := range k.outW {
 			if ox >= xLo && ox < xHi {
@@ -373,7 +380,11 @@ func (k *fastDepthwise) runTask(part, parts int) {
 					}
 				}
 			}
-			dw3x3Taps(&yRow[ox*c], &taps, &k.wb[0], c/8, k.lo, k.hi)
+			if k.wz != nil {
+				dw3x3TapsZ(&yRow[ox*c], &taps, &k.wz[0], c/16, k.lo, k.hi)
+			} else {
+				dw3x3Taps(&yRow[ox*c], &taps, &k.wb[0], c/8, k.lo, k.hi)
+			}
 		}
 	}
 	k.addMACs((r1-r0)*k.outW, int64(k.kH*k.kW*c))

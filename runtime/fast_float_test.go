@@ -122,10 +122,10 @@ func compareFast(t *testing.T, label string, fast, ref, mag *Tensor) {
 	}
 }
 
-// checkConvCase runs one case through both kernels, with the assembly on
-// and off and with 1 and 3 threads; wantFast says which fast kernel type
+// checkConvCase runs one case through both kernels, with every kernel
+// family in families and with 1 and 3 threads; wantFast says which fast kernel type
 // must have been chosen ("" for none).
-func checkConvCase(t *testing.T, rng *rand.Rand, c fastConvCase, wantFast string) string {
+func checkConvCase(t *testing.T, rng *rand.Rand, families []kernelFamily, c fastConvCase, wantFast string) string {
 	t.Helper()
 	chosen := ""
 	seed := rng.Uint64()
@@ -139,20 +139,16 @@ func checkConvCase(t *testing.T, rng *rand.Rand, c fastConvCase, wantFast string
 	}
 	ref, _ := evalWith(t, PrepareReference, n, 1, x)
 	mag, _ := evalWith(t, PrepareReference, absN, 1, absX)
-	for _, simd := range []bool{true, false} {
-		if simd && !hasAVX2FMA {
-			continue
-		}
+	for _, fam := range families {
 		for _, threads := range []int{1, 3} {
-			saved := useSIMD
-			useSIMD = simd
-			fast, k := evalWith(t, Prepare, n, threads, x)
-			useSIMD = saved
+			var fast *Tensor
+			var k Kernel
+			withFamily(fam, func() { fast, k = evalWith(t, Prepare, n, threads, x) })
 			chosen = fmt.Sprintf("%T", k)
 			if wantFast != "" && chosen != wantFast {
 				t.Fatalf("%v: Prepare chose %s, want %s", c, chosen, wantFast)
 			}
-			compareFast(t, fmt.Sprintf("%v simd=%v threads=%d", c, simd, threads), fast, ref, mag)
+			compareFast(t, fmt.Sprintf("%v family=%s threads=%d", c, fam, threads), fast, ref, mag)
 		}
 	}
 	return chosen
@@ -178,8 +174,9 @@ func TestFastConvMobileNetShapes(t *testing.T) {
 		{fastConvCase{1, 6, 6, 16, 16, 16, 3, 3, 1, 1, 2, 2, [4]int{2, 2, 2, 2}, ir.ActNone, true}, "*runtime.fastDepthwise"}, // dilated
 		{fastConvCase{1, 2, 2, 8, 8, 8, 3, 3, 1, 1, 1, 1, same3, ir.ActNone, true}, "*runtime.fastDepthwise"},                 // no interior
 	}
+	families := testFamilies(t)
 	for _, tc := range cases {
-		checkConvCase(t, rng, tc.c, tc.want)
+		checkConvCase(t, rng, families, tc.c, tc.want)
 	}
 }
 
@@ -188,6 +185,7 @@ func TestFastConvRandom(t *testing.T) {
 	acts := []ir.Activation{ir.ActNone, ir.ActRelu, ir.ActRelu6, ir.ActReluN1To1}
 	chosen := map[string]int{}
 	defer func() { t.Logf("kernels chosen: %v", chosen) }()
+	families := testFamilies(t)
 	for range 150 {
 		var c fastConvCase
 		c.batch = 1 + rng.IntN(2)
@@ -227,7 +225,7 @@ func TestFastConvRandom(t *testing.T) {
 			ir.ConvOutSize(c.w, c.kW, c.sX, c.dX, c.pads[1], c.pads[3], false) < 1 {
 			continue
 		}
-		chosen[checkConvCase(t, rng, c, "")]++
+		chosen[checkConvCase(t, rng, families, c, "")]++
 	}
 }
 
@@ -239,7 +237,8 @@ func TestFastGemm(t *testing.T) {
 		transB, bias bool
 		act          ir.Activation
 	}
-	cases := []gemmCase{{1, 1280, 1001, true, true, ir.ActNone}, {1, 64, 2, true, true, ir.ActRelu}, {7, 33, 40, false, false, ir.ActNone}, {13, 5, 17, true, false, ir.ActRelu6}}
+	families := testFamilies(t)
+	cases := []gemmCase{{1, 1280, 1001, true, true, ir.ActNone}, {12, 40, 64, false, true, ir.ActRelu6}, {30, 17, 48, true, false, ir.ActNone}, {1, 64, 2, true, true, ir.ActRelu}, {7, 33, 40, false, false, ir.ActNone}, {13, 5, 17, true, false, ir.ActRelu6}}
 	for range 20 {
 		cases = append(cases, gemmCase{1 + rng.IntN(20), 1 + rng.IntN(70), 1 + rng.IntN(50), rng.IntN(2) == 0, rng.IntN(2) == 0, ir.ActNone})
 	}
@@ -279,19 +278,15 @@ func TestFastGemm(t *testing.T) {
 			n, absN := build(false, matmul), build(true, matmul)
 			ref, _ := evalWith(t, PrepareReference, n, 1, x)
 			mag, _ := evalWith(t, PrepareReference, absN, 1, absX)
-			for _, simd := range []bool{true, false} {
-				if simd && !hasAVX2FMA {
-					continue
-				}
+			for _, fam := range families {
 				for _, threads := range []int{1, 2} {
-					saved := useSIMD
-					useSIMD = simd
-					fast, k := evalWith(t, Prepare, n, threads, x)
-					useSIMD = saved
+					var fast *Tensor
+					var k Kernel
+					withFamily(fam, func() { fast, k = evalWith(t, Prepare, n, threads, x) })
 					if _, ok := k.(*fastMatrix); !ok {
 						t.Fatalf("%+v matmul=%v: Prepare chose %T, want *fastMatrix", c, matmul, k)
 					}
-					compareFast(t, fmt.Sprintf("%+v matmul=%v simd=%v threads=%d", c, matmul, simd, threads), fast, ref, mag)
+					compareFast(t, fmt.Sprintf("%+v matmul=%v family=%s threads=%d", c, matmul, fam, threads), fast, ref, mag)
 				}
 			}
 		}

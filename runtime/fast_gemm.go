@@ -10,7 +10,9 @@ import "unsafe"
 //
 // The micro-kernel computes a 6x16 (or 6x8) block in registers: 12 AVX2
 // accumulators, each A element broadcast and multiplied by two B vectors
-// (sgemm6x16 in fast_float_amd64.s). Rows are taken in chunks whose
+// (sgemm6x16 in fast_float_amd64.s). The AVX-512 families take two full
+// panels at once, a 6x32 block in 12 ZMM accumulators (sgemm6x32z), and a
+// lone 16-wide panel on ZMM (sgemm6x16z). Rows are taken in chunks whose
 // A rows fit in L2 while every panel sweeps them. Ragged edges (fewer than
 // six rows, a panel wider than the columns left) go through small scratch
 // tiles. Without AVX2 the same blocking runs a pure-Go micro-kernel.
@@ -20,9 +22,9 @@ import "unsafe"
 // each product rounded to float32 (multiply then add, never FMA), then the
 // bias, then the clamp. Only the order of independent outputs changes.
 
-// useSIMD selects the assembly micro-kernels; tests turn it off to check the
-// pure-Go ones.
-var useSIMD = hasAVX2FMA
+// useSIMD selects the assembly micro-kernels (any family but "go";
+// fast_family.go keeps it in step with the family).
+var useSIMD = family >= familyAVX2
 
 const (
 	gemmMR = 6 // rows per micro-kernel call
@@ -44,12 +46,13 @@ type packedB struct {
 	panels []gemmPanel
 	data   []float32
 	bias   []float32 // 16 floats per panel, zero-padded
+	zmm    bool      // AVX-512 micro-kernels (the family at packing time)
 }
 
 // packB packs a k x n matrix given by at(kk, j), with bias(j) (nil means
 // zero bias).
 func packB(k, n int, at func(kk, j int) float32, bias func(j int) float32) *packedB {
-	p := &packedB{k: k, n: n}
+	p := &packedB{k: k, n: n, zmm: useSIMD && family >= familyAVX512}
 	for col := 0; col < n; {
 		width := 16
 		if n-col <= 8 {
@@ -107,59 +110,85 @@ func (p *packedB) run(a []float32, lda, m int, c []float32, ldc int, p0, p1 int,
 	for r0 := 0; r0 < m; r0 += mc {
 		r1 := min(m, r0+mc)
 		for pi := p0; pi < p1; pi++ {
-			pn := &p.panels[pi]
-			b := p.data[pn.off : pn.off+p.k*pn.width]
-			bias := p.bias[pi*16 : pi*16+16]
+			// AVX-512: two full panels side by side in one 6x32 call.
+			pair := p.zmm && pi+1 < p1 && p.panels[pi].valid == 16 && p.panels[pi+1].valid == 16
 			for r := r0; r < r1; r += gemmMR {
 				rows := min(gemmMR, r1-r)
-				if rows < gemmMR && useSIMD && pn.width == 16 {
-					// Fewer than six rows (a fully connected layer has
-					// one): row by row, without padding to six.
-					for i := range rows {
-						x := a[(r+i)*lda : (r+i)*lda+p.k]
-						if pn.valid == 16 {
-							dst := c[(r+i)*ldc+pn.col : (r+i)*ldc+pn.col+16]
-							sgemv16(p.k, &x[0], &b[0], &dst[0], &bias[0], lo, hi)
-							continue
-						}
-						sgemv16(p.k, &x[0], &b[0], &s.c[0], &bias[0], lo, hi)
-						copy(c[(r+i)*ldc+pn.col:(r+i)*ldc+pn.col+pn.valid], s.c[:pn.valid])
-					}
+				if pair && rows == gemmMR {
+					pn := &p.panels[pi]
+					b := p.data[pn.off : pn.off+2*p.k*16]
+					_ = a[(r+gemmMR-1)*lda+p.k-1]
+					dst := c[r*ldc+pn.col:]
+					_ = dst[(gemmMR-1)*ldc+31]
+					sgemm6x32z(p.k, &a[r*lda], lda, &b[0], p.k*16, &dst[0], ldc, &p.bias[pi*16], lo, hi)
 					continue
 				}
-				ap, alda := a[r*lda:], lda
-				if rows < gemmMR {
-					// Copy the last rows into a zero-padded tile; the
-					// micro-kernel always reads six.
-					clear(s.a)
-					for i := range rows {
-						copy(s.a[i*p.k:(i+1)*p.k], a[(r+i)*lda:(r+i)*lda+p.k])
-					}
-					ap, alda = s.a, p.k
+				p.panelRows(pi, a, lda, r, rows, c, ldc, lo, hi, s)
+				if pair {
+					p.panelRows(pi+1, a, lda, r, rows, c, ldc, lo, hi, s)
 				}
-				if rows == gemmMR && pn.valid == pn.width {
-					microKernel(p.k, ap, alda, b, pn.width, c[r*ldc+pn.col:], ldc, bias, lo, hi)
-					continue
-				}
-				microKernel(p.k, ap, alda, b, pn.width, s.c[:], pn.width, bias, lo, hi)
-				for i := range rows {
-					copy(c[(r+i)*ldc+pn.col:(r+i)*ldc+pn.col+pn.valid], s.c[i*pn.width:i*pn.width+pn.valid])
-				}
+			}
+			if pair {
+				pi++
 			}
 		}
 	}
 }
 
+// panelRows computes rows [r, r+rows) (at most six) of panel pi.
+func (p *packedB) panelRows(pi int, a []float32, lda, r, rows int, c []float32, ldc int, lo, hi float32, s *gemmScratch) {
+	pn := &p.panels[pi]
+	b := p.data[pn.off : pn.off+p.k*pn.width]
+	bias := p.bias[pi*16 : pi*16+16]
+	if rows < gemmMR && useSIMD && pn.width == 16 {
+		// Fewer than six rows (a fully connected layer has one): row by
+		// row, without padding to six.
+		for i := range rows {
+			x := a[(r+i)*lda : (r+i)*lda+p.k]
+			if pn.valid == 16 {
+				dst := c[(r+i)*ldc+pn.col : (r+i)*ldc+pn.col+16]
+				sgemv16(p.k, &x[0], &b[0], &dst[0], &bias[0], lo, hi)
+				continue
+			}
+			sgemv16(p.k, &x[0], &b[0], &s.c[0], &bias[0], lo, hi)
+			copy(c[(r+i)*ldc+pn.col:(r+i)*ldc+pn.col+pn.valid], s.c[:pn.valid])
+		}
+		return
+	}
+	ap, alda := a[r*lda:], lda
+	if rows < gemmMR {
+		// Copy the last rows into a zero-padded tile; the micro-kernel
+		// always reads six.
+		clear(s.a)
+		for i := range rows {
+			copy(s.a[i*p.k:(i+1)*p.k], a[(r+i)*lda:(r+i)*lda+p.k])
+		}
+		ap, alda = s.a, p.k
+	}
+	if rows == gemmMR && pn.valid == pn.width {
+		microKernel(p.k, ap, alda, b, pn.width, c[r*ldc+pn.col:], ldc, bias, lo, hi, p.zmm)
+		return
+	}
+	microKernel(p.k, ap, alda, b, pn.width, s.c[:], pn.width, bias, lo, hi, p.zmm)
+	for i := range rows {
+		copy(c[(r+i)*ldc+pn.col:(r+i)*ldc+pn.col+pn.valid], s.c[i*pn.width:i*pn.width+pn.valid])
+	}
+}
+
 // microKernel computes six rows by one panel (width 8 or 16) of
-// clamp(bias + A*B). The slices must hold every element the six rows touch.
-func microKernel(k int, a []float32, lda int, b []float32, width int, c []float32, ldc int, bias []float32, lo, hi float32) {
+// clamp(bias + A*B), on ZMM registers when zmm is set. The slices must hold
+// every element the six rows touch.
+func microKernel(k int, a []float32, lda int, b []float32, width int, c []float32, ldc int, bias []float32, lo, hi float32, zmm bool) {
 	_ = a[5*lda+k-1]
 	_ = c[5*ldc+width-1]
 	if useSIMD {
 		ap, cp := (*float32)(unsafe.Pointer(&a[0])), (*float32)(unsafe.Pointer(&c[0]))
-		if width == 16 {
+		switch {
+		case width == 16 && zmm:
+			sgemm6x16z(k, ap, lda, &b[0], cp, ldc, &bias[0], lo, hi)
+		case width == 16:
 			sgemm6x16(k, ap, lda, &b[0], cp, ldc, &bias[0], lo, hi)
-		} else {
+		default:
 			sgemm6x8(k, ap, lda, &b[0], cp, ldc, &bias[0], lo, hi)
 		}
 		return

@@ -206,7 +206,8 @@ type fastQGemmConv struct {
 	// made once per Eval, before the parts start.
 	padH, padW int
 	img        []int16
-	rows, outC int // output pixels and channels
+	rows, outC int    // output pixels and channels
+	v          *qVNNI // the avx512-vnni path (fast_qvnni.go), or nil
 	// Eval's operands, for runTask.
 	x *Tensor
 	y unsafe.Pointer
@@ -299,6 +300,7 @@ func prepareFastQConv(n *ir.Node) (Kernel, error) {
 		k.panels = append(k.panels, packQPanels(k.kLen, g.outPerG, at, bf))
 	}
 	k.setPool(nil)
+	k.v = newQVNNI(k, w, bias)
 	return k, nil
 }
 
@@ -359,6 +361,11 @@ func prepareFastQGemm(n *ir.Node) (Kernel, error) {
 	}
 	f.panels = []*qPanels{packQPanels(k, nOut, at, bf)}
 	f.setPool(nil)
+	var bias []int32
+	if c != nil {
+		bias = c.Data.I32
+	}
+	f.v = newQVNNI(f, wv, bias)
 	return f, nil
 }
 
@@ -374,11 +381,17 @@ func (k *fastQGemmConv) setPool(p *pool) {
 			c: make([]int32, k.chunk*k.outC),
 		}
 	}
+	if k.v != nil {
+		k.v.setPool(k)
+	}
 }
 
 func (k *fastQGemmConv) Eval(in, out []*Tensor) error {
 	k.x, k.y = in[0], bytesOf(out[0])
-	if !k.pointwise {
+	switch {
+	case k.v != nil && !k.pointwise:
+		k.v.fillImage(k, inBytes(in[0]))
+	case k.v == nil && !k.pointwise:
 		k.widenImage(inBytes(in[0]))
 	}
 	k.pool.run(k, partsFor(k.pool, int64(k.rows)*int64(k.kLen)*int64(k.outC)))
@@ -403,6 +416,10 @@ func inBytes(t *Tensor) []byte {
 }
 
 func (k *fastQGemmConv) runTask(part, parts int) {
+	if k.v != nil {
+		k.v.runTask(k, part, parts)
+		return
+	}
 	r0, r1 := split(k.rows, part, parts, gemmMR)
 	s := k.scratch[part]
 	x := inBytes(k.x)

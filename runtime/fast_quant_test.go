@@ -21,10 +21,11 @@ type fastQCase struct {
 	perAxis   bool
 	arith     ir.Arith
 	wideRange bool // output scale small enough that many outputs clamp
+	wInt8     bool // int8 weights with zero point 0 whatever dt is (ONNX Runtime's u8 x s8)
 }
 
 func (c fastQCase) String() string {
-	return fmt.Sprintf("%v %v perAxis=%v arith=%v", c.conv, c.dt, c.perAxis, c.arith)
+	return fmt.Sprintf("%v %v perAxis=%v arith=%v wInt8=%v", c.conv, c.dt, c.perAxis, c.arith, c.wInt8)
 }
 
 // qConvNode builds the quantized conv of c with random parameters.
@@ -38,6 +39,10 @@ func (c fastQCase) node(rng *rand.Rand) *ir.Node {
 	perG := cc.inC / cc.groups
 	wShape := []int{cc.outC, cc.kH, cc.kW, perG}
 	wq := &ir.Quant{}
+	wdt := c.dt
+	if c.wInt8 {
+		wdt = ir.Int8
+	}
 	nScales := 1
 	if c.perAxis {
 		nScales = cc.outC
@@ -45,15 +50,16 @@ func (c fastQCase) node(rng *rand.Rand) *ir.Node {
 	for range nScales {
 		wq.Scale = append(wq.Scale, float32(0.001+0.02*rng.Float64()))
 		zp := int64(0)
-		if c.dt == ir.Uint8 {
+		if wdt == ir.Uint8 {
 			zp = int64(rng.IntN(256))
 		}
 		wq.ZeroPoint = append(wq.ZeroPoint, zp)
 	}
-	w := &ir.Tensor{Name: "w", DType: c.dt, Shape: wShape, Quant: wq, Data: &ir.Data{}}
+	w := &ir.Tensor{Name: "w", DType: wdt, Shape: wShape, Quant: wq, Data: &ir.Data{}}
+	wlo, whi := qRange(wdt)
 	for range ir.NumElements(wShape) {
-		v := int32(lo) + int32(rng.IntN(int(hi-lo)+1))
-		if c.dt == ir.Int8 {
+		v := int32(wlo) + int32(rng.IntN(int(whi-wlo)+1))
+		if wdt == ir.Int8 {
 			w.Data.I8 = append(w.Data.I8, int8(v))
 		} else {
 			w.Data.U8 = append(w.Data.U8, uint8(v))
@@ -129,38 +135,66 @@ func evalQ(t *testing.T, prepare PrepareFunc, n *ir.Node, threads int, x *Tensor
 	return out, k
 }
 
-func checkQCase(t *testing.T, rng *rand.Rand, c fastQCase, wantFast string) string {
+// quantFamilies are the families with quantized fast kernels (not "go").
+func quantFamilies(t *testing.T) []kernelFamily {
+	var fams []kernelFamily
+	for _, f := range testFamilies(t) {
+		if f >= familyAVX2 {
+			fams = append(fams, f)
+		}
+	}
+	return fams
+}
+
+// checkQCase runs c with every family in families and 1 and 3 threads. It
+// returns the kernel type chosen by the last family, with "+vnni" when it
+// took the VNNI GEMM.
+func checkQCase(t *testing.T, rng *rand.Rand, families []kernelFamily, c fastQCase, wantFast string) string {
 	t.Helper()
 	chosen := ""
 	n := c.node(rng)
 	x := randQInput(rng, n.Inputs[0])
 	ref, _ := evalQ(t, PrepareReference, n, 1, x)
-	for _, threads := range []int{1, 3} {
-		fast, k := evalQ(t, Prepare, n, threads, x)
-		chosen = fmt.Sprintf("%T", k)
-		if wantFast != "" && chosen != wantFast {
-			t.Fatalf("%v: Prepare chose %s, want %s", c, chosen, wantFast)
-		}
-		bad := 0
-		for i := range ref.Len() {
-			if qAt(ref, i) != qAt(fast, i) {
-				if bad < 5 {
-					t.Errorf("%v threads %d: element %d (%s): fast %d, reference %d", c, threads, i, indexString(i, ref.Shape), qAt(fast, i), qAt(ref, i))
-				}
-				bad++
+	for _, fam := range families {
+		for _, threads := range []int{1, 3} {
+			var fast *Tensor
+			var k Kernel
+			withFamily(fam, func() { fast, k = evalQ(t, Prepare, n, threads, x) })
+			chosen = fmt.Sprintf("%T", k)
+			if wantFast != "" && chosen != wantFast {
+				t.Fatalf("%v: Prepare chose %s, want %s", c, chosen, wantFast)
 			}
-		}
-		if bad > 5 {
-			t.Errorf("%v threads %d: %d of %d outputs differ", c, threads, bad, ref.Len())
+			if g, ok := k.(*fastQGemmConv); ok && g.v != nil {
+				chosen += "+vnni"
+			}
+			checkQBytes(t, fmt.Sprintf("%v family=%s threads=%d", c, fam, threads), ref, fast)
 		}
 	}
 	return chosen
+}
+
+// checkQBytes reports where fast and ref differ.
+func checkQBytes(t *testing.T, label string, ref, fast *Tensor) {
+	t.Helper()
+	bad := 0
+	for i := range ref.Len() {
+		if qAt(ref, i) != qAt(fast, i) {
+			if bad < 5 {
+				t.Errorf("%s: element %d (%s): fast %d, reference %d", label, i, indexString(i, ref.Shape), qAt(fast, i), qAt(ref, i))
+			}
+			bad++
+		}
+	}
+	if bad > 5 {
+		t.Errorf("%s: %d of %d outputs differ", label, bad, ref.Len())
+	}
 }
 
 func TestFastQuantConvMobileNetShapes(t *testing.T) {
 	if !hasAVX2FMA {
 		t.Skip("skipping: the quantized fast kernels need AVX2")
 	}
+	families := quantFamilies(t)
 	rng := rand.New(rand.NewPCG(11, 12))
 	same3 := [4]int{1, 1, 1, 1}
 	tfS2 := [4]int{0, 0, 1, 1}
@@ -182,7 +216,7 @@ func TestFastQuantConvMobileNetShapes(t *testing.T) {
 		for _, dt := range []ir.DType{ir.Int8, ir.Uint8} {
 			for _, arith := range []ir.Arith{ir.ArithTFLite, ir.ArithONNX} {
 				for _, perAxis := range []bool{false, true} {
-					checkQCase(t, rng, fastQCase{conv: s.c, dt: dt, perAxis: perAxis, arith: arith, wideRange: rng.IntN(2) == 0}, s.want)
+					checkQCase(t, rng, families, fastQCase{conv: s.c, dt: dt, perAxis: perAxis, arith: arith, wideRange: rng.IntN(2) == 0, wInt8: perAxis && dt == ir.Uint8}, s.want)
 				}
 			}
 		}
@@ -193,6 +227,7 @@ func TestFastQuantConvRandom(t *testing.T) {
 	if !hasAVX2FMA {
 		t.Skip("skipping: the quantized fast kernels need AVX2")
 	}
+	families := quantFamilies(t)
 	rng := rand.New(rand.NewPCG(13, 14))
 	acts := []ir.Activation{ir.ActNone, ir.ActRelu, ir.ActRelu6}
 	chosen := map[string]int{}
@@ -228,7 +263,7 @@ func TestFastQuantConvRandom(t *testing.T) {
 		}
 		dt := []ir.DType{ir.Int8, ir.Uint8}[rng.IntN(2)]
 		arith := []ir.Arith{ir.ArithTFLite, ir.ArithONNX}[rng.IntN(2)]
-		chosen[checkQCase(t, rng, fastQCase{conv: c, dt: dt, perAxis: rng.IntN(2) == 0, arith: arith, wideRange: rng.IntN(3) == 0}, "")]++
+		chosen[checkQCase(t, rng, families, fastQCase{conv: c, dt: dt, perAxis: rng.IntN(2) == 0, arith: arith, wideRange: rng.IntN(3) == 0, wInt8: rng.IntN(2) == 0}, "")]++
 	}
 }
 

@@ -41,6 +41,26 @@ func dw3x3Taps(out *float32, taps *[9]*float32, wb *float32, blocks int, lo, hi 
 // hasAVX2FMA is true when the CPU and OS support the kernels above.
 var hasAVX2FMA = detectAVX2FMA()
 
+// detectFamily is the best kernel family (fast_family.go) this CPU and OS
+// run: AVX-512 needs F, BW, VL and DQ (CPUID leaf 7 EBX bits 16, 30, 31,
+// 17) and the opmask and ZMM state enabled in XCR0 (bits 5-7, with the
+// XMM and YMM bits 1-2); VNNI is leaf 7 ECX bit 11.
+func detectFamily() kernelFamily {
+	if !detectAVX2FMA() {
+		return familyGo
+	}
+	_, b7, c7, _ := cpuidex(7, 0)
+	const f, dq, bw, vl = 1 << 16, 1 << 17, 1 << 30, 1 << 31
+	if b7&(f|dq|bw|vl) != f|dq|bw|vl || xcr0()&0xe6 != 0xe6 {
+		return familyAVX2
+	}
+	const vnni = 1 << 11
+	if c7&vnni == 0 {
+		return familyAVX512
+	}
+	return familyAVX512VNNI
+}
+
 func detectAVX2FMA() bool {
 	maxLeaf, _, _, _ := cpuidex(0, 0)
 	if maxLeaf < 7 {

@@ -1,0 +1,52 @@
+//go:build amd64 && !purego
+
+package runtime
+
+// AVX-512 kernels (fast_float512_amd64.s, fast_quant512_amd64.s), run when
+// the kernel family (fast_family.go) is avx512 or avx512-vnni. Each keeps
+// the contract of its AVX2 counterpart in fast_simd_amd64.go.
+
+// sgemm6x32z is sgemm6x16 over two adjacent 16-column panels, the second
+// bstep floats after the first; bias holds their 32 biases.
+//
+//go:noescape
+func sgemm6x32z(k int, a *float32, lda int, b *float32, bstep int, c *float32, ldc int, bias *float32, lo, hi float32)
+
+// sgemm6x16z is sgemm6x16 on ZMM registers.
+//
+//go:noescape
+func sgemm6x16z(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32)
+
+// dw3x3Pix2z is dw3x3Pix2 with channel blocks of 16 ([blocks][10][16]
+// weights and bias).
+//
+//go:noescape
+func dw3x3Pix2z(out, in0, in1, in2, wb *float32, pairs, blocks, xStep, tapStep int, lo, hi float32)
+
+// dw3x3TapsZ is dw3x3Taps with the weights of dw3x3Pix2z.
+//
+//go:noescape
+func dw3x3TapsZ(out *float32, taps *[9]*float32, wb *float32, blocks int, lo, hi float32)
+
+// qdot6x32v computes a 6x32 int32 block C = bias + A*B with VPDPBUSD over
+// k4 groups of four k: A rows are u8 (lda bytes apart), b two adjacent
+// panels of qPanels8 (the second bstep bytes after the first).
+//
+//go:noescape
+func qdot6x32v(k4 int, a *byte, lda int, b *int8, bstep int, c *int32, ldc int, bias *int32)
+
+// qdot6x16v is qdot6x32v for one panel.
+//
+//go:noescape
+func qdot6x16v(k4 int, a *byte, lda int, b *int8, c *int32, ldc int, bias *int32)
+
+// qdot1x16v is one row of qdot6x16v.
+//
+//go:noescape
+func qdot1x16v(k4 int, a *byte, b *int8, c *int32, bias *int32)
+
+// qflip writes src[i] ^ 0x80 (int8 to u8 plus 128) for n bytes, a
+// multiple of 64.
+//
+//go:noescape
+func qflip(dst, src *byte, n int)

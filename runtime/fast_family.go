@@ -1,0 +1,91 @@
+package runtime
+
+import (
+	"fmt"
+	"os"
+	"strings"
+)
+
+// Kernel families: which instruction set the fast kernels use, chosen once
+// at start-up from the CPU's features (fast_simd_amd64.go detects them) and
+// overridable for tests and benchmarks. Every family computes the same
+// bits (the reference kernels' arithmetic); they differ only in speed.
+//
+//	go           pure-Go loops (any CPU, and -tags purego)
+//	avx2         AVX2 + FMA assembly, YMM
+//	avx512       AVX-512 F/BW/VL/DQ, ZMM: float GEMM 6x32 and 6x16, depthwise
+//	             16 channels; int8 on the int16 path with ZMM
+//	avx512-vnni  avx512 plus VPDPBUSD for the int8 GEMM (u8 x s8 in int32)
+//	             and VPDPWSSD for int8 depthwise
+//
+// The environment variable MNCONV_KERNELS (one of the names above) picks a
+// family at start-up; one the CPU lacks falls back to the best it has.
+// SetKernelFamily does the same for a program; kernels already prepared
+// keep the family they were prepared with.
+
+type kernelFamily int
+
+const (
+	familyGo kernelFamily = iota
+	familyAVX2
+	familyAVX512
+	familyAVX512VNNI
+)
+
+var familyNames = [...]string{"go", "avx2", "avx512", "avx512-vnni"}
+
+func (f kernelFamily) String() string { return familyNames[f] }
+
+// bestFamily is what this CPU supports; family is the one in use.
+var (
+	bestFamily = detectFamily()
+	family     = familyFromEnv(os.Getenv("MNCONV_KERNELS"))
+)
+
+func familyFromEnv(name string) kernelFamily {
+	if f, ok := parseFamily(name); ok && f <= bestFamily {
+		return f
+	}
+	return bestFamily
+}
+
+func parseFamily(name string) (kernelFamily, bool) {
+	for i, n := range familyNames {
+		if strings.EqualFold(strings.TrimSpace(name), n) {
+			return kernelFamily(i), true
+		}
+	}
+	return 0, false
+}
+
+// KernelFamily names the family the fast kernels prepared from now on use.
+func KernelFamily() string { return family.String() }
+
+// KernelFamilies lists the families this CPU (and build) can run, slowest
+// first.
+func KernelFamilies() []string {
+	var names []string
+	for f := familyGo; f <= bestFamily; f++ {
+		names = append(names, f.String())
+	}
+	return names
+}
+
+// SetKernelFamily selects the family for kernels prepared from now on (not
+// safe to call while models are being prepared on other goroutines).
+func SetKernelFamily(name string) error {
+	f, ok := parseFamily(name)
+	if !ok {
+		return fmt.Errorf("runtime: unknown kernel family %q (have %s)", name, strings.Join(familyNames[:], ", "))
+	}
+	if f > bestFamily {
+		return fmt.Errorf("runtime: kernel family %s needs CPU features this machine lacks (best: %s)", f, bestFamily)
+	}
+	setFamily(f)
+	return nil
+}
+
+func setFamily(f kernelFamily) {
+	family = f
+	useSIMD = f >= familyAVX2
+}

@@ -1,0 +1,215 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// AVX-512 VNNI int8 GEMM kernels. VPDPBUSD multiplies four unsigned bytes
+// of A (activations offset to u8) by four signed bytes of B (weights minus
+// their zero point) and adds the four products to an int32 lane, without
+// saturation: |4 * 255 * 128| fits, and the sums wrap in int32 as the
+// reference's do. Declarations in fast_avx512_amd64.go.
+
+#define VROW32(ADDR, ACC0, ACC1) \
+	VPBROADCASTD ADDR, Z14     \
+	VPDPBUSD     Z12, Z14, ACC0 \
+	VPDPBUSD     Z13, Z14, ACC1
+
+// func qdot6x32v(k4 int, a *byte, lda int, b *int8, bstep int, c *int32, ldc int, bias *int32)
+//
+// C[6x32] = bias + A*B over k4 groups of four k: A rows are u8, lda bytes
+// apart; b two adjacent packed panels ([k4][16][4] bytes each), the second
+// bstep bytes after the first; bias 32 int32; C rows ldc int32 apart.
+TEXT ·qdot6x32v(SB), NOSPLIT, $0-64
+	MOVQ      k4+0(FP), CX
+	MOVQ      a+8(FP), R8
+	MOVQ      lda+16(FP), R9
+	LEAQ      (R8)(R9*2), R10
+	ADDQ      R9, R10
+	MOVQ      b+24(FP), BX
+	MOVQ      bstep+32(FP), DX
+	MOVQ      bias+56(FP), AX
+	VMOVDQU32 (AX), Z0
+	VMOVDQU32 64(AX), Z1
+	VMOVDQA32 Z0, Z2
+	VMOVDQA32 Z1, Z3
+	VMOVDQA32 Z0, Z4
+	VMOVDQA32 Z1, Z5
+	VMOVDQA32 Z0, Z6
+	VMOVDQA32 Z1, Z7
+	VMOVDQA32 Z0, Z8
+	VMOVDQA32 Z1, Z9
+	VMOVDQA32 Z0, Z10
+	VMOVDQA32 Z1, Z11
+	TESTQ     CX, CX
+	JLE       v32done
+
+v32loop:
+	VMOVDQU32 (BX), Z12
+	VMOVDQU32 (BX)(DX*1), Z13
+	VROW32((R8), Z0, Z1)
+	VROW32((R8)(R9*1), Z2, Z3)
+	VROW32((R8)(R9*2), Z4, Z5)
+	VROW32((R10), Z6, Z7)
+	VROW32((R10)(R9*1), Z8, Z9)
+	VROW32((R10)(R9*2), Z10, Z11)
+	ADDQ      $4, R8
+	ADDQ      $4, R10
+	ADDQ      $64, BX
+	DECQ      CX
+	JNZ       v32loop
+
+v32done:
+	MOVQ      c+40(FP), DI
+	MOVQ      ldc+48(FP), SI
+	SHLQ      $2, SI
+	VMOVDQU32 Z0, (DI)
+	VMOVDQU32 Z1, 64(DI)
+	ADDQ      SI, DI
+	VMOVDQU32 Z2, (DI)
+	VMOVDQU32 Z3, 64(DI)
+	ADDQ      SI, DI
+	VMOVDQU32 Z4, (DI)
+	VMOVDQU32 Z5, 64(DI)
+	ADDQ      SI, DI
+	VMOVDQU32 Z6, (DI)
+	VMOVDQU32 Z7, 64(DI)
+	ADDQ      SI, DI
+	VMOVDQU32 Z8, (DI)
+	VMOVDQU32 Z9, 64(DI)
+	ADDQ      SI, DI
+	VMOVDQU32 Z10, (DI)
+	VMOVDQU32 Z11, 64(DI)
+	VZEROUPPER
+	RET
+
+#define VROW16(ADDR, ACC) \
+	VPBROADCASTD ADDR, Z14 \
+	VPDPBUSD     Z12, Z14, ACC
+
+// func qdot6x16v(k4 int, a *byte, lda int, b *int8, c *int32, ldc int, bias *int32)
+//
+// qdot6x32v for one panel of 16 columns.
+TEXT ·qdot6x16v(SB), NOSPLIT, $0-56
+	MOVQ      k4+0(FP), CX
+	MOVQ      a+8(FP), R8
+	MOVQ      lda+16(FP), R9
+	LEAQ      (R8)(R9*2), R10
+	ADDQ      R9, R10
+	MOVQ      b+24(FP), BX
+	MOVQ      bias+48(FP), AX
+	VMOVDQU32 (AX), Z0
+	VMOVDQA32 Z0, Z1
+	VMOVDQA32 Z0, Z2
+	VMOVDQA32 Z0, Z3
+	VMOVDQA32 Z0, Z4
+	VMOVDQA32 Z0, Z5
+	TESTQ     CX, CX
+	JLE       v16done
+
+v16loop:
+	VMOVDQU32 (BX), Z12
+	VROW16((R8), Z0)
+	VROW16((R8)(R9*1), Z1)
+	VROW16((R8)(R9*2), Z2)
+	VROW16((R10), Z3)
+	VROW16((R10)(R9*1), Z4)
+	VROW16((R10)(R9*2), Z5)
+	ADDQ      $4, R8
+	ADDQ      $4, R10
+	ADDQ      $64, BX
+	DECQ      CX
+	JNZ       v16loop
+
+v16done:
+	MOVQ      c+32(FP), DI
+	MOVQ      ldc+40(FP), SI
+	SHLQ      $2, SI
+	VMOVDQU32 Z0, (DI)
+	ADDQ      SI, DI
+	VMOVDQU32 Z1, (DI)
+	ADDQ      SI, DI
+	VMOVDQU32 Z2, (DI)
+	ADDQ      SI, DI
+	VMOVDQU32 Z3, (DI)
+	ADDQ      SI, DI
+	VMOVDQU32 Z4, (DI)
+	ADDQ      SI, DI
+	VMOVDQU32 Z5, (DI)
+	VZEROUPPER
+	RET
+
+// func qdot1x16v(k4 int, a *byte, b *int8, c *int32, bias *int32)
+//
+// One row of qdot6x16v: four groups in separate accumulators (integer
+// sums: the order is free), then the tail one group at a time.
+TEXT ·qdot1x16v(SB), NOSPLIT, $0-40
+	MOVQ   k4+0(FP), CX
+	MOVQ   a+8(FP), SI
+	MOVQ   b+16(FP), BX
+	MOVQ   bias+32(FP), AX
+	VMOVDQU32 (AX), Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	MOVQ   CX, DX
+	SHRQ   $2, DX
+	JZ     v1tail
+
+v1loop:
+	VPBROADCASTD (SI), Z8
+	VPBROADCASTD 4(SI), Z9
+	VPBROADCASTD 8(SI), Z10
+	VPBROADCASTD 12(SI), Z11
+	VPDPBUSD     (BX), Z8, Z0
+	VPDPBUSD     64(BX), Z9, Z1
+	VPDPBUSD     128(BX), Z10, Z2
+	VPDPBUSD     192(BX), Z11, Z3
+	ADDQ         $16, SI
+	ADDQ         $256, BX
+	DECQ         DX
+	JNZ          v1loop
+
+v1tail:
+	ANDQ $3, CX
+	JZ   v1done
+
+v1one:
+	VPBROADCASTD (SI), Z8
+	VPDPBUSD     (BX), Z8, Z0
+	ADDQ         $4, SI
+	ADDQ         $64, BX
+	DECQ         CX
+	JNZ          v1one
+
+v1done:
+	VPADDD    Z1, Z0, Z0
+	VPADDD    Z3, Z2, Z2
+	VPADDD    Z2, Z0, Z0
+	MOVQ      c+24(FP), DI
+	VMOVDQU32 Z0, (DI)
+	VZEROUPPER
+	RET
+
+// func qflip(dst, src *byte, n int)
+//
+// dst[i] = src[i] ^ 0x80 for n bytes (a multiple of 64): int8 to the u8
+// that VPDPBUSD reads (x + 128).
+TEXT ·qflip(SB), NOSPLIT, $0-24
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	SHRQ         $6, CX
+	JZ           qfldone
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z1
+
+qflloop:
+	VPXORD    (SI), Z1, Z0
+	VMOVDQU32 Z0, (DI)
+	ADDQ      $64, SI
+	ADDQ      $64, DI
+	DECQ      CX
+	JNZ       qflloop
+
+qfldone:
+	VZEROUPPER
+	RET
