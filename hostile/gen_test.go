@@ -18,8 +18,8 @@ import (
 	flatbuffers "github.com/google/flatbuffers/go"
 	"google.golang.org/protobuf/proto"
 
-	pb "github.com/mnconv/mnconv/importers/onnx/onnxpb"
-	fb "github.com/mnconv/mnconv/importers/tflite/tflitefb"
+	pb "github.com/mnconv/mnconv/format/onnx/onnxpb"
+	fb "github.com/mnconv/mnconv/format/tflite/tflitefb"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/malformed from the generator")

@@ -10,8 +10,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/mnconv/mnconv/importers"
-	pb "github.com/mnconv/mnconv/importers/onnx/onnxpb"
-	fb "github.com/mnconv/mnconv/importers/tflite/tflitefb"
+	pb "github.com/mnconv/mnconv/format/onnx/onnxpb"
+	fb "github.com/mnconv/mnconv/format/tflite/tflitefb"
 )
 
 // Files whose cost grows faster than their size unless the importer takes

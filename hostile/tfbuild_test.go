@@ -6,7 +6,7 @@ import (
 
 	flatbuffers "github.com/google/flatbuffers/go"
 
-	fb "github.com/mnconv/mnconv/importers/tflite/tflitefb"
+	fb "github.com/mnconv/mnconv/format/tflite/tflitefb"
 )
 
 // A small TFLite writer for the corpus: a model described by plain structs,

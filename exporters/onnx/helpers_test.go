@@ -13,7 +13,7 @@ import (
 	"github.com/mnconv/mnconv/exporters"
 	"github.com/mnconv/mnconv/importers"
 	onnximp "github.com/mnconv/mnconv/importers/onnx"
-	pb "github.com/mnconv/mnconv/importers/onnx/onnxpb"
+	pb "github.com/mnconv/mnconv/format/onnx/onnxpb"
 	_ "github.com/mnconv/mnconv/importers/tflite"
 	"github.com/mnconv/mnconv/internal/testutil"
 	"github.com/mnconv/mnconv/ir"

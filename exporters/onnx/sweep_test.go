@@ -15,7 +15,7 @@ import (
 	"github.com/mnconv/mnconv/exporters"
 	"github.com/mnconv/mnconv/importers"
 	onnximp "github.com/mnconv/mnconv/importers/onnx"
-	pb "github.com/mnconv/mnconv/importers/onnx/onnxpb"
+	pb "github.com/mnconv/mnconv/format/onnx/onnxpb"
 	"github.com/mnconv/mnconv/internal/testutil"
 	"github.com/mnconv/mnconv/ir"
 	"github.com/mnconv/mnconv/refrt"

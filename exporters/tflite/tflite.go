@@ -36,7 +36,7 @@ import (
 	flatbuffers "github.com/google/flatbuffers/go"
 
 	"github.com/mnconv/mnconv/exporters"
-	fb "github.com/mnconv/mnconv/importers/tflite/tflitefb"
+	fb "github.com/mnconv/mnconv/format/tflite/tflitefb"
 	"github.com/mnconv/mnconv/ir"
 )
 

@@ -30,7 +30,7 @@ import (
 	"strings"
 
 	"github.com/mnconv/mnconv/importers"
-	"github.com/mnconv/mnconv/importers/tflite/tflitefb"
+	"github.com/mnconv/mnconv/format/tflite/tflitefb"
 	"github.com/mnconv/mnconv/ir"
 )
 

@@ -10,7 +10,7 @@ import (
 	flatbuffers "github.com/google/flatbuffers/go"
 
 	"github.com/mnconv/mnconv/importers"
-	fb "github.com/mnconv/mnconv/importers/tflite/tflitefb"
+	fb "github.com/mnconv/mnconv/format/tflite/tflitefb"
 	"github.com/mnconv/mnconv/internal/testutil"
 	"github.com/mnconv/mnconv/ir"
 )

@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"github.com/mnconv/mnconv/importers/tflite/tflitefb"
+	"github.com/mnconv/mnconv/format/tflite/tflitefb"
 )
 
 // The flatc-generated readers trust every offset they follow and panic (or,
