@@ -9,9 +9,9 @@ import (
 	flatbuffers "github.com/google/flatbuffers/go"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/mnconv/mnconv/importers"
 	pb "github.com/mnconv/mnconv/format/onnx/onnxpb"
 	fb "github.com/mnconv/mnconv/format/tflite/tflitefb"
+	"github.com/mnconv/mnconv/importers"
 )
 
 // Files whose cost grows faster than their size unless the importer takes

@@ -6,8 +6,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/mnconv/mnconv/importers"
 	pb "github.com/mnconv/mnconv/format/onnx/onnxpb"
+	"github.com/mnconv/mnconv/importers"
 	"github.com/mnconv/mnconv/ir"
 	"github.com/mnconv/mnconv/runtime"
 )

@@ -14,8 +14,8 @@ import (
 
 	flatbuffers "github.com/google/flatbuffers/go"
 
-	"github.com/mnconv/mnconv/importers"
 	fb "github.com/mnconv/mnconv/format/tflite/tflitefb"
+	"github.com/mnconv/mnconv/importers"
 	"github.com/mnconv/mnconv/internal/testutil"
 )
 

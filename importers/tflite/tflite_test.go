@@ -9,8 +9,9 @@ import (
 
 	flatbuffers "github.com/google/flatbuffers/go"
 
-	"github.com/mnconv/mnconv/importers"
+	tfl "github.com/mnconv/mnconv/format/tflite"
 	fb "github.com/mnconv/mnconv/format/tflite/tflitefb"
+	"github.com/mnconv/mnconv/importers"
 	"github.com/mnconv/mnconv/internal/testutil"
 	"github.com/mnconv/mnconv/ir"
 )
@@ -419,15 +420,15 @@ func TestRegistered(t *testing.T) {
 }
 
 // TestOptionsDefaults: an operator without options reads the schema's
-// defaults from emptyTable (dilations 1, no activation).
+// defaults from tfl.DefaultOptions (dilations 1, no activation).
 func TestOptionsDefaults(t *testing.T) {
 	var d fb.DepthwiseConv2DOptions
-	d.Init(emptyTable, flatbuffers.GetUOffsetT(emptyTable))
+	d.Init(tfl.DefaultOptions, flatbuffers.GetUOffsetT(tfl.DefaultOptions))
 	if d.DilationHFactor() != 1 || d.DilationWFactor() != 1 || d.FusedActivationFunction() != fb.ActivationFunctionTypeNONE || d.StrideH() != 0 {
 		t.Error("defaults")
 	}
 	var f fb.FullyConnectedOptions
-	f.Init(emptyTable, flatbuffers.GetUOffsetT(emptyTable))
+	f.Init(tfl.DefaultOptions, flatbuffers.GetUOffsetT(tfl.DefaultOptions))
 	if f.KeepNumDims() || f.WeightsFormat() != fb.FullyConnectedOptionsWeightsFormatDEFAULT {
 		t.Error("defaults")
 	}
