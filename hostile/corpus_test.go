@@ -247,7 +247,7 @@ func loadMeasured(path string) (alloc uint64, took time.Duration, err error, pan
 // warning.
 func TestBaseModelsImport(t *testing.T) {
 	quirk := int8TFLite()
-	quirk.tensors[5].qdim = 3
+	quirk.Tensors[5].QDim = 3
 	for _, c := range []struct {
 		name string
 		data []byte
@@ -255,9 +255,9 @@ func TestBaseModelsImport(t *testing.T) {
 	}{
 		{"float.onnx", marshal(floatONNX()), ""},
 		{"quant.onnx", marshal(quantONNX()), ""},
-		{"float.tflite", floatTFLite().build(), ""},
-		{"int8.tflite", int8TFLite().build(), ""},
-		{"quirk.tflite", quirk.build(), `tensor "dw_b": quantized_dimension 3 is outside its rank 1; using axis 0`},
+		{"float.tflite", floatTFLite().Build(), ""},
+		{"int8.tflite", int8TFLite().Build(), ""},
+		{"quirk.tflite", quirk.Build(), `tensor "dw_b": quantized_dimension 3 is outside its rank 1; using axis 0`},
 	} {
 		f, err := importers.Detect(c.name, c.data)
 		if err != nil {

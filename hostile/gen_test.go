@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"github.com/mnconv/mnconv/format/tflite/tflitetest"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -18,8 +19,8 @@ import (
 	flatbuffers "github.com/google/flatbuffers/go"
 	"google.golang.org/protobuf/proto"
 
-	pb "github.com/mnconv/mnconv/importers/onnx/onnxpb"
-	fb "github.com/mnconv/mnconv/importers/tflite/tflitefb"
+	pb "github.com/mnconv/mnconv/format/onnx/onnxpb"
+	fb "github.com/mnconv/mnconv/format/tflite/tflitefb"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/malformed from the generator")
@@ -33,20 +34,20 @@ const dirMarker = "README"
 
 // corpusFile is one generated entry: a file's bytes, or a directory.
 type corpusFile struct {
-	name string
-	data []byte
-	dir  bool
+	Name string
+	Data []byte
+	Dir  bool
 }
 
 // generate builds every corpus entry from the base models, in a fixed
 // order, deterministically.
 func generate() []corpusFile {
 	var out []corpusFile
-	add := func(name string, data []byte) { out = append(out, corpusFile{name: name, data: data}) }
+	add := func(name string, data []byte) { out = append(out, corpusFile{Name: name, Data: data}) }
 
 	// --- wrong kind of file -------------------------------------------
 	goodONNX := marshal(floatONNX())
-	goodTFLite := floatTFLite().build()
+	goodTFLite := floatTFLite().Build()
 	add("empty.onnx", nil)
 	add("empty.tflite", nil)
 	add("blank.bin", []byte("   \n\t\n"))
@@ -58,8 +59,8 @@ func generate() []corpusFile {
 	// Start with a byte no format's magic accepts.
 	rnd[0] = 0xff
 	add("random.bin", rnd)
-	out = append(out, corpusFile{name: "directory.onnx", dir: true,
-		data: []byte("A directory named like a model: importers.Load must say it is a directory.\n")})
+	out = append(out, corpusFile{Name: "directory.onnx", Dir: true,
+		Data: []byte("A directory named like a model: importers.Load must say it is a directory.\n")})
 	add("onnx_named.tflite", goodONNX)
 	add("tflite_named.onnx", goodTFLite)
 	add("png_named.onnx", pngBytes())
@@ -93,69 +94,69 @@ func generate() []corpusFile {
 	add("tfl_shared_tables.tflite", sharedTablesTFLite(3000))
 	add("tfl_shared_op_inputs.tflite", sharedInputsTFLite(4000, 4096))
 	add("tfl_shared_quant_scales.tflite", sharedQuantTFLite(40, 1<<12))
-	add("tfl_rank9.tflite", tfl(func(m *tfModel) { m.tensors[0].shape = []int32{1, 1, 1, 1, 1, 8, 8, 3, 1} }))
+	add("tfl_rank9.tflite", tfl(func(m *tflitetest.Model) { m.Tensors[0].Shape = []int32{1, 1, 1, 1, 1, 8, 8, 3, 1} }))
 
 	// --- TFLite: sizes and references ---------------------------------
-	add("tfl_huge_shape.tflite", tfl(func(m *tfModel) { m.tensors[0].shape = []int32{1, 1 << 20, 1 << 20, 3} }))
-	add("tfl_negative_dim.tflite", tfl(func(m *tfModel) { m.tensors[0].shape = []int32{1, -1, 8, 3} }))
-	add("tfl_buffer_short.tflite", tfl(func(m *tfModel) { m.tensors[1].data = m.tensors[1].data[:100] }))
-	add("tfl_buffer_offset_past_end.tflite", tfl(func(m *tfModel) {
-		m.tensors[1].data, m.tensors[1].ext, m.tensors[1].extOffset, m.tensors[1].extSize = nil, true, 1<<40, 432
+	add("tfl_huge_shape.tflite", tfl(func(m *tflitetest.Model) { m.Tensors[0].Shape = []int32{1, 1 << 20, 1 << 20, 3} }))
+	add("tfl_negative_dim.tflite", tfl(func(m *tflitetest.Model) { m.Tensors[0].Shape = []int32{1, -1, 8, 3} }))
+	add("tfl_buffer_short.tflite", tfl(func(m *tflitetest.Model) { m.Tensors[1].Data = m.Tensors[1].Data[:100] }))
+	add("tfl_buffer_offset_past_end.tflite", tfl(func(m *tflitetest.Model) {
+		m.Tensors[1].Data, m.Tensors[1].Ext, m.Tensors[1].ExtOffset, m.Tensors[1].ExtSize = nil, true, 1<<40, 432
 	}))
-	add("tfl_buffer_size_huge.tflite", tfl(func(m *tfModel) {
-		m.tensors[1].data, m.tensors[1].ext, m.tensors[1].extOffset, m.tensors[1].extSize = nil, true, 16, 1<<62
+	add("tfl_buffer_size_huge.tflite", tfl(func(m *tflitetest.Model) {
+		m.Tensors[1].Data, m.Tensors[1].Ext, m.Tensors[1].ExtOffset, m.Tensors[1].ExtSize = nil, true, 16, 1<<62
 	}))
-	add("tfl_opcode_index.tflite", tfl(func(m *tfModel) { idx := uint32(99); m.ops[1].opcode = &idx }))
-	add("tfl_op_input_index.tflite", tfl(func(m *tfModel) { m.ops[0].inputs[0] = 999 }))
-	add("tfl_graph_input_index.tflite", tfl(func(m *tfModel) { m.inputs = []int32{50} }))
-	add("tfl_graph_output_negative.tflite", tfl(func(m *tfModel) { m.outputs = []int32{-7} }))
+	add("tfl_opcode_index.tflite", tfl(func(m *tflitetest.Model) { idx := uint32(99); m.Ops[1].Opcode = &idx }))
+	add("tfl_op_input_index.tflite", tfl(func(m *tflitetest.Model) { m.Ops[0].Inputs[0] = 999 }))
+	add("tfl_graph_input_index.tflite", tfl(func(m *tflitetest.Model) { m.Inputs = []int32{50} }))
+	add("tfl_graph_output_negative.tflite", tfl(func(m *tflitetest.Model) { m.Outputs = []int32{-7} }))
 	add("tfl_cycle.tflite", cycleTFLite())
-	add("tfl_two_producers.tflite", tfl(func(m *tfModel) { m.ops = append(m.ops, m.ops[4]) }))
-	add("tfl_output_is_constant.tflite", tfl(func(m *tfModel) { m.ops[4].outputs = []int32{8} }))
-	add("tfl_float16.tflite", tfl(func(m *tfModel) { m.tensors[0].typ = fb.TensorTypeFLOAT16 }))
-	add("tfl_custom_op.tflite", tfl(func(m *tfModel) {
-		m.ops[4].code, m.ops[4].custom, m.ops[4].opts = fb.BuiltinOperatorCUSTOM, "Frobnicate", nil
+	add("tfl_two_producers.tflite", tfl(func(m *tflitetest.Model) { m.Ops = append(m.Ops, m.Ops[4]) }))
+	add("tfl_output_is_constant.tflite", tfl(func(m *tflitetest.Model) { m.Ops[4].Outputs = []int32{8} }))
+	add("tfl_float16.tflite", tfl(func(m *tflitetest.Model) { m.Tensors[0].Type = fb.TensorTypeFLOAT16 }))
+	add("tfl_custom_op.tflite", tfl(func(m *tflitetest.Model) {
+		m.Ops[4].Code, m.Ops[4].Custom, m.Ops[4].Opts = fb.BuiltinOperatorCUSTOM, "Frobnicate", nil
 	}))
 
 	// --- TFLite: op attributes ----------------------------------------
-	add("tfl_conv_stride0.tflite", tfl(func(m *tfModel) {
-		m.ops[0].opts = convOptions(fb.PaddingSAME, 0, 1, fb.ActivationFunctionTypeNONE)
+	add("tfl_conv_stride0.tflite", tfl(func(m *tflitetest.Model) {
+		m.Ops[0].Opts = tflitetest.Conv2D(fb.PaddingSAME, 0, 1, fb.ActivationFunctionTypeNONE)
 	}))
-	add("tfl_conv_dilation0.tflite", tfl(func(m *tfModel) {
-		m.ops[0].opts = convOptions(fb.PaddingSAME, 2, 0, fb.ActivationFunctionTypeNONE)
+	add("tfl_conv_dilation0.tflite", tfl(func(m *tflitetest.Model) {
+		m.Ops[0].Opts = tflitetest.Conv2D(fb.PaddingSAME, 2, 0, fb.ActivationFunctionTypeNONE)
 	}))
-	add("tfl_conv_kernel_too_large.tflite", tfl(func(m *tfModel) {
-		m.ops[0].opts = convOptions(fb.PaddingVALID, 1, 1, fb.ActivationFunctionTypeNONE)
-		m.tensors[1].shape, m.tensors[1].data = []int32{4, 9, 9, 3}, ramp(4*9*9*3)
+	add("tfl_conv_kernel_too_large.tflite", tfl(func(m *tflitetest.Model) {
+		m.Ops[0].Opts = tflitetest.Conv2D(fb.PaddingVALID, 1, 1, fb.ActivationFunctionTypeNONE)
+		m.Tensors[1].Shape, m.Tensors[1].Data = []int32{4, 9, 9, 3}, tflitetest.Ramp(4*9*9*3)
 	}))
-	add("tfl_conv_channels.tflite", tfl(func(m *tfModel) {
-		m.tensors[1].shape, m.tensors[1].data = []int32{4, 3, 3, 2}, ramp(4*3*3*2)
+	add("tfl_conv_channels.tflite", tfl(func(m *tflitetest.Model) {
+		m.Tensors[1].Shape, m.Tensors[1].Data = []int32{4, 3, 3, 2}, tflitetest.Ramp(4*3*3*2)
 	}))
-	add("tfl_depthwise_channels.tflite", tflq(func(m *tfModel) {
-		m.tensors[4].shape, m.tensors[4].data = []int32{1, 3, 3, 6}, make([]byte, 54)
-		m.tensors[4].scale, m.tensors[4].zp = []float32{1, 1, 1, 1, 1, 1}, make([]int64, 6)
+	add("tfl_depthwise_channels.tflite", tflq(func(m *tflitetest.Model) {
+		m.Tensors[4].Shape, m.Tensors[4].Data = []int32{1, 3, 3, 6}, make([]byte, 54)
+		m.Tensors[4].Scale, m.Tensors[4].ZP = []float32{1, 1, 1, 1, 1, 1}, make([]int64, 6)
 	}))
 
 	// --- TFLite: quantization parameters ------------------------------
-	add("tfl_scale_zero.tflite", tflq(func(m *tfModel) { m.tensors[0].scale = []float32{0} }))
-	add("tfl_scale_negative.tflite", tflq(func(m *tfModel) { m.tensors[3].scale = []float32{-0.5} }))
-	add("tfl_scale_nan.tflite", tflq(func(m *tfModel) { m.tensors[1].scale[2] = nan32 }))
-	add("tfl_scale_inf.tflite", tflq(func(m *tfModel) { m.tensors[6].scale = []float32{inf32} }))
-	add("tfl_zero_point_range.tflite", tflq(func(m *tfModel) { m.tensors[0].zp = []int64{200} }))
-	add("tfl_zero_point_count.tflite", tflq(func(m *tfModel) { m.tensors[1].zp = []int64{0, 0} }))
-	add("tfl_scale_count.tflite", tflq(func(m *tfModel) {
-		m.tensors[1].scale, m.tensors[1].zp = []float32{0.1, 0.1, 0.1}, []int64{0, 0, 0}
+	add("tfl_scale_zero.tflite", tflq(func(m *tflitetest.Model) { m.Tensors[0].Scale = []float32{0} }))
+	add("tfl_scale_negative.tflite", tflq(func(m *tflitetest.Model) { m.Tensors[3].Scale = []float32{-0.5} }))
+	add("tfl_scale_nan.tflite", tflq(func(m *tflitetest.Model) { m.Tensors[1].Scale[2] = nan32 }))
+	add("tfl_scale_inf.tflite", tflq(func(m *tflitetest.Model) { m.Tensors[6].Scale = []float32{inf32} }))
+	add("tfl_zero_point_range.tflite", tflq(func(m *tflitetest.Model) { m.Tensors[0].ZP = []int64{200} }))
+	add("tfl_zero_point_count.tflite", tflq(func(m *tflitetest.Model) { m.Tensors[1].ZP = []int64{0, 0} }))
+	add("tfl_scale_count.tflite", tflq(func(m *tflitetest.Model) {
+		m.Tensors[1].Scale, m.Tensors[1].ZP = []float32{0.1, 0.1, 0.1}, []int64{0, 0, 0}
 	}))
-	add("tfl_quant_dim_outside_rank.tflite", tflq(func(m *tfModel) { m.tensors[1].qdim = 7 }))
-	add("tfl_quant_dim_wrong_axis.tflite", tflq(func(m *tfModel) {
-		m.tensors[1].scale, m.tensors[1].zp, m.tensors[1].qdim = []float32{0.1, 0.1, 0.1}, []int64{0, 0, 0}, 1
+	add("tfl_quant_dim_outside_rank.tflite", tflq(func(m *tflitetest.Model) { m.Tensors[1].QDim = 7 }))
+	add("tfl_quant_dim_wrong_axis.tflite", tflq(func(m *tflitetest.Model) {
+		m.Tensors[1].Scale, m.Tensors[1].ZP, m.Tensors[1].QDim = []float32{0.1, 0.1, 0.1}, []int64{0, 0, 0}, 1
 	}))
-	add("tfl_weight_zero_point.tflite", tflq(func(m *tfModel) { m.tensors[1].zp = []int64{0, 3, 0, 0} }))
-	add("tfl_bias_zero_point.tflite", tflq(func(m *tfModel) { m.tensors[2].zp = []int64{5, 5, 5, 5} }))
-	add("tfl_rank1_quirk_bad_count.tflite", tflq(func(m *tfModel) {
+	add("tfl_weight_zero_point.tflite", tflq(func(m *tflitetest.Model) { m.Tensors[1].ZP = []int64{0, 3, 0, 0} }))
+	add("tfl_bias_zero_point.tflite", tflq(func(m *tflitetest.Model) { m.Tensors[2].ZP = []int64{5, 5, 5, 5} }))
+	add("tfl_rank1_quirk_bad_count.tflite", tflq(func(m *tflitetest.Model) {
 		// The person_detect quirk (axis 3 on a rank-1 bias) is accepted only
 		// when the scale count matches the bias length.
-		m.tensors[5].scale, m.tensors[5].zp, m.tensors[5].qdim = []float32{0.1, 0.1, 0.1}, []int64{0, 0, 0}, 3
+		m.Tensors[5].Scale, m.Tensors[5].ZP, m.Tensors[5].QDim = []float32{0.1, 0.1, 0.1}, []int64{0, 0, 0}, 3
 	}))
 
 	// --- ONNX: protobuf structure -------------------------------------
@@ -212,7 +213,7 @@ func generate() []corpusFile {
 	}))
 	add("onnx_long_name.onnx", onnx(func(m *pb.ModelProto) { m.Graph.Node[1].Name = proto.String(strings.Repeat("n", 1<<16+1)) }))
 	add("onnx_constant_of_shape_huge.onnx", onnx(func(m *pb.ModelProto) {
-		// 2^30 elements from a 20-byte shape: the constant folder's limit.
+		// 2^30 elements from a 20-byte Shape: the constant folder's limit.
 		m.Graph.Node[5] = node("Add", []string{"logits", "big"}, []string{"y"})
 		m.Graph.Node = append([]*pb.NodeProto{node("ConstantOfShape", []string{"big_shape"}, []string{"big"})}, m.Graph.Node...)
 		m.Graph.Initializer = append(m.Graph.Initializer, int64List("big_shape", 1<<15, 1<<15))
@@ -300,16 +301,16 @@ func onnx(f func(m *pb.ModelProto)) []byte {
 }
 
 // tfl and tflq return the float and the int8 TFLite base models changed by f.
-func tfl(f func(m *tfModel)) []byte {
+func tfl(f func(m *tflitetest.Model)) []byte {
 	m := floatTFLite()
 	f(m)
-	return m.build()
+	return m.Build()
 }
 
-func tflq(f func(m *tfModel)) []byte {
+func tflq(f func(m *tflitetest.Model)) []byte {
 	m := int8TFLite()
 	f(m)
-	return m.build()
+	return m.Build()
 }
 
 // patch returns a copy of b changed by f.
@@ -360,19 +361,19 @@ func tensorAt(b []byte, i int) int64 { return elemAt(b, vecAt(b, subgraph0(b), 0
 // operator writes, shapes all agree.
 func cycleTFLite() []byte {
 	f32 := fb.TensorTypeFLOAT32
-	m := &tfModel{
-		tensors: []tfTensor{
-			{name: "x", typ: f32, shape: []int32{1, 4}},
-			{name: "a", typ: f32, shape: []int32{1, 4}},
-			{name: "b", typ: f32, shape: []int32{1, 4}},
+	m := &tflitetest.Model{
+		Tensors: []tflitetest.Tensor{
+			{Name: "x", Type: f32, Shape: []int32{1, 4}},
+			{Name: "a", Type: f32, Shape: []int32{1, 4}},
+			{Name: "b", Type: f32, Shape: []int32{1, 4}},
 		},
-		ops: []tfOp{
-			{code: fb.BuiltinOperatorADD, inputs: []int32{0, 2}, outputs: []int32{1}},
-			{code: fb.BuiltinOperatorRELU, inputs: []int32{1}, outputs: []int32{2}},
+		Ops: []tflitetest.Op{
+			{Code: fb.BuiltinOperatorADD, Inputs: []int32{0, 2}, Outputs: []int32{1}},
+			{Code: fb.BuiltinOperatorRELU, Inputs: []int32{1}, Outputs: []int32{2}},
 		},
-		inputs: []int32{0}, outputs: []int32{2},
+		Inputs: []int32{0}, Outputs: []int32{2},
 	}
-	return m.build()
+	return m.Build()
 }
 
 // sharedTablesTFLite is a small file whose tensors vector lists one tensor
@@ -587,11 +588,11 @@ func TestCorpusUpToDate(t *testing.T) {
 	seen := map[string]bool{}
 	total := 0
 	for _, f := range files {
-		if seen[f.name] {
-			t.Fatalf("generator makes %s twice", f.name)
+		if seen[f.Name] {
+			t.Fatalf("generator makes %s twice", f.Name)
 		}
-		seen[f.name] = true
-		total += len(f.data)
+		seen[f.Name] = true
+		total += len(f.Data)
 	}
 	if total >= 1<<20 {
 		t.Errorf("corpus is %d bytes; keep it under 1 MiB", total)
@@ -600,8 +601,8 @@ func TestCorpusUpToDate(t *testing.T) {
 		writeCorpus(t, files)
 	}
 	for _, f := range files {
-		path := filepath.Join(corpusDir, f.name)
-		if f.dir {
+		path := filepath.Join(corpusDir, f.Name)
+		if f.Dir {
 			path = filepath.Join(path, dirMarker)
 		}
 		got, err := os.ReadFile(path)
@@ -609,7 +610,7 @@ func TestCorpusUpToDate(t *testing.T) {
 			t.Errorf("%v (run go test ./hostile -run TestCorpusUpToDate -update)", err)
 			continue
 		}
-		if !bytes.Equal(got, f.data) {
+		if !bytes.Equal(got, f.Data) {
 			t.Errorf("%s differs from what the generator makes (run go test ./hostile -run TestCorpusUpToDate -update)", path)
 		}
 	}
@@ -633,14 +634,14 @@ func writeCorpus(t *testing.T, files []corpusFile) {
 		t.Fatal(err)
 	}
 	for _, f := range files {
-		path := filepath.Join(corpusDir, f.name)
-		if f.dir {
+		path := filepath.Join(corpusDir, f.Name)
+		if f.Dir {
 			if err := os.Mkdir(path, 0o755); err != nil {
 				t.Fatal(err)
 			}
 			path = filepath.Join(path, dirMarker)
 		}
-		if err := os.WriteFile(path, f.data, 0o644); err != nil {
+		if err := os.WriteFile(path, f.Data, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -2,11 +2,12 @@ package hostile
 
 import (
 	"encoding/binary"
+	"github.com/mnconv/mnconv/format/tflite/tflitetest"
 	"math"
 
 	"google.golang.org/protobuf/proto"
 
-	pb "github.com/mnconv/mnconv/importers/onnx/onnxpb"
+	pb "github.com/mnconv/mnconv/format/onnx/onnxpb"
 )
 
 // Builders for the ONNX models of the corpus, on the importer's own
@@ -47,7 +48,7 @@ func floatConst(name string, dims ...int64) *pb.TensorProto {
 	for _, d := range dims {
 		n *= d
 	}
-	return &pb.TensorProto{Name: proto.String(name), Dims: dims, DataType: proto.Int32(int32(pb.TensorProto_FLOAT)), RawData: ramp(int(n))}
+	return &pb.TensorProto{Name: proto.String(name), Dims: dims, DataType: proto.Int32(int32(pb.TensorProto_FLOAT)), RawData: tflitetest.Ramp(int(n))}
 }
 
 // floatList is a float32 initializer in float_data; one value is a scalar.

@@ -2,6 +2,7 @@ package hostile
 
 import (
 	"fmt"
+	"github.com/mnconv/mnconv/format/tflite/tflitetest"
 	"strings"
 	"testing"
 	"time"
@@ -9,9 +10,9 @@ import (
 	flatbuffers "github.com/google/flatbuffers/go"
 	"google.golang.org/protobuf/proto"
 
+	pb "github.com/mnconv/mnconv/format/onnx/onnxpb"
+	fb "github.com/mnconv/mnconv/format/tflite/tflitefb"
 	"github.com/mnconv/mnconv/importers"
-	pb "github.com/mnconv/mnconv/importers/onnx/onnxpb"
-	fb "github.com/mnconv/mnconv/importers/tflite/tflitefb"
 )
 
 // Files whose cost grows faster than their size unless the importer takes
@@ -34,9 +35,9 @@ func importMeasured(t *testing.T, name string, data []byte) (alloc uint64, took 
 
 func TestCollidingNames(t *testing.T) {
 	const n = 20000
-	m := &tfModel{inputs: []int32{0}, outputs: []int32{0}}
+	m := &tflitetest.Model{Inputs: []int32{0}, Outputs: []int32{0}}
 	for i := 0; i < n; i++ {
-		m.tensors = append(m.tensors, tfTensor{name: "a", typ: fb.TensorTypeFLOAT32, shape: []int32{1}})
+		m.Tensors = append(m.Tensors, tflitetest.Tensor{Name: "a", Type: fb.TensorTypeFLOAT32, Shape: []int32{1}})
 	}
 	g := &pb.GraphProto{Input: []*pb.ValueInfoProto{floatValue("x", 1, 4)}}
 	for i := 0; i < n; i++ {
@@ -46,7 +47,7 @@ func TestCollidingNames(t *testing.T) {
 		name string
 		data []byte
 	}{
-		{"same_names.tflite", m.build()},
+		{"same_names.tflite", m.Build()},
 		{"outputs_named_like_input.onnx", marshal(onnxModel(13, g))},
 	} {
 		alloc, took, err := importMeasured(t, c.name, c.data)
@@ -77,7 +78,7 @@ func TestSharedBuffer(t *testing.T) {
 	fb.OperatorAddInputs(b, ins)
 	fb.OperatorAddOutputs(b, outs)
 	ops := repeated(b, fb.OperatorEnd(b), 1)
-	data := finishModel(b, fb.BuiltinOperatorCONCATENATION, tensors, ops, nil, []int32{n}, ramp(elems))
+	data := finishModel(b, fb.BuiltinOperatorCONCATENATION, tensors, ops, nil, []int32{n}, tflitetest.Ramp(elems))
 
 	alloc, took, err := importMeasured(t, "shared_buffer.tflite", data)
 	t.Logf("%d bytes: %v, %.1f MiB allocated, error %v", len(data), took, float64(alloc)/(1<<20), err)

@@ -8,7 +8,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/mnconv/mnconv/importers/onnx/onnxpb"
+	"github.com/mnconv/mnconv/format/onnx/onnxpb"
 	"github.com/mnconv/mnconv/internal/testutil"
 )
 

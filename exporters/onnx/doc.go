@@ -4,8 +4,8 @@
 // Phase: export. Export reads a graph and returns the bytes of a new file; it
 // never changes the graph and writes no files. The package registers the
 // "onnx" format with package exporters in init (extension .onnx), so
-// programs import it for that side effect. It reuses the importer's protobuf
-// types (importers/onnx/onnxpb) and nothing else of the importer.
+// programs import it for that side effect. It uses the protobuf types of
+// format/onnx/onnxpb and the tables of format/onnx, never the importer.
 //
 // The file: the default domain at opset 13, or the lowest later opset that
 // says what the graph does (14 for HardSwish, which ONNX added in 14, for a

@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"fmt"
+	onnxfmt "github.com/mnconv/mnconv/format/onnx"
 	"slices"
 	"strconv"
 	"strings"
@@ -9,7 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/mnconv/mnconv/exporters"
-	pb "github.com/mnconv/mnconv/importers/onnx/onnxpb"
+	pb "github.com/mnconv/mnconv/format/onnx/onnxpb"
 	"github.com/mnconv/mnconv/ir"
 )
 
@@ -79,13 +80,6 @@ func opsetFor(g *ir.Graph) int64 {
 // to 2 GiB, and ONNX's way past it (external data) is not written.
 const maxModelBytes = 1<<31 - 1
 
-// Permutations between the ir's NHWC and ONNX's NCHW, in the convention
-// out dim i = in dim perm[i]. toNCHW also takes OHWI weights to OIHW.
-var (
-	toNCHW = []int{0, 3, 1, 2}
-	toNHWC = []int{0, 2, 3, 1}
-)
-
 // Export writes g as an ONNX model. g must validate; it is not modified.
 // Errors read `onnx: export: ...` and name the node they concern.
 func Export(g *ir.Graph, opts exporters.Options) ([]byte, error) {
@@ -142,7 +136,7 @@ type constMode uint8
 
 const (
 	asIs  constMode = iota // the ir's shape and order
-	nchw                   // rank 4, transposed by toNCHW (OHWI -> OIHW)
+	nchw                   // rank 4, transposed by onnxfmt.ToNCHW (OHWI -> OIHW)
 	bcast                  // broadcast against an NCHW image: see layoutConst
 )
 
@@ -244,7 +238,7 @@ func (w *writer) run() error {
 		name := w.tname[t]
 		shape := t.Shape
 		if w.inLay[i] {
-			shape = permute(t.Shape, toNCHW)
+			shape = onnxfmt.Permute(t.Shape, onnxfmt.ToNCHW)
 		}
 		v := &tval{perm: w.inLay[i]}
 		if quantized(t) {
@@ -476,8 +470,8 @@ func (w *writer) value(t *ir.Tensor, perm, integer bool) (string, error) {
 // for the Transpose that says "this interface is NHWC"), a Transpose, which
 // in the body is reported.
 func (w *writer) relayout(src, dst string, shape []int, toPerm, atInput, atOutput bool) error {
-	nc := permute(shape, toNCHW)
-	if orderKept(nc) && !atInput && !atOutput {
+	nc := onnxfmt.Permute(shape, onnxfmt.ToNCHW)
+	if onnxfmt.OrderKept(nc) && !atInput && !atOutput {
 		target := shape
 		if toPerm {
 			target = nc
@@ -489,9 +483,9 @@ func (w *writer) relayout(src, dst string, shape []int, toPerm, atInput, atOutpu
 		w.node("Reshape", w.relayoutName(dst, atInput, atOutput), []string{src, s}, []string{dst})
 		return nil
 	}
-	perm := toNHWC
+	perm := onnxfmt.ToNHWC
 	if toPerm {
-		perm = toNCHW
+		perm = onnxfmt.ToNCHW
 	}
 	if !atInput && !atOutput {
 		w.warnf("a Transpose converts %q between NHWC and NCHW (the op needs the other element order)", src)
@@ -506,10 +500,6 @@ func (w *writer) relayoutName(dst string, atInput, atOutput bool) string {
 	}
 	return w.nodeName("to_" + dst)
 }
-
-// orderKept reports whether an NCHW shape has the same element order as its
-// NHWC form.
-func orderKept(nchw []int) bool { return nchw[1] == 1 || nchw[2]*nchw[3] == 1 }
 
 // out names the value that the current node writes for t, in the given
 // layout. For a quantized t that is a float value, which flushQuantize then
@@ -642,7 +632,7 @@ func (w *writer) writeOutputs() error {
 		done[name] = true
 		shape := t.Shape
 		if pres {
-			shape = permute(t.Shape, toNCHW)
+			shape = onnxfmt.Permute(t.Shape, onnxfmt.ToNCHW)
 		}
 		vi, err := valueInfo(name, t.DType, shape)
 		if err != nil {
@@ -655,7 +645,7 @@ func (w *writer) writeOutputs() error {
 
 // valueInfo describes a graph input or output.
 func valueInfo(name string, dt ir.DType, shape []int) (*pb.ValueInfoProto, error) {
-	code, err := elemType(dt)
+	code, err := onnxfmt.ElemType(dt)
 	if err != nil {
 		return nil, err
 	}
@@ -670,15 +660,6 @@ func valueInfo(name string, dt ir.DType, shape []int) (*pb.ValueInfoProto, error
 			Shape:    &pb.TensorShapeProto{Dim: dims},
 		}}},
 	}, nil
-}
-
-// permute returns s with out[i] = s[p[i]].
-func permute[T any](s []T, p []int) []T {
-	out := make([]T, len(p))
-	for i, j := range p {
-		out[i] = s[j]
-	}
-	return out
 }
 
 // Attribute constructors.

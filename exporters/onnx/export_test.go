@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/mnconv/mnconv/exporters"
+	pb "github.com/mnconv/mnconv/format/onnx/onnxpb"
 	"github.com/mnconv/mnconv/importers"
-	pb "github.com/mnconv/mnconv/importers/onnx/onnxpb"
 	"github.com/mnconv/mnconv/ir"
 )
 

@@ -2,10 +2,11 @@ package onnx
 
 import (
 	"fmt"
+	onnxfmt "github.com/mnconv/mnconv/format/onnx"
 	"math"
 	"slices"
 
-	pb "github.com/mnconv/mnconv/importers/onnx/onnxpb"
+	pb "github.com/mnconv/mnconv/format/onnx/onnxpb"
 	"github.com/mnconv/mnconv/ir"
 )
 
@@ -21,12 +22,9 @@ func (w *writer) lower(n *ir.Node) error {
 		err = w.simple(n, "MatMul", false)
 	case ir.OpBatchNorm:
 		err = w.batchNorm(n)
-	case ir.OpRelu:
-		err = w.unary(n, "Relu")
-	case ir.OpSigmoid:
-		err = w.unary(n, "Sigmoid")
-	case ir.OpHardSwish:
-		err = w.unary(n, "HardSwish")
+	case ir.OpRelu, ir.OpSigmoid, ir.OpHardSwish:
+		opType, _ := onnxfmt.OpType(n.Op)
+		err = w.unary(n, opType)
 	case ir.OpIdentity:
 		err = w.unary(n, "Identity")
 	case ir.OpHardSigmoid:
@@ -240,8 +238,6 @@ func (w *writer) clip(n *ir.Node) error {
 	return w.clipNode(n.Name, computeType(x), xs, w.out(n.Out(), perm), a.Min, a.Max)
 }
 
-var binaryOps = map[ir.Op]string{ir.OpAdd: "Add", ir.OpSub: "Sub", ir.OpMul: "Mul", ir.OpDiv: "Div", ir.OpMax: "Max", ir.OpMin: "Min"}
-
 // binary writes an elementwise op. With a rank-4 result, it works in NCHW
 // when an image operand is stored so: constants are re-laid-out to
 // broadcast the same way, a lower-rank computed operand is reshaped and
@@ -282,7 +278,8 @@ func (w *writer) binary(n *ir.Node) error {
 	}
 	a := n.Attrs.(*ir.BinaryAttrs)
 	return w.withAct(n, a.Act, perm, func(out string) error {
-		w.node(binaryOps[n.Op], n.Name, ins, []string{out})
+		opType, _ := onnxfmt.OpType(n.Op)
+		w.node(opType, n.Name, ins, []string{out})
 		return nil
 	})
 }
@@ -358,7 +355,7 @@ func (w *writer) reduce(n *ir.Node) error {
 		}
 		axes[i] = ax
 		if perm {
-			axes[i] = toNHWC[ax]
+			axes[i] = onnxfmt.ToNHWC[ax]
 		}
 	}
 	slices.Sort(axes)
@@ -403,7 +400,7 @@ func (w *writer) reduce(n *ir.Node) error {
 				kept = append(kept, ax)
 			}
 		}
-		for _, p := range toNCHW {
+		for _, p := range onnxfmt.ToNCHW {
 			if slices.Contains(kept, p) {
 				order = append(order, p)
 			}
@@ -436,15 +433,15 @@ func (w *writer) reduce(n *ir.Node) error {
 // only if a neighbour needs NCHW.
 func (w *writer) reshape(n *ir.Node) error {
 	x, y := n.In(0), n.Out()
-	inPerm := x.Rank() == 4 && w.layoutOf(x) && orderKept(permute(x.Shape, toNCHW))
+	inPerm := x.Rank() == 4 && w.layoutOf(x) && onnxfmt.OrderKept(onnxfmt.Permute(x.Shape, onnxfmt.ToNCHW))
 	xs, err := w.read(x, inPerm)
 	if err != nil {
 		return err
 	}
-	outPerm := y.Rank() == 4 && orderKept(permute(y.Shape, toNCHW))
+	outPerm := y.Rank() == 4 && onnxfmt.OrderKept(onnxfmt.Permute(y.Shape, onnxfmt.ToNCHW))
 	target := y.Shape
 	if outPerm {
-		target = permute(y.Shape, toNCHW)
+		target = onnxfmt.Permute(y.Shape, onnxfmt.ToNCHW)
 	}
 	out := w.out(y, outPerm)
 	s, err := w.int64s(w.tname[y]+"_shape", target)
@@ -482,12 +479,12 @@ func (w *writer) transpose(n *ir.Node) error {
 	ident := []int{0, 1, 2, 3}
 	m := ident
 	if inPerm {
-		m = toNHWC
+		m = onnxfmt.ToNHWC
 	}
 	compose := func(outPerm bool) []int {
 		l := ident
 		if outPerm {
-			l = toNCHW
+			l = onnxfmt.ToNCHW
 		}
 		q := make([]int, 4)
 		for j := range q {
@@ -549,16 +546,13 @@ func (w *writer) concat(n *ir.Node) error {
 		axis += y.Rank()
 	}
 	if perm {
-		axis = toNHWC[axis]
+		axis = onnxfmt.ToNHWC[axis]
 	}
 	return w.withAct(n, a.Act, perm, func(out string) error {
 		w.node("Concat", n.Name, ins, []string{out}, intAttr("axis", int64(axis)))
 		return nil
 	})
 }
-
-// padModes names the modes; wrap needs opset 19 (opsetFor).
-var padModes = map[ir.PadMode]string{ir.PadConstant: "constant", ir.PadReflect: "reflect", ir.PadEdge: "edge", ir.PadWrap: "wrap"}
 
 // pad writes Pad with its pads (begins, then ends) as an int64 input,
 // remapped to NCHW for an image stored so.
@@ -569,7 +563,8 @@ func (w *writer) pad(n *ir.Node) error {
 	if len(a.Pads) != 2*r {
 		return fmt.Errorf("pads %v has %d entries, want %d", a.Pads, len(a.Pads), 2*r)
 	}
-	mode, ok := padModes[a.Mode]
+	// wrap needs opset 19 (opsetFor).
+	mode, ok := onnxfmt.PadModes[a.Mode]
 	if !ok {
 		return fmt.Errorf("pad mode %v has no ONNX form", a.Mode)
 	}
@@ -580,7 +575,7 @@ func (w *writer) pad(n *ir.Node) error {
 	}
 	begin, end := a.Pads[:r], a.Pads[r:]
 	if perm {
-		begin, end = permute(begin, toNCHW), permute(end, toNCHW)
+		begin, end = onnxfmt.Permute(begin, onnxfmt.ToNCHW), onnxfmt.Permute(end, onnxfmt.ToNCHW)
 	}
 	ps, err := w.int64s(w.tname[n.Out()]+"_pads", append(slices.Clone(begin), end...))
 	if err != nil {
@@ -621,7 +616,7 @@ func (w *writer) softmax(n *ir.Node) error {
 		return fmt.Errorf("axis %d out of range for rank %d", a.Axis, x.Rank())
 	}
 	if perm {
-		axis = toNHWC[axis]
+		axis = onnxfmt.ToNHWC[axis]
 	}
 	if a.Beta != 1 {
 		b, err := w.scalar(ir.Float32, a.Beta)

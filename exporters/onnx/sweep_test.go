@@ -13,9 +13,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/mnconv/mnconv/exporters"
+	pb "github.com/mnconv/mnconv/format/onnx/onnxpb"
 	"github.com/mnconv/mnconv/importers"
 	onnximp "github.com/mnconv/mnconv/importers/onnx"
-	pb "github.com/mnconv/mnconv/importers/onnx/onnxpb"
 	"github.com/mnconv/mnconv/internal/testutil"
 	"github.com/mnconv/mnconv/ir"
 	"github.com/mnconv/mnconv/refrt"

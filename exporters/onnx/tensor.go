@@ -3,6 +3,7 @@ package onnx
 import (
 	"encoding/binary"
 	"fmt"
+	onnxfmt "github.com/mnconv/mnconv/format/onnx"
 	"math"
 	"slices"
 	"strconv"
@@ -10,26 +11,9 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	pb "github.com/mnconv/mnconv/importers/onnx/onnxpb"
+	pb "github.com/mnconv/mnconv/format/onnx/onnxpb"
 	"github.com/mnconv/mnconv/ir"
 )
-
-// elemType maps an ir dtype to ONNX's element type code.
-func elemType(dt ir.DType) (int32, error) {
-	switch dt {
-	case ir.Float32:
-		return int32(pb.TensorProto_FLOAT), nil
-	case ir.Uint8:
-		return int32(pb.TensorProto_UINT8), nil
-	case ir.Int8:
-		return int32(pb.TensorProto_INT8), nil
-	case ir.Int32:
-		return int32(pb.TensorProto_INT32), nil
-	case ir.Int64:
-		return int32(pb.TensorProto_INT64), nil
-	}
-	return 0, fmt.Errorf("element type %v has no ONNX equivalent here", dt)
-}
 
 // rawData encodes d's elements of type dt little-endian, as raw_data holds
 // them.
@@ -85,7 +69,7 @@ func rawData(d *ir.Data, dt ir.DType, n int) ([]byte, error) {
 
 // addInit appends an initializer named name (already reserved).
 func (w *writer) addInit(name string, dt ir.DType, shape []int, d *ir.Data) error {
-	code, err := elemType(dt)
+	code, err := onnxfmt.ElemType(dt)
 	if err != nil {
 		return fmt.Errorf("constant %q: %v", name, err)
 	}
@@ -132,7 +116,7 @@ type laidOut struct {
 
 // layoutConst lays t out for mode.
 //   - asIs: as the ir has it.
-//   - nchw: a rank-4 t transposed by toNCHW (OHWI -> OIHW, NHWC -> NCHW).
+//   - nchw: a rank-4 t transposed by onnxfmt.ToNCHW (OHWI -> OIHW, NHWC -> NCHW).
 //   - bcast: t as the operand of an elementwise op whose other operand is
 //     an NCHW image: viewed as rank 4 with leading 1s (numpy broadcasting in
 //     NHWC), transposed to NCHW, then its leading 1s dropped again
@@ -150,11 +134,11 @@ func layoutConst(t *ir.Tensor, mode constMode) (laidOut, error) {
 	}
 	lead := 4 - r
 	view := append(slices.Repeat([]int{1}, lead), t.Shape...)
-	l.shape = permute(view, toNCHW)
-	l.data = transposeData(t.Data, t.DType, view, toNCHW)
+	l.shape = onnxfmt.Permute(view, onnxfmt.ToNCHW)
+	l.data = onnxfmt.TransposeData(t.Data, t.DType, view, onnxfmt.ToNCHW)
 	if q := t.Quant; q.PerAxis() {
 		l.quant = q.Clone()
-		l.quant.Axis = slices.Index(toNCHW, q.Axis+lead)
+		l.quant.Axis = slices.Index(onnxfmt.ToNCHW, q.Axis+lead)
 	}
 	if mode == bcast {
 		drop := 0
@@ -275,7 +259,7 @@ func storedQuant(t *ir.Tensor, perm bool) *ir.Quant {
 		return q
 	}
 	c := q.Clone()
-	c.Axis = slices.Index(toNCHW, q.Axis)
+	c.Axis = slices.Index(onnxfmt.ToNCHW, q.Axis)
 	return c
 }
 
@@ -369,55 +353,4 @@ func computeType(t *ir.Tensor) ir.DType {
 		return ir.Float32
 	}
 	return t.DType
-}
-
-// transposeData returns d, of the given shape, transposed by perm.
-func transposeData(d *ir.Data, dt ir.DType, shape, perm []int) *ir.Data {
-	switch dt {
-	case ir.Float32:
-		return &ir.Data{F32: transposeSlice(d.F32, shape, perm)}
-	case ir.Int8:
-		return &ir.Data{I8: transposeSlice(d.I8, shape, perm)}
-	case ir.Uint8:
-		return &ir.Data{U8: transposeSlice(d.U8, shape, perm)}
-	case ir.Int32:
-		return &ir.Data{I32: transposeSlice(d.I32, shape, perm)}
-	case ir.Int64:
-		return &ir.Data{I64: transposeSlice(d.I64, shape, perm)}
-	}
-	return &ir.Data{}
-}
-
-// transposeSlice walks the output in order with an odometer over its
-// indices, keeping the source offset in step; no index table is built.
-func transposeSlice[T any](src []T, shape, perm []int) []T {
-	n := ir.NumElements(shape)
-	if len(src) != n {
-		return nil // caught by rawData's count check
-	}
-	r := len(shape)
-	stride := make([]int, r)
-	s := 1
-	for i := r - 1; i >= 0; i-- {
-		stride[i] = s
-		s *= shape[i]
-	}
-	out := permute(shape, perm)
-	ostride := permute(stride, perm)
-	dst := make([]T, n)
-	pos := make([]int, r)
-	off := 0
-	for j := range n {
-		dst[j] = src[off]
-		for k := r - 1; k >= 0; k-- {
-			pos[k]++
-			off += ostride[k]
-			if pos[k] < out[k] {
-				break
-			}
-			off -= pos[k] * ostride[k]
-			pos[k] = 0
-		}
-	}
-	return dst
 }

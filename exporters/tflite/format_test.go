@@ -7,7 +7,7 @@ import (
 
 	"github.com/mnconv/mnconv/exporters"
 	tfliteexp "github.com/mnconv/mnconv/exporters/tflite"
-	fb "github.com/mnconv/mnconv/importers/tflite/tflitefb"
+	fb "github.com/mnconv/mnconv/format/tflite/tflitefb"
 	"github.com/mnconv/mnconv/internal/testutil"
 )
 

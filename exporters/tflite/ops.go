@@ -7,7 +7,8 @@ import (
 
 	flatbuffers "github.com/google/flatbuffers/go"
 
-	fb "github.com/mnconv/mnconv/importers/tflite/tflitefb"
+	tfl "github.com/mnconv/mnconv/format/tflite"
+	fb "github.com/mnconv/mnconv/format/tflite/tflitefb"
 	"github.com/mnconv/mnconv/ir"
 )
 
@@ -45,11 +46,11 @@ func (w *writer) node(n *ir.Node) error {
 	case ir.OpSoftmax:
 		return w.softmax(n)
 	case ir.OpSigmoid:
-		return w.unary(n, fb.BuiltinOperatorLOGISTIC, int8Version(n.In(0), 2))
+		return w.oneToOne(n, int8Version(n.In(0), 2))
 	case ir.OpHardSwish:
-		return w.unary(n, fb.BuiltinOperatorHARD_SWISH, 1)
+		return w.oneToOne(n, 1)
 	case ir.OpRelu:
-		return w.unary(n, fb.BuiltinOperatorRELU, reluVersion(n.In(0)))
+		return w.oneToOne(n, reluVersion(n.In(0)))
 	case ir.OpClip:
 		return w.clip(n)
 	case ir.OpHardSigmoid:
@@ -60,12 +61,12 @@ func (w *writer) node(n *ir.Node) error {
 		if n.Out().Quant == nil || !n.Out().DType.IsQuantized() {
 			return n.Errorf("output %q is %v without quantization parameters; TFLite's QUANTIZE needs an int8 or uint8 output with them", n.Out().Name, n.Out().DType)
 		}
-		return w.unary(n, fb.BuiltinOperatorQUANTIZE, 1)
+		return w.oneToOne(n, 1)
 	case ir.OpDequantize:
 		if n.In(0).Quant == nil || n.Out().DType != ir.Float32 {
 			return n.Errorf("TFLite's DEQUANTIZE needs a quantized input and a float32 output")
 		}
-		return w.unary(n, fb.BuiltinOperatorDEQUANTIZE, int8Version(n.In(0), 2))
+		return w.oneToOne(n, int8Version(n.In(0), 2))
 	case ir.OpIdentity:
 		// TFLite has no identity op; readers of the output read the input.
 		w.alias[n.Out()] = n.In(0)
@@ -134,15 +135,8 @@ func sameQuant(a, b *ir.Tensor) bool {
 }
 
 func actType(n *ir.Node, a ir.Activation) (fb.ActivationFunctionType, error) {
-	switch a {
-	case ir.ActNone:
-		return fb.ActivationFunctionTypeNONE, nil
-	case ir.ActRelu:
-		return fb.ActivationFunctionTypeRELU, nil
-	case ir.ActRelu6:
-		return fb.ActivationFunctionTypeRELU6, nil
-	case ir.ActReluN1To1:
-		return fb.ActivationFunctionTypeRELU_N1_TO_1, nil
+	if t, ok := tfl.ActivationType(a); ok {
+		return t, nil
 	}
 	return 0, n.Errorf("fused activation %v has no TFLite equivalent", a)
 }
@@ -182,20 +176,13 @@ func (w *writer) output(n *ir.Node, act ir.Activation) (dst *ftensor, finish fun
 
 // tflitePadding returns the TFLite padding whose pads equal the explicit
 // pads [top, left, bottom, right] for a window of size k over in: VALID for
-// none, SAME when they are what TFLite computes for SAME (total = max((out-1)
-// *stride + (k-1)*dilation + 1 - in, 0) with out = ceil(in/stride), the
-// smaller half before). ok is false when neither fits.
+// none, SAME when they are what TFLite computes for SAME (tfl.SamePads). ok
+// is false when neither fits.
 func tflitePadding(in, k, strides, dilations [2]int, pads [4]int) (p fb.Padding, ok bool) {
 	if pads == [4]int{} {
 		return fb.PaddingVALID, true
 	}
-	var same [4]int
-	for i := 0; i < 2; i++ {
-		out := (in[i] + strides[i] - 1) / strides[i]
-		total := max((out-1)*strides[i]+(k[i]-1)*dilations[i]+1-in[i], 0)
-		same[i], same[i+2] = total/2, total-total/2
-	}
-	if pads == same {
+	if pads == tfl.SamePads(in, k, strides, dilations) {
 		return fb.PaddingSAME, true
 	}
 	return fb.PaddingVALID, false
@@ -371,25 +358,13 @@ func (w *writer) depthwiseWeight(n *ir.Node, t *ir.Tensor) (*ftensor, error) {
 		}
 		q.Axis = 3
 	}
-	data := transposeBytes(encode(t.DType, t.Data), cm, kh*kw, t.DType.Size())
+	data := encode(t.DType, tfl.DepthwiseFromIR(t.Data, kh, kw, cm))
 	ft, err := w.newTensor(w.claim(t.Name), t.DType, []int{1, kh, kw, cm}, q, data)
 	if err != nil {
 		return nil, err
 	}
 	w.derived[key] = ft
 	return ft, nil
-}
-
-// transposeBytes transposes a [rows, cols] matrix of elemSize-byte
-// elements.
-func transposeBytes(src []byte, rows, cols, elemSize int) []byte {
-	dst := make([]byte, len(src))
-	for r := 0; r < rows; r++ {
-		for c := 0; c < cols; c++ {
-			copy(dst[(c*rows+r)*elemSize:(c*rows+r+1)*elemSize], src[(r*cols+c)*elemSize:(r*cols+c+1)*elemSize])
-		}
-	}
-	return dst
 }
 
 // transposedMatrix writes constant matrix t [K,N] as [N,K] (a MatMul's or an
@@ -411,7 +386,7 @@ func (w *writer) transposedMatrix(n *ir.Node, t *ir.Tensor) (*ftensor, error) {
 		q.Axis = 0
 	}
 	k, m := t.Shape[0], t.Shape[1]
-	ft, err := w.newTensor(w.claim(t.Name), t.DType, []int{m, k}, q, transposeBytes(encode(t.DType, t.Data), k, m, t.DType.Size()))
+	ft, err := w.newTensor(w.claim(t.Name), t.DType, []int{m, k}, q, encode(t.DType, tfl.TransposeMatrix(t.Data, k, m)))
 	if err != nil {
 		return nil, err
 	}
@@ -633,35 +608,24 @@ func (w *writer) binary(n *ir.Node) error {
 	if err != nil {
 		return err
 	}
-	op := &fop{inputs: ins, outputs: []*ftensor{yt}, version: 1}
+	row := tfl.MustCode(n.Op)
+	op := &fop{code: row.Code, inputs: ins, outputs: []*ftensor{yt}, version: 1, optType: row.Options,
+		options: func(b *flatbuffers.Builder) flatbuffers.UOffsetT {
+			return tfl.WriteActivationOptions(b, row.Options, act)
+		}}
 	int8 := x0.DType == ir.Int8
 	broadcast5 := !slices.Equal(x0.Shape, x1.Shape) && max(x0.Rank(), x1.Rank()) > 4
 	switch n.Op {
 	case ir.OpAdd:
-		op.code = fb.BuiltinOperatorADD
 		op.version = int8Version(x0, 2)
-		op.optType = fb.BuiltinOptionsAddOptions
-		op.options = func(b *flatbuffers.Builder) flatbuffers.UOffsetT {
-			fb.AddOptionsStart(b)
-			fb.AddOptionsAddFusedActivationFunction(b, act)
-			return fb.AddOptionsEnd(b)
-		}
 	case ir.OpSub:
-		op.code = fb.BuiltinOperatorSUB
 		switch {
 		case broadcast5:
 			op.version = 3
 		case int8:
 			op.version = 2
 		}
-		op.optType = fb.BuiltinOptionsSubOptions
-		op.options = func(b *flatbuffers.Builder) flatbuffers.UOffsetT {
-			fb.SubOptionsStart(b)
-			fb.SubOptionsAddFusedActivationFunction(b, act)
-			return fb.SubOptionsEnd(b)
-		}
 	case ir.OpMul:
-		op.code = fb.BuiltinOperatorMUL
 		switch {
 		case x0.Quant != nil && x1.Quant != nil && y.Quant != nil &&
 			float64(x0.Quant.S(0))*float64(x1.Quant.S(0))/float64(y.Quant.S(0)) >= 1:
@@ -669,12 +633,6 @@ func (w *writer) binary(n *ir.Node) error {
 			op.version = 3
 		case int8:
 			op.version = 2
-		}
-		op.optType = fb.BuiltinOptionsMulOptions
-		op.options = func(b *flatbuffers.Builder) flatbuffers.UOffsetT {
-			fb.MulOptionsStart(b)
-			fb.MulOptionsAddFusedActivationFunction(b, act)
-			return fb.MulOptionsEnd(b)
 		}
 	}
 	w.emit(op)
@@ -799,10 +757,7 @@ func (w *writer) pool(n *ir.Node) error {
 	if err != nil {
 		return err
 	}
-	code := fb.BuiltinOperatorAVERAGE_POOL_2D
-	if n.Op == ir.OpMaxPool {
-		code = fb.BuiltinOperatorMAX_POOL_2D
-	}
+	code := tfl.MustCode(n.Op).Code
 	kh, kw, sh, sw := int32(a.Kernel[0]), int32(a.Kernel[1]), int32(a.Strides[0]), int32(a.Strides[1])
 	w.emit(&fop{code: code, version: int8Version(x, 2), inputs: []*ftensor{xt}, outputs: []*ftensor{yt},
 		optType: fb.BuiltinOptionsPool2DOptions,
@@ -1058,6 +1013,12 @@ func (w *writer) softmax(n *ir.Node) error {
 	return nil
 }
 
+// oneToOne writes n as the builtin of its op in tfl.OpCodes, a one-input
+// operator without options.
+func (w *writer) oneToOne(n *ir.Node, version int32) error {
+	return w.unary(n, tfl.MustCode(n.Op).Code, version)
+}
+
 // unary writes a one-input operator without options.
 func (w *writer) unary(n *ir.Node, code fb.BuiltinOperator, version int32) error {
 	ins, err := w.tensorsOf(n.In(0))
@@ -1211,24 +1172,11 @@ func (w *writer) hardSigmoid(n *ir.Node) error {
 
 // binaryOp is a float ADD or MUL with its options.
 func binaryOp(code fb.BuiltinOperator, a, b, y *ftensor, act fb.ActivationFunctionType) *fop {
-	op := &fop{code: code, version: 1, inputs: []*ftensor{a, b}, outputs: []*ftensor{y}}
-	switch code {
-	case fb.BuiltinOperatorADD:
-		op.optType = fb.BuiltinOptionsAddOptions
-		op.options = func(bl *flatbuffers.Builder) flatbuffers.UOffsetT {
-			fb.AddOptionsStart(bl)
-			fb.AddOptionsAddFusedActivationFunction(bl, act)
-			return fb.AddOptionsEnd(bl)
-		}
-	case fb.BuiltinOperatorMUL:
-		op.optType = fb.BuiltinOptionsMulOptions
-		op.options = func(bl *flatbuffers.Builder) flatbuffers.UOffsetT {
-			fb.MulOptionsStart(bl)
-			fb.MulOptionsAddFusedActivationFunction(bl, act)
-			return fb.MulOptionsEnd(bl)
-		}
-	}
-	return op
+	row, _ := tfl.Op(code)
+	return &fop{code: code, version: 1, inputs: []*ftensor{a, b}, outputs: []*ftensor{y}, optType: row.Options,
+		options: func(bl *flatbuffers.Builder) flatbuffers.UOffsetT {
+			return tfl.WriteActivationOptions(bl, row.Options, act)
+		}}
 }
 
 // batchNorm writes inference batch normalization as y = x*s + t with

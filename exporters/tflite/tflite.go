@@ -36,7 +36,8 @@ import (
 	flatbuffers "github.com/google/flatbuffers/go"
 
 	"github.com/mnconv/mnconv/exporters"
-	fb "github.com/mnconv/mnconv/importers/tflite/tflitefb"
+	tfl "github.com/mnconv/mnconv/format/tflite"
+	fb "github.com/mnconv/mnconv/format/tflite/tflitefb"
 	"github.com/mnconv/mnconv/ir"
 )
 
@@ -258,17 +259,9 @@ func (w *writer) fresh(base string) string {
 	return n
 }
 
-var tensorTypes = map[ir.DType]fb.TensorType{
-	ir.Float32: fb.TensorTypeFLOAT32,
-	ir.Int8:    fb.TensorTypeINT8,
-	ir.Uint8:   fb.TensorTypeUINT8,
-	ir.Int32:   fb.TensorTypeINT32,
-	ir.Int64:   fb.TensorTypeINT64,
-}
-
 // newTensor adds a file tensor. data is nil for activations.
 func (w *writer) newTensor(name string, dt ir.DType, shape []int, q *ir.Quant, data []byte) (*ftensor, error) {
-	typ, ok := tensorTypes[dt]
+	typ, ok := tfl.TensorType(dt)
 	if !ok {
 		return nil, fmt.Errorf("tensor %q: dtype %v has no TFLite type", name, dt)
 	}
@@ -486,9 +479,8 @@ func (w *writer) build() ([]byte, error) {
 	codeOffs := make([]flatbuffers.UOffsetT, len(codes))
 	for i, k := range codes {
 		fb.OperatorCodeStart(b)
-		// Readers take the larger of the two fields; codes past 126 live
-		// only in builtin_code, with 127 (the placeholder) in the old one.
-		fb.OperatorCodeAddDeprecatedBuiltinCode(b, int8(min(int32(k.code), 127)))
+		// Readers take the larger of the two fields (tfl.ReadCode).
+		fb.OperatorCodeAddDeprecatedBuiltinCode(b, tfl.DeprecatedCode(k.code))
 		fb.OperatorCodeAddVersion(b, k.version)
 		fb.OperatorCodeAddBuiltinCode(b, k.code)
 		codeOffs[i] = fb.OperatorCodeEnd(b)

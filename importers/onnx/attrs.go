@@ -3,7 +3,7 @@ package onnx
 import (
 	"fmt"
 
-	pb "github.com/mnconv/mnconv/importers/onnx/onnxpb"
+	pb "github.com/mnconv/mnconv/format/onnx/onnxpb"
 )
 
 // attrs indexes a node's attributes by name. Accessors check the declared

@@ -9,9 +9,9 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	pb "github.com/mnconv/mnconv/format/onnx/onnxpb"
 	"github.com/mnconv/mnconv/hostile"
 	"github.com/mnconv/mnconv/importers"
-	pb "github.com/mnconv/mnconv/importers/onnx/onnxpb"
 	"github.com/mnconv/mnconv/ir"
 )
 

@@ -6,7 +6,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	pb "github.com/mnconv/mnconv/importers/onnx/onnxpb"
+	pb "github.com/mnconv/mnconv/format/onnx/onnxpb"
 )
 
 // Small builders for ModelProto messages made in tests.

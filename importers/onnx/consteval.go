@@ -2,9 +2,10 @@ package onnx
 
 import (
 	"fmt"
+	onnxfmt "github.com/mnconv/mnconv/format/onnx"
 	"math"
 
-	pb "github.com/mnconv/mnconv/importers/onnx/onnxpb"
+	pb "github.com/mnconv/mnconv/format/onnx/onnxpb"
 	"github.com/mnconv/mnconv/ir"
 )
 
@@ -318,7 +319,7 @@ func opCast(im *importer, n *node) error {
 	if err != nil {
 		return err
 	}
-	dt, err := dtypeOf(int32(to))
+	dt, err := onnxfmt.DType(int32(to))
 	if err != nil {
 		return fmt.Errorf("cast to %v", err)
 	}

@@ -3,13 +3,14 @@ package onnx
 import (
 	"errors"
 	"fmt"
+	onnxfmt "github.com/mnconv/mnconv/format/onnx"
 	"strconv"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
 
+	pb "github.com/mnconv/mnconv/format/onnx/onnxpb"
 	"github.com/mnconv/mnconv/importers"
-	pb "github.com/mnconv/mnconv/importers/onnx/onnxpb"
 	"github.com/mnconv/mnconv/ir"
 )
 
@@ -80,7 +81,7 @@ func (v value) shape() []int {
 	if !v.perm {
 		return v.t.Shape
 	}
-	return permute(v.t.Shape, toNCHW)
+	return onnxfmt.Permute(v.t.Shape, onnxfmt.ToNCHW)
 }
 
 func (v value) rank() int        { return len(v.t.Shape) }
@@ -390,7 +391,7 @@ func (im *importer) readInputs(gp *pb.GraphProto, consumers map[string][]*pb.Nod
 		if tt == nil {
 			return fmt.Errorf("graph input %q is not a tensor", name)
 		}
-		dt, err := dtypeOf(tt.GetElemType())
+		dt, err := onnxfmt.DType(tt.GetElemType())
 		if err != nil {
 			return fmt.Errorf("graph input %q: %v", name, err)
 		}
@@ -425,7 +426,7 @@ func (im *importer) readInputs(gp *pb.GraphProto, consumers map[string][]*pb.Nod
 		layout := ""
 		v := value{t: t}
 		if len(s) == 4 && !allTransposeFromNHWC(consumers[name]) {
-			t.Shape = permute(s, toNHWC)
+			t.Shape = onnxfmt.Permute(s, onnxfmt.ToNHWC)
 			v.perm = true
 			layout = "NCHW"
 		}
@@ -480,7 +481,7 @@ func (im *importer) lookup(name string) (value, error) {
 
 // decodeConst decodes a TensorProto within the constant budget.
 func (im *importer) decodeConst(tp *pb.TensorProto) (*ir.Tensor, error) {
-	if dt, err := dtypeOf(tp.GetDataType()); err == nil {
+	if dt, err := onnxfmt.DType(tp.GetDataType()); err == nil {
 		if _, n, err := checkShape(tp.Dims); err == nil {
 			if err := im.spend(n * int64(dt.Size())); err != nil {
 				return nil, fmt.Errorf("tensor %q: %v", tp.GetName(), err)

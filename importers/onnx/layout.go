@@ -2,35 +2,15 @@ package onnx
 
 import (
 	"fmt"
+	onnxfmt "github.com/mnconv/mnconv/format/onnx"
 	"slices"
 
 	"github.com/mnconv/mnconv/ir"
 )
 
-// Permutations between ONNX's NCHW and the ir's NHWC, in the ir's
-// convention: output dim i is input dim perm[i]. OIHW -> OHWI is toNHWC too.
-var (
-	toNHWC = []int{0, 2, 3, 1}
-	toNCHW = []int{0, 3, 1, 2}
-)
-
-// permute returns s with out[i] = s[p[i]].
-func permute(s []int, p []int) []int {
-	out := make([]int, len(p))
-	for i, j := range p {
-		out[i] = s[j]
-	}
-	return out
-}
-
 // storedAxis maps an ONNX axis of a rank-4 NCHW tensor to its position in
 // the NHWC-stored tensor.
-func storedAxis(axis int) int { return toNCHW[axis] }
-
-// orderKept reports whether an NCHW shape has the same element order as its
-// NHWC form, so that a Reshape converts between them (a 1x1 feature map, or
-// a single channel).
-func orderKept(nchw []int) bool { return nchw[1] == 1 || nchw[2]*nchw[3] == 1 }
+func storedAxis(axis int) int { return onnxfmt.ToNCHW[axis] }
 
 // movedQuant returns q for a tensor transposed by perm (out dim i = in dim
 // perm[i]) after the input was viewed with lead extra leading 1-dims: only a
@@ -120,13 +100,13 @@ func (im *importer) nchw(n *node, v value) (*ir.Tensor, error) {
 		return t, nil
 	}
 	logical := v.shape()
-	out := im.tmp(v.t.Name+"_nchw", v.t.DType, movedQuant(v.t.Quant, toNCHW, 0))
+	out := im.tmp(v.t.Name+"_nchw", v.t.DType, movedQuant(v.t.Quant, onnxfmt.ToNCHW, 0))
 	var err error
-	if orderKept(logical) {
+	if onnxfmt.OrderKept(logical) {
 		out.Shape = slices.Clone(logical)
 		_, err = im.emit(n, "to_nchw", ir.OpReshape, nil, []*ir.Tensor{v.t}, out)
 	} else {
-		_, err = im.emit(n, "to_nchw", ir.OpTranspose, &ir.TransposeAttrs{Perm: slices.Clone(toNCHW)}, []*ir.Tensor{v.t}, out)
+		_, err = im.emit(n, "to_nchw", ir.OpTranspose, &ir.TransposeAttrs{Perm: slices.Clone(onnxfmt.ToNCHW)}, []*ir.Tensor{v.t}, out)
 	}
 	if err != nil {
 		return nil, err
@@ -165,13 +145,13 @@ func (im *importer) nhwc(n *node, v value) (*ir.Tensor, error) {
 			return nil, err
 		}
 	} else {
-		out = im.tmp(v.t.Name+"_nhwc", v.t.DType, movedQuant(v.t.Quant, toNHWC, 0))
+		out = im.tmp(v.t.Name+"_nhwc", v.t.DType, movedQuant(v.t.Quant, onnxfmt.ToNHWC, 0))
 		var err error
-		if orderKept(v.t.Shape) {
-			out.Shape = permute(v.t.Shape, toNHWC)
+		if onnxfmt.OrderKept(v.t.Shape) {
+			out.Shape = onnxfmt.Permute(v.t.Shape, onnxfmt.ToNHWC)
 			_, err = im.emit(n, "to_nhwc", ir.OpReshape, nil, []*ir.Tensor{v.t}, out)
 		} else {
-			_, err = im.emit(n, "to_nhwc", ir.OpTranspose, &ir.TransposeAttrs{Perm: slices.Clone(toNHWC)}, []*ir.Tensor{v.t}, out)
+			_, err = im.emit(n, "to_nhwc", ir.OpTranspose, &ir.TransposeAttrs{Perm: slices.Clone(onnxfmt.ToNHWC)}, []*ir.Tensor{v.t}, out)
 		}
 		if err != nil {
 			return nil, err
@@ -191,7 +171,7 @@ func (im *importer) nhwcConst(c *ir.Tensor) (*ir.Tensor, error) {
 		return nil, fmt.Errorf("constant %q has rank %d, cannot broadcast against a rank-4 image", c.Name, c.Rank())
 	}
 	view := append(slices.Repeat([]int{1}, 4-c.Rank()), c.Shape...)
-	t, err := im.transposeConst(c, view, toNHWC, c.Name+"_nhwc")
+	t, err := im.transposeConst(c, view, onnxfmt.ToNHWC, c.Name+"_nhwc")
 	if err != nil {
 		return nil, err
 	}
@@ -208,64 +188,10 @@ func (im *importer) transposeConst(c *ir.Tensor, view, perm []int, name string) 
 	return &ir.Tensor{
 		Name:  im.uniqueName(name),
 		DType: c.DType,
-		Shape: permute(view, perm),
+		Shape: onnxfmt.Permute(view, perm),
 		Quant: movedQuant(c.Quant, perm, len(view)-c.Rank()),
-		Data:  transposeData(c.Data, c.DType, view, perm),
+		Data:  onnxfmt.TransposeData(c.Data, c.DType, view, perm),
 	}, nil
-}
-
-// transposeData returns d, of the given shape, transposed by perm. It
-// copies element by element without an index table, so a large weight
-// costs only its own size again.
-func transposeData(d *ir.Data, dt ir.DType, shape, perm []int) *ir.Data {
-	switch dt {
-	case ir.Float32:
-		return &ir.Data{F32: transposeSlice(d.F32, shape, perm)}
-	case ir.Int8:
-		return &ir.Data{I8: transposeSlice(d.I8, shape, perm)}
-	case ir.Uint8:
-		return &ir.Data{U8: transposeSlice(d.U8, shape, perm)}
-	case ir.Int32:
-		return &ir.Data{I32: transposeSlice(d.I32, shape, perm)}
-	case ir.Int64:
-		return &ir.Data{I64: transposeSlice(d.I64, shape, perm)}
-	}
-	return &ir.Data{}
-}
-
-func transposeSlice[T any](src []T, shape, perm []int) []T {
-	dst := make([]T, len(src))
-	walkTransposed(shape, perm, func(j, i int) { dst[j] = src[i] })
-	return dst
-}
-
-// walkTransposed calls f(j, i) for each element j of shape transposed by
-// perm, in order, with i its flat index in the untransposed tensor.
-func walkTransposed(shape, perm []int, f func(j, i int)) {
-	r := len(shape)
-	stride := make([]int, r)
-	s := 1
-	for i := r - 1; i >= 0; i-- {
-		stride[i] = s
-		s *= shape[i]
-	}
-	out := permute(shape, perm)
-	ostride := permute(stride, perm)
-	pos := make([]int, r)
-	src := 0
-	for j := 0; j < s; j++ {
-		f(j, src)
-		// odometer over the output shape, tracking the source offset
-		for k := r - 1; k >= 0; k-- {
-			pos[k]++
-			src += ostride[k]
-			if pos[k] < out[k] {
-				break
-			}
-			src -= pos[k] * ostride[k]
-			pos[k] = 0
-		}
-	}
 }
 
 // take returns the elements of d at idx, in order.

@@ -1,13 +1,14 @@
 package onnx
 
 import (
+	onnxfmt "github.com/mnconv/mnconv/format/onnx"
 	"math"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
 
+	pb "github.com/mnconv/mnconv/format/onnx/onnxpb"
 	"github.com/mnconv/mnconv/importers"
-	pb "github.com/mnconv/mnconv/importers/onnx/onnxpb"
 	"github.com/mnconv/mnconv/ir"
 	"github.com/mnconv/mnconv/runtime"
 )
@@ -278,7 +279,7 @@ func TestTransposeOnImages(t *testing.T) {
 	for _, p := range perms {
 		x := ramp(1, 2, 3, 4)
 		perm := []int{int(p[0]), int(p[1]), int(p[2]), int(p[3])}
-		oshape := permute(x.Shape, perm)
+		oshape := onnxfmt.Permute(x.Shape, perm)
 		o64 := []int64{int64(oshape[0]), int64(oshape[1]), int64(oshape[2]), int64(oshape[3])}
 		m := model(13, &pb.GraphProto{
 			Node: []*pb.NodeProto{
@@ -290,7 +291,7 @@ func TestTransposeOnImages(t *testing.T) {
 			Output: []*pb.ValueInfoProto{fvi("y", o64...)},
 		})
 		g := importModel(t, m)
-		want := take(x.Data, ir.Float32, transposeIndex(x.Shape, perm)).F32
+		want := onnxfmt.TransposeData(x.Data, ir.Float32, x.Shape, perm).F32
 		for i, v := range want {
 			want[i] = float32(1 / (1 + math.Exp(-math.Max(float64(v), 0))))
 		}

@@ -2,8 +2,9 @@ package onnx
 
 import (
 	"fmt"
+	onnxfmt "github.com/mnconv/mnconv/format/onnx"
 
-	pb "github.com/mnconv/mnconv/importers/onnx/onnxpb"
+	pb "github.com/mnconv/mnconv/format/onnx/onnxpb"
 	"github.com/mnconv/mnconv/ir"
 )
 
@@ -53,18 +54,9 @@ func init() {
 		"Softmax":            opSoftmax,
 		"ReduceMean":         opReduce(ir.OpMean),
 		"ReduceMax":          opReduce(ir.OpReduceMax),
-		// elementwise
-		"Relu":        opUnary(ir.OpRelu),
-		"Sigmoid":     opUnary(ir.OpSigmoid),
-		"HardSwish":   opUnary(ir.OpHardSwish),
+		// elementwise (and onnxfmt.UnaryOps, onnxfmt.BinaryOps below)
 		"HardSigmoid": opHardSigmoid,
 		"Clip":        opClip,
-		"Add":         opBinary(ir.OpAdd),
-		"Sub":         opBinary(ir.OpSub),
-		"Mul":         opBinary(ir.OpMul),
-		"Div":         opBinary(ir.OpDiv),
-		"Max":         opBinary(ir.OpMax),
-		"Min":         opBinary(ir.OpMin),
 		// data movement
 		"Reshape":   opReshape,
 		"Flatten":   opFlatten,
@@ -80,6 +72,12 @@ func init() {
 		"QLinearMatMul":                          opQLinearMatMul,
 		"com.microsoft.QLinearAdd":               opQLinearAdd,
 		"com.microsoft.QLinearGlobalAveragePool": opQLinearGlobalAveragePool,
+	}
+	for t, op := range onnxfmt.UnaryOps {
+		handlers[t] = opUnary(op)
+	}
+	for t, op := range onnxfmt.BinaryOps {
+		handlers[t] = opBinary(op)
 	}
 }
 

@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"fmt"
+	onnxfmt "github.com/mnconv/mnconv/format/onnx"
 	"math"
 
 	"github.com/mnconv/mnconv/ir"
@@ -203,14 +204,14 @@ func (im *importer) alignNHWC(n *node, v value) (*ir.Tensor, error) {
 		view[i] = 1
 	}
 	view = append(view, v.t.Shape...)
-	if !orderKept(view) {
+	if !onnxfmt.OrderKept(view) {
 		return nil, nil
 	}
 	if t := im.nhwcOf[v.t]; t != nil {
 		return t, nil
 	}
-	out := im.tmp(v.t.Name+"_nhwc", v.t.DType, movedQuant(v.t.Quant, toNHWC, 4-v.rank()))
-	out.Shape = permute(view, toNHWC)
+	out := im.tmp(v.t.Name+"_nhwc", v.t.DType, movedQuant(v.t.Quant, onnxfmt.ToNHWC, 4-v.rank()))
+	out.Shape = onnxfmt.Permute(view, onnxfmt.ToNHWC)
 	if _, err := im.emit(n, "to_nhwc", ir.OpReshape, nil, []*ir.Tensor{v.t}, out); err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"fmt"
+	onnxfmt "github.com/mnconv/mnconv/format/onnx"
 	"slices"
 
 	"github.com/mnconv/mnconv/ir"
@@ -508,7 +509,7 @@ func opReduce(op ir.Op) handler {
 		if perm && keep == 0 {
 			// kept ONNX axes, listed in stored order, must be ascending
 			last := -1
-			for _, a := range toNHWC {
+			for _, a := range onnxfmt.ToNHWC {
 				if !red[a] {
 					if a < last {
 						perm = false

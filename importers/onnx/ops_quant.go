@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"fmt"
+	onnxfmt "github.com/mnconv/mnconv/format/onnx"
 	"slices"
 
 	"github.com/mnconv/mnconv/ir"
@@ -123,7 +124,7 @@ func quantAttrs(n *node) (int64, error) {
 	if p, err := n.a.int("precision", 0); err != nil {
 		return 0, err
 	} else if p != 0 && p != 1 {
-		return 0, fmt.Errorf("computation precision %s is not supported (float32 only)", dtypeName(int32(p)))
+		return 0, fmt.Errorf("computation precision %s is not supported (float32 only)", onnxfmt.DTypeName(int32(p)))
 	}
 	return n.a.int("axis", 1)
 }
@@ -150,7 +151,7 @@ func opQuantizeLinear(im *importer, n *node) error {
 		if err != nil {
 			return err
 		}
-		if dt, err = dtypeOf(int32(code)); err != nil {
+		if dt, err = onnxfmt.DType(int32(code)); err != nil {
 			return fmt.Errorf("output %v", err)
 		}
 	}
@@ -188,7 +189,7 @@ func opDequantizeLinear(im *importer, n *node) error {
 	if od, err := n.a.int("output_dtype", 0); err != nil {
 		return err
 	} else if od != 0 && od != 1 {
-		return fmt.Errorf("output element type %s is not supported (float32 only)", dtypeName(int32(od)))
+		return fmt.Errorf("output element type %s is not supported (float32 only)", onnxfmt.DTypeName(int32(od)))
 	}
 	q, zdt, err := readQuant(n, 1, 2, x.rank(), axis, "x")
 	if err != nil {

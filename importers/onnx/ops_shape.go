@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"fmt"
+	onnxfmt "github.com/mnconv/mnconv/format/onnx"
 	"slices"
 
 	"github.com/mnconv/mnconv/ir"
@@ -24,16 +25,16 @@ func (im *importer) reshapeTo(n *node, x value, target []int) error {
 		return nil
 	}
 	src := x.t
-	if x.perm && !orderKept(x.shape()) {
+	if x.perm && !onnxfmt.OrderKept(x.shape()) {
 		var err error
 		if src, err = im.nchw(n, x); err != nil {
 			return err
 		}
 	}
-	outPerm := len(target) == 4 && orderKept(target)
+	outPerm := len(target) == 4 && onnxfmt.OrderKept(target)
 	stored := target
 	if outPerm {
-		stored = permute(target, toNHWC)
+		stored = onnxfmt.Permute(target, onnxfmt.ToNHWC)
 	}
 	if slices.Equal(src.Shape, stored) {
 		im.set(n, 0, value{t: src, perm: outPerm})
@@ -266,7 +267,7 @@ func opTranspose(im *importer, n *node) error {
 	for i := range q {
 		q[i] = perm[i]
 		if x.perm {
-			q[i] = toNCHW[perm[i]]
+			q[i] = onnxfmt.ToNCHW[perm[i]]
 		}
 	}
 	identity := func(p []int) bool {
@@ -282,7 +283,7 @@ func opTranspose(im *importer, n *node) error {
 		return nil
 	}
 	if r == 4 {
-		if qp := permute(q, toNHWC); identity(qp) {
+		if qp := onnxfmt.Permute(q, onnxfmt.ToNHWC); identity(qp) {
 			im.set(n, 0, value{t: x.t, perm: true})
 			return nil
 		}
@@ -485,18 +486,11 @@ func opPad(im *importer, n *node) error {
 		return err
 	}
 	a := &ir.PadAttrs{Pads: make([]int, 2*r), Value: fill}
-	switch mode {
-	case "constant":
-		a.Mode = ir.PadConstant
-	case "reflect":
-		a.Mode = ir.PadReflect
-	case "edge":
-		a.Mode = ir.PadEdge
-	case "wrap":
-		a.Mode = ir.PadWrap
-	default:
+	m, ok := onnxfmt.PadMode(mode)
+	if !ok {
 		return fmt.Errorf("pad mode %q is not supported", mode)
 	}
+	a.Mode = m
 	for i, p := range pads {
 		if p < -MaxElements || p > MaxElements {
 			return fmt.Errorf("pads %v out of range", pads)
@@ -504,7 +498,7 @@ func opPad(im *importer, n *node) error {
 		a.Pads[i] = int(p)
 	}
 	if x.perm {
-		begin, end := permute(a.Pads[:4], toNHWC), permute(a.Pads[4:], toNHWC)
+		begin, end := onnxfmt.Permute(a.Pads[:4], onnxfmt.ToNHWC), onnxfmt.Permute(a.Pads[4:], onnxfmt.ToNHWC)
 		a.Pads = append(begin, end...)
 	}
 	if q := x.quant(); q != nil && x.dtype().IsQuantized() {

@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"fmt"
+	onnxfmt "github.com/mnconv/mnconv/format/onnx"
 	"math"
 	"os"
 	"path/filepath"
@@ -11,8 +12,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	pb "github.com/mnconv/mnconv/format/onnx/onnxpb"
 	"github.com/mnconv/mnconv/importers"
-	pb "github.com/mnconv/mnconv/importers/onnx/onnxpb"
 	"github.com/mnconv/mnconv/internal/testutil"
 	"github.com/mnconv/mnconv/ir"
 	"github.com/mnconv/mnconv/runtime"
@@ -221,21 +222,13 @@ func importOpTest(dir string) (*opTest, error) {
 	return ot, nil
 }
 
-// transposeIndex lists, for each element of shape transposed by perm in
-// order, its flat index in the untransposed tensor.
-func transposeIndex(shape, perm []int) []int {
-	idx := make([]int, ir.NumElements(shape))
-	walkTransposed(shape, perm, func(j, i int) { idx[j] = i })
-	return idx
-}
-
 // toRuntime copies an ir constant into a runtime tensor, transposed from
 // NCHW to NHWC when layout says the graph stores it so.
 func toRuntime(c *ir.Tensor, layout string) *runtime.Tensor {
 	shape, d := c.Shape, c.Data
 	if layout == "NCHW" {
-		d = take(d, c.DType, transposeIndex(shape, toNHWC))
-		shape = permute(shape, toNHWC)
+		d = onnxfmt.TransposeData(d, c.DType, shape, onnxfmt.ToNHWC)
+		shape = onnxfmt.Permute(shape, onnxfmt.ToNHWC)
 	}
 	return &runtime.Tensor{DType: c.DType, Shape: slices.Clone(shape), F32: d.F32, I8: d.I8, U8: d.U8, I32: d.I32, I64: d.I64}
 }
@@ -245,8 +238,8 @@ func fromRuntime(r *runtime.Tensor, layout string) *ir.Tensor {
 	shape := r.Shape
 	d := &ir.Data{F32: r.F32, I8: r.I8, U8: r.U8, I32: r.I32, I64: r.I64}
 	if layout == "NCHW" {
-		d = take(d, r.DType, transposeIndex(shape, toNCHW))
-		shape = permute(shape, toNCHW)
+		d = onnxfmt.TransposeData(d, r.DType, shape, onnxfmt.ToNCHW)
+		shape = onnxfmt.Permute(shape, onnxfmt.ToNCHW)
 	}
 	return &ir.Tensor{DType: r.DType, Shape: shape, Data: d}
 }

@@ -3,37 +3,12 @@ package onnx
 import (
 	"encoding/binary"
 	"fmt"
+	onnxfmt "github.com/mnconv/mnconv/format/onnx"
 	"math"
 
-	pb "github.com/mnconv/mnconv/importers/onnx/onnxpb"
+	pb "github.com/mnconv/mnconv/format/onnx/onnxpb"
 	"github.com/mnconv/mnconv/ir"
 )
-
-// dtypeOf maps an ONNX element type code to an ir dtype; types mnconv does
-// not have are an error that names them.
-func dtypeOf(code int32) (ir.DType, error) {
-	switch pb.TensorProto_DataType(code) {
-	case pb.TensorProto_FLOAT:
-		return ir.Float32, nil
-	case pb.TensorProto_UINT8:
-		return ir.Uint8, nil
-	case pb.TensorProto_INT8:
-		return ir.Int8, nil
-	case pb.TensorProto_INT32:
-		return ir.Int32, nil
-	case pb.TensorProto_INT64:
-		return ir.Int64, nil
-	}
-	return ir.Invalid, fmt.Errorf("element type %s is not supported (mnconv has float32, int8, uint8, int32, int64)", dtypeName(code))
-}
-
-// dtypeName names an ONNX element type code for messages.
-func dtypeName(code int32) string {
-	if s, ok := pb.TensorProto_DataType_name[code]; ok {
-		return s
-	}
-	return fmt.Sprintf("type code %d", code)
-}
 
 // checkShape validates declared dimensions against the limits before any
 // allocation and converts them to ints.
@@ -60,7 +35,7 @@ func tensorFromProto(tp *pb.TensorProto) (*ir.Tensor, error) {
 	if tp.GetDataLocation() == pb.TensorProto_EXTERNAL || len(tp.ExternalData) > 0 {
 		return nil, fmt.Errorf("tensor %q keeps its data in an external file, which mnconv does not read (save the model with its data embedded)", name)
 	}
-	dt, err := dtypeOf(tp.GetDataType())
+	dt, err := onnxfmt.DType(tp.GetDataType())
 	if err != nil {
 		return nil, fmt.Errorf("tensor %q: %v", name, err)
 	}

@@ -14,8 +14,8 @@ import (
 
 	flatbuffers "github.com/google/flatbuffers/go"
 
+	fb "github.com/mnconv/mnconv/format/tflite/tflitefb"
 	"github.com/mnconv/mnconv/importers"
-	fb "github.com/mnconv/mnconv/importers/tflite/tflitefb"
 	"github.com/mnconv/mnconv/internal/testutil"
 )
 
@@ -119,7 +119,7 @@ func dataRanges(b []byte) [][2]int64 {
 }
 
 func TestCorruptTinyEveryByte(t *testing.T) {
-	data := tinyModel().build()
+	data := tinyModel().Build()
 	if err := importNoRecover(t, "intact", data); err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +237,7 @@ func TestCorruptRandomBytes(t *testing.T) {
 // TestCorruptTargeted: corruptions aimed at specific fields give the
 // verifier's errors.
 func TestCorruptTargeted(t *testing.T) {
-	base := tinyModel().build()
+	base := tinyModel().Build()
 	root := u32at(base, 0)
 	subgraph := element(base, follow(base, root, 2), 0)
 	tensors := follow(base, subgraph, 0)

@@ -20,7 +20,7 @@ import (
 //
 //	go test ./importers/tflite -run '^$' -fuzz FuzzImport -fuzztime 5m
 func FuzzImport(f *testing.F) {
-	f.Add(tinyModel().build())
+	f.Add(tinyModel().Build())
 	if dir, ok := testutil.SharedDir(); ok {
 		if data, err := os.ReadFile(dir + "/" + smallestShared); err == nil {
 			f.Add(data)

@@ -6,31 +6,33 @@ import (
 
 	flatbuffers "github.com/google/flatbuffers/go"
 
-	fb "github.com/mnconv/mnconv/importers/tflite/tflitefb"
+	tfl "github.com/mnconv/mnconv/format/tflite"
+	fb "github.com/mnconv/mnconv/format/tflite/tflitefb"
 	"github.com/mnconv/mnconv/ir"
 )
 
 // converters maps each supported builtin operator to the function that
 // turns one such operator into IR nodes. Anything else, custom ops included,
-// is an "unsupported op" error.
+// is an "unsupported op" error. Builtins that are one IR op both ways take
+// the op from format/tflite's OpCodes (c.row).
 var converters = map[fb.BuiltinOperator]func(*opCtx) error{
 	fb.BuiltinOperatorCONV_2D:           convertConv,
 	fb.BuiltinOperatorDEPTHWISE_CONV_2D: convertDepthwise,
 	fb.BuiltinOperatorFULLY_CONNECTED:   convertFullyConnected,
-	fb.BuiltinOperatorADD:               binaryOp(ir.OpAdd, fb.BuiltinOptionsAddOptions, func() actOptions { return &fb.AddOptions{} }),
-	fb.BuiltinOperatorSUB:               binaryOp(ir.OpSub, fb.BuiltinOptionsSubOptions, func() actOptions { return &fb.SubOptions{} }),
-	fb.BuiltinOperatorMUL:               binaryOp(ir.OpMul, fb.BuiltinOptionsMulOptions, func() actOptions { return &fb.MulOptions{} }),
-	fb.BuiltinOperatorAVERAGE_POOL_2D:   pool(ir.OpAvgPool),
-	fb.BuiltinOperatorMAX_POOL_2D:       pool(ir.OpMaxPool),
+	fb.BuiltinOperatorADD:               binaryOp,
+	fb.BuiltinOperatorSUB:               binaryOp,
+	fb.BuiltinOperatorMUL:               binaryOp,
+	fb.BuiltinOperatorAVERAGE_POOL_2D:   pool,
+	fb.BuiltinOperatorMAX_POOL_2D:       pool,
 	fb.BuiltinOperatorMEAN:              convertMean,
 	fb.BuiltinOperatorRESHAPE:           convertReshape,
 	fb.BuiltinOperatorSQUEEZE:           convertSqueeze,
 	fb.BuiltinOperatorSOFTMAX:           convertSoftmax,
-	fb.BuiltinOperatorLOGISTIC:          unary(ir.OpSigmoid, nil),
-	fb.BuiltinOperatorHARD_SWISH:        unary(ir.OpHardSwish, nil),
-	fb.BuiltinOperatorRELU:              unary(ir.OpRelu, nil),
-	fb.BuiltinOperatorRELU6:             unary(ir.OpClip, func() ir.Attrs { return &ir.ClipAttrs{Min: 0, Max: 6} }),
-	fb.BuiltinOperatorRELU_N1_TO_1:      unary(ir.OpClip, func() ir.Attrs { return &ir.ClipAttrs{Min: -1, Max: 1} }),
+	fb.BuiltinOperatorLOGISTIC:          unary(nil),
+	fb.BuiltinOperatorHARD_SWISH:        unary(nil),
+	fb.BuiltinOperatorRELU:              unary(nil),
+	fb.BuiltinOperatorRELU6:             clamp(0, 6),
+	fb.BuiltinOperatorRELU_N1_TO_1:      clamp(-1, 1),
 	fb.BuiltinOperatorPAD:               convertPad,
 	fb.BuiltinOperatorPADV2:             convertPad,
 	fb.BuiltinOperatorTRANSPOSE:         convertTranspose,
@@ -51,6 +53,16 @@ type opCtx struct {
 
 func (c *opCtx) errorf(format string, args ...any) error {
 	return c.im.errorf("operator %d %q (%s): %s", c.index, c.name, c.code.name(), fmt.Sprintf(format, args...))
+}
+
+// row is the operator's one-to-one row in format/tflite's OpCodes; the
+// converters that call it are registered only for such builtins.
+func (c *opCtx) row() tfl.OpCode {
+	r, ok := tfl.Op(c.code.code)
+	if !ok {
+		panic(fmt.Sprintf("tflite: %s has no OpCodes row", c.code.name()))
+	}
+	return r
 }
 
 func (im *importer) operator(i int) error {
@@ -179,16 +191,6 @@ type initer interface {
 	Init(buf []byte, i flatbuffers.UOffsetT)
 }
 
-// emptyTable is a flatbuffer whose root is a table with no fields: any
-// options table initialized on it reads the schema's defaults, which is
-// what an operator without options means.
-var emptyTable = func() []byte {
-	b := flatbuffers.NewBuilder(16)
-	fb.PadOptionsStart(b)
-	b.Finish(fb.PadOptionsEnd(b))
-	return b.FinishedBytes()
-}()
-
 // options initializes dst on the operator's builtin options, which must be
 // of type want, or on defaults when the operator has none.
 func (c *opCtx) options(want fb.BuiltinOptions, dst initer) error {
@@ -203,28 +205,20 @@ func (c *opCtx) options(want fb.BuiltinOptions, dst initer) error {
 			return nil
 		}
 	}
-	dst.Init(emptyTable, flatbuffers.GetUOffsetT(emptyTable))
+	dst.Init(tfl.DefaultOptions, flatbuffers.GetUOffsetT(tfl.DefaultOptions))
 	return nil
 }
 
 func (c *opCtx) act(a fb.ActivationFunctionType) (ir.Activation, error) {
-	switch a {
-	case fb.ActivationFunctionTypeNONE:
-		return ir.ActNone, nil
-	case fb.ActivationFunctionTypeRELU:
-		return ir.ActRelu, nil
-	case fb.ActivationFunctionTypeRELU6:
-		return ir.ActRelu6, nil
-	case fb.ActivationFunctionTypeRELU_N1_TO_1:
-		return ir.ActReluN1To1, nil
+	if act, ok := tfl.Activation(a); ok {
+		return act, nil
 	}
 	return 0, c.errorf("fused activation %v is not supported", a)
 }
 
 // window checks strides and dilations (given as [h, w]) and resolves TFLite
 // padding to explicit [top, left, bottom, right] pads for input size in and
-// kernel size k. SAME pads total = max((out-1)*stride + (k-1)*dilation + 1 -
-// in, 0) with out = ceil(in/stride), the smaller half before.
+// kernel size k (tfl.SamePads).
 func (c *opCtx) window(p fb.Padding, in, k, strides, dilations [2]int) ([4]int, error) {
 	var pads [4]int
 	for i := 0; i < 2; i++ {
@@ -239,12 +233,7 @@ func (c *opCtx) window(p fb.Padding, in, k, strides, dilations [2]int) ([4]int, 
 	case fb.PaddingVALID:
 		return pads, nil
 	case fb.PaddingSAME:
-		for i := 0; i < 2; i++ {
-			out := (in[i] + strides[i] - 1) / strides[i]
-			total := max((out-1)*strides[i]+(k[i]-1)*dilations[i]+1-in[i], 0)
-			pads[i], pads[i+2] = total/2, total-total/2
-		}
-		return pads, nil
+		return tfl.SamePads(in, k, strides, dilations), nil
 	}
 	return pads, c.errorf("padding %v is not supported", p)
 }
@@ -417,8 +406,7 @@ func (c *opCtx) depthwiseWeight(j int) (*ir.Tensor, error) {
 	}
 	kh, kw, cm := t.Shape[1], t.Shape[2], t.Shape[3]
 	t.Shape = []int{cm, kh, kw, 1}
-	d := t.Data
-	d.F32, d.I8, d.U8, d.I32, d.I64 = hwcToChw(d.F32, kh*kw, cm), hwcToChw(d.I8, kh*kw, cm), hwcToChw(d.U8, kh*kw, cm), hwcToChw(d.I32, kh*kw, cm), hwcToChw(d.I64, kh*kw, cm)
+	t.Data = tfl.DepthwiseToIR(t.Data, kh, kw, cm)
 	if q := t.Quant; q.PerAxis() {
 		if q.Axis != 3 {
 			return nil, c.errorf("depthwise weight %q is quantized along axis %d, want 3 (channels)", t.Name, q.Axis)
@@ -427,21 +415,6 @@ func (c *opCtx) depthwiseWeight(j int) (*ir.Tensor, error) {
 	}
 	im.dw[idx] = t
 	return t, nil
-}
-
-// hwcToChw moves the channel axis of [spatial, ch] data to the front:
-// dst[c*spatial+s] = src[s*ch+c]. nil stays nil.
-func hwcToChw[T any](src []T, spatial, ch int) []T {
-	if src == nil {
-		return nil
-	}
-	dst := make([]T, len(src))
-	for s := 0; s < spatial; s++ {
-		for c := 0; c < ch; c++ {
-			dst[c*spatial+s] = src[s*ch+c]
-		}
-	}
-	return dst
 }
 
 func convertFullyConnected(c *opCtx) error {
@@ -508,75 +481,69 @@ func convertFullyConnected(c *opCtx) error {
 	return nil
 }
 
-// actOptions is an options table with only a fused activation that mnconv
-// reads (Add, Sub, Mul).
-type actOptions interface {
-	initer
-	FusedActivationFunction() fb.ActivationFunctionType
+// binaryOp converts ADD, SUB and MUL, whose options hold only a fused
+// activation.
+func binaryOp(c *opCtx) error {
+	row := c.row()
+	if err := c.arity(2, 2); err != nil {
+		return err
+	}
+	ins, err := c.ins(2)
+	if err != nil {
+		return err
+	}
+	y, err := c.out()
+	if err != nil {
+		return err
+	}
+	o := tfl.NewActivationOptions(row.Options)
+	if err := c.options(row.Options, o); err != nil {
+		return err
+	}
+	act, err := c.act(o.FusedActivationFunction())
+	if err != nil {
+		return err
+	}
+	c.emit(row.Op, ins, y, &ir.BinaryAttrs{Act: act})
+	return nil
 }
 
-func binaryOp(op ir.Op, want fb.BuiltinOptions, newOpts func() actOptions) func(*opCtx) error {
-	return func(c *opCtx) error {
-		if err := c.arity(2, 2); err != nil {
-			return err
-		}
-		ins, err := c.ins(2)
-		if err != nil {
-			return err
-		}
-		y, err := c.out()
-		if err != nil {
-			return err
-		}
-		o := newOpts()
-		if err := c.options(want, o); err != nil {
-			return err
-		}
-		act, err := c.act(o.FusedActivationFunction())
-		if err != nil {
-			return err
-		}
-		c.emit(op, ins, y, &ir.BinaryAttrs{Act: act})
-		return nil
+// pool converts AVERAGE_POOL_2D and MAX_POOL_2D.
+func pool(c *opCtx) error {
+	op := c.row().Op
+	if err := c.arity(1, 1); err != nil {
+		return err
 	}
-}
-
-func pool(op ir.Op) func(*opCtx) error {
-	return func(c *opCtx) error {
-		if err := c.arity(1, 1); err != nil {
-			return err
-		}
-		x, err := c.need(0)
-		if err != nil {
-			return err
-		}
-		y, err := c.out()
-		if err != nil {
-			return err
-		}
-		if err := rank4(c, x); err != nil {
-			return err
-		}
-		var o fb.Pool2DOptions
-		if err := c.options(fb.BuiltinOptionsPool2DOptions, &o); err != nil {
-			return err
-		}
-		kernel := [2]int{int(o.FilterHeight()), int(o.FilterWidth())}
-		strides := [2]int{int(o.StrideH()), int(o.StrideW())}
-		dil := [2]int{1, 1}
-		pads, err := c.window(o.Padding(), [2]int{x.Shape[1], x.Shape[2]}, kernel, strides, dil)
-		if err != nil {
-			return err
-		}
-		act, err := c.act(o.FusedActivationFunction())
-		if err != nil {
-			return err
-		}
-		// TFLite's average pool divides by the number of input elements
-		// under the window, padding excluded.
-		c.emit(op, []*ir.Tensor{x}, y, &ir.PoolAttrs{Kernel: kernel, Strides: strides, Dilations: dil, Pads: pads, Act: act})
-		return nil
+	x, err := c.need(0)
+	if err != nil {
+		return err
 	}
+	y, err := c.out()
+	if err != nil {
+		return err
+	}
+	if err := rank4(c, x); err != nil {
+		return err
+	}
+	var o fb.Pool2DOptions
+	if err := c.options(fb.BuiltinOptionsPool2DOptions, &o); err != nil {
+		return err
+	}
+	kernel := [2]int{int(o.FilterHeight()), int(o.FilterWidth())}
+	strides := [2]int{int(o.StrideH()), int(o.StrideW())}
+	dil := [2]int{1, 1}
+	pads, err := c.window(o.Padding(), [2]int{x.Shape[1], x.Shape[2]}, kernel, strides, dil)
+	if err != nil {
+		return err
+	}
+	act, err := c.act(o.FusedActivationFunction())
+	if err != nil {
+		return err
+	}
+	// TFLite's average pool divides by the number of input elements
+	// under the window, padding excluded.
+	c.emit(op, []*ir.Tensor{x}, y, &ir.PoolAttrs{Kernel: kernel, Strides: strides, Dilations: dil, Pads: pads, Act: act})
+	return nil
 }
 
 func convertMean(c *opCtx) error {
@@ -747,9 +714,21 @@ func convertSoftmax(c *opCtx) error {
 	return nil
 }
 
-// unary converts a one-input op without options; attrs makes its
+// clamp converts RELU6 and RELU_N1_TO_1 to a Clip to [lo, hi].
+func clamp(lo, hi float32) func(*opCtx) error {
+	return unaryAs(ir.OpClip, func() ir.Attrs { return &ir.ClipAttrs{Min: lo, Max: hi} })
+}
+
+// unary converts a one-to-one one-input op without options; attrs makes its
 // attributes (nil: the op takes none).
-func unary(op ir.Op, attrs func() ir.Attrs) func(*opCtx) error {
+func unary(attrs func() ir.Attrs) func(*opCtx) error {
+	return func(c *opCtx) error {
+		return unaryAs(c.row().Op, attrs)(c)
+	}
+}
+
+// unaryAs converts a one-input op without options to op.
+func unaryAs(op ir.Op, attrs func() ir.Attrs) func(*opCtx) error {
 	return func(c *opCtx) error {
 		if err := c.arity(1, 1); err != nil {
 			return err

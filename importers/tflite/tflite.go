@@ -13,9 +13,10 @@
 // attributes, and operands that TFLite passes as constant tensors (reshape
 // shapes, paddings, permutations, reduction axes) become attributes.
 //
-// The file is untrusted: verify (verify.go) checks every table the importer
-// reads before the flatc-generated readers touch it, declared sizes are
-// checked against limits.go before anything is allocated, and a recover at
+// The file is untrusted: format/tflite's Verify checks every table the
+// importer reads before the flatc-generated readers touch it, declared sizes
+// are checked against the format's and limits.go's limits before anything
+// is allocated, and a recover at
 // the Import boundary turns any fault the verifier missed into an error.
 // Only subgraph 0 is imported.
 package tflite
@@ -29,8 +30,9 @@ import (
 	"strconv"
 	"strings"
 
+	tfl "github.com/mnconv/mnconv/format/tflite"
+	"github.com/mnconv/mnconv/format/tflite/tflitefb"
 	"github.com/mnconv/mnconv/importers"
-	"github.com/mnconv/mnconv/importers/tflite/tflitefb"
 	"github.com/mnconv/mnconv/ir"
 )
 
@@ -68,7 +70,7 @@ func Import(name string, data []byte, opts importers.Options) (g *ir.Graph, err 
 // importModel is Import without the recover, so that tests can show the
 // verifier alone keeps corrupt files from faulting.
 func importModel(name string, data []byte, opts importers.Options) (*ir.Graph, error) {
-	if err := verify(data); err != nil {
+	if err := tfl.Verify(data); err != nil {
 		return nil, fmt.Errorf("tflite: %s: %w", name, err)
 	}
 	im := &importer{
@@ -231,29 +233,14 @@ type opcode struct {
 
 // name is the op's TFLite name: the builtin's enum name, or a custom op's
 // code.
-func (o opcode) name() string {
-	if o.code == tflitefb.BuiltinOperatorCUSTOM {
-		if o.custom != "" {
-			return o.custom
-		}
-		return "CUSTOM"
-	}
-	if s, ok := tflitefb.EnumNamesBuiltinOperator[o.code]; ok {
-		return s
-	}
-	return fmt.Sprintf("BUILTIN_%d", int32(o.code))
-}
+func (o opcode) name() string { return tfl.OpName(o.code, o.custom) }
 
 func (im *importer) readOpcodes() error {
 	var oc tflitefb.OperatorCode
 	for i := 0; i < im.model.OperatorCodesLength(); i++ {
 		im.model.OperatorCodes(&oc, i)
-		// Codes above 126 live only in builtin_code; older files set only
-		// the one-byte deprecated field. The format's rule is to take the
-		// larger of the two.
-		code := max(int32(oc.DeprecatedBuiltinCode()), int32(oc.BuiltinCode()))
 		im.opcodes = append(im.opcodes, opcode{
-			code:    tflitefb.BuiltinOperator(code),
+			code:    tfl.ReadCode(&oc),
 			custom:  string(oc.CustomCode()),
 			version: oc.Version(),
 		})
@@ -326,14 +313,6 @@ func (im *importer) tensor(i int) (*ir.Tensor, error) {
 	return t, nil
 }
 
-var dtypes = map[tflitefb.TensorType]ir.DType{
-	tflitefb.TensorTypeFLOAT32: ir.Float32,
-	tflitefb.TensorTypeINT8:    ir.Int8,
-	tflitefb.TensorTypeUINT8:   ir.Uint8,
-	tflitefb.TensorTypeINT32:   ir.Int32,
-	tflitefb.TensorTypeINT64:   ir.Int64,
-}
-
 // load builds a new IR tensor from file tensor i: name (the tensor's own
 // when own is set, else a fresh one), dtype, shape, quantization and
 // constant data.
@@ -347,7 +326,7 @@ func (im *importer) load(i int, own bool) (*ir.Tensor, error) {
 	terr := func(format string, args ...any) error {
 		return im.errorf("tensor %d %q: %s", i, im.names[i], fmt.Sprintf(format, args...))
 	}
-	dt, ok := dtypes[ft.Type()]
+	dt, ok := tfl.DType(ft.Type())
 	if !ok {
 		return nil, terr("type %v is not supported (float32, int8, uint8, int32, int64 are)", ft.Type())
 	}

@@ -1,6 +1,7 @@
 package tflite
 
 import (
+	"github.com/mnconv/mnconv/format/tflite/tflitetest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,32 +10,33 @@ import (
 
 	flatbuffers "github.com/google/flatbuffers/go"
 
+	tfl "github.com/mnconv/mnconv/format/tflite"
+	fb "github.com/mnconv/mnconv/format/tflite/tflitefb"
 	"github.com/mnconv/mnconv/importers"
-	fb "github.com/mnconv/mnconv/importers/tflite/tflitefb"
 	"github.com/mnconv/mnconv/internal/testutil"
 	"github.com/mnconv/mnconv/ir"
 )
 
 type ioFact struct {
 	dtype ir.DType
-	shape []int
-	scale float32 // 0: no quantization
-	zp    int64
+	Shape []int
+	Scale float32 // 0: no quantization
+	ZP    int64
 }
 
 func checkIO(t *testing.T, what string, got *ir.Tensor, want ioFact) {
 	t.Helper()
-	if got.DType != want.dtype || !slices.Equal(got.Shape, want.shape) {
-		t.Errorf("%s %q: %v%v, want %v%v", what, got.Name, got.DType, got.Shape, want.dtype, want.shape)
+	if got.DType != want.dtype || !slices.Equal(got.Shape, want.Shape) {
+		t.Errorf("%s %q: %v%v, want %v%v", what, got.Name, got.DType, got.Shape, want.dtype, want.Shape)
 	}
 	switch q := got.Quant; {
-	case want.scale == 0 && q != nil:
+	case want.Scale == 0 && q != nil:
 		t.Errorf("%s %q: quantized %v, want float", what, got.Name, q)
-	case want.scale == 0:
+	case want.Scale == 0:
 	case q == nil || len(q.Scale) != 1:
-		t.Errorf("%s %q: quantization %v, want per-tensor s=%g zp=%d", what, got.Name, q, want.scale, want.zp)
-	case abs32(q.Scale[0]-want.scale) > 1e-4*want.scale || q.ZP(0) != want.zp:
-		t.Errorf("%s %q: s=%g zp=%d, want s=%g zp=%d", what, got.Name, q.Scale[0], q.ZP(0), want.scale, want.zp)
+		t.Errorf("%s %q: quantization %v, want per-tensor s=%g zp=%d", what, got.Name, q, want.Scale, want.ZP)
+	case abs32(q.Scale[0]-want.Scale) > 1e-4*want.Scale || q.ZP(0) != want.ZP:
+		t.Errorf("%s %q: s=%g zp=%d, want s=%g zp=%d", what, got.Name, q.Scale[0], q.ZP(0), want.Scale, want.ZP)
 	}
 }
 
@@ -172,7 +174,7 @@ func TestAppModels(t *testing.T) {
 }
 
 func TestTinyModel(t *testing.T) {
-	data := tinyModel().build()
+	data := tinyModel().Build()
 	g, err := Import("tiny.tflite", data, importers.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -209,7 +211,7 @@ func TestTinyModel(t *testing.T) {
 	if w.Name != "dw_w" || !slices.Equal(w.Shape, []int{8, 3, 3, 1}) {
 		t.Fatalf("depthwise weight %q %v", w.Name, w.Shape)
 	}
-	src := tinyModel().tensors[4].data
+	src := tinyModel().Tensors[4].Data
 	for o := 0; o < 8; o++ {
 		for s := 0; s < 9; s++ {
 			want := f32at(src, s*8+o)
@@ -262,47 +264,47 @@ func f32at(b []byte, i int) float32 { return decode(ir.Float32, b[4*i:4*i+4], 1)
 func TestImportErrors(t *testing.T) {
 	cases := []struct {
 		name   string
-		modify func(m *tModel)
+		modify func(m *tflitetest.Model)
 		want   string
 	}{
-		{"unsupported builtin", func(m *tModel) {
-			m.ops[2].code = fb.BuiltinOperatorTANH
+		{"unsupported builtin", func(m *tflitetest.Model) {
+			m.Ops[2].Code = fb.BuiltinOperatorTANH
 		}, `operator 2 "dw_2" (TANH): unsupported op TANH`},
-		{"custom op", func(m *tModel) {
-			m.ops[2].code, m.ops[2].custom = fb.BuiltinOperatorCUSTOM, "MyOp"
+		{"custom op", func(m *tflitetest.Model) {
+			m.Ops[2].Code, m.Ops[2].Custom = fb.BuiltinOperatorCUSTOM, "MyOp"
 		}, `operator 2 "dw_2" (MyOp): unsupported op MyOp`},
-		{"unsupported dtype", func(m *tModel) {
-			m.tensors[0].typ = fb.TensorTypeFLOAT16
+		{"unsupported dtype", func(m *tflitetest.Model) {
+			m.Tensors[0].Type = fb.TensorTypeFLOAT16
 		}, `tensor 0 "x": type FLOAT16 is not supported`},
-		{"short buffer", func(m *tModel) {
-			m.tensors[2].data = m.tensors[2].data[:12]
+		{"short buffer", func(m *tflitetest.Model) {
+			m.Tensors[2].Data = m.Tensors[2].Data[:12]
 		}, `tensor 2 "conv_b": buffer 2 holds 12 bytes; float32[4] needs 16`},
-		{"declared shape wrong", func(m *tModel) {
-			m.tensors[3].shape = []int32{1, 2, 2, 4}
+		{"declared shape wrong", func(m *tflitetest.Model) {
+			m.Tensors[3].Shape = []int32{1, 2, 2, 4}
 		}, `operator 0 "conv" (CONV_2D): output "conv" is declared [1 2 2 4], inference gives [1 3 3 4]`},
-		{"tensor index out of range", func(m *tModel) {
-			m.ops[2].inputs = []int32{99}
+		{"tensor index out of range", func(m *tflitetest.Model) {
+			m.Ops[2].Inputs = []int32{99}
 		}, `operator 2 "dw_2" (RELU): input 0 refers to tensor 99; the subgraph has 23`},
-		{"wrong options type", func(m *tModel) {
-			m.ops[0].optType = fb.BuiltinOptionsPool2DOptions
-			m.ops[0].opts = poolOpts(fb.PaddingSAME, 2, 2)
+		{"wrong options type", func(m *tflitetest.Model) {
+			m.Ops[0].OptType = fb.BuiltinOptionsPool2DOptions
+			m.Ops[0].Opts = tflitetest.Pool2D(fb.PaddingSAME, 2, 2)
 		}, `operator 0 "conv" (CONV_2D): builtin options are Pool2DOptions, want Conv2DOptions`},
-		{"zero stride", func(m *tModel) {
-			m.ops[0].opts = convOpts(fb.PaddingVALID, 0, 1, fb.ActivationFunctionTypeNONE)
-		}, `strides [0 1] and dilations [1 1] must be >= 1`},
-		{"tanh activation", func(m *tModel) {
-			m.ops[0].opts = convOpts(fb.PaddingVALID, 1, 1, fb.ActivationFunctionTypeTANH)
+		{"zero stride", func(m *tflitetest.Model) {
+			m.Ops[0].Opts = tflitetest.Conv2D(fb.PaddingVALID, 0, 1, fb.ActivationFunctionTypeNONE)
+		}, `strides [0 0] and dilations [1 1] must be >= 1`},
+		{"tanh activation", func(m *tflitetest.Model) {
+			m.Ops[0].Opts = tflitetest.Conv2D(fb.PaddingVALID, 1, 1, fb.ActivationFunctionTypeTANH)
 		}, `fused activation TANH is not supported`},
-		{"reshape mismatch", func(m *tModel) {
-			m.tensors[16].data = i32bytes(-1, 2)
+		{"reshape mismatch", func(m *tflitetest.Model) {
+			m.Tensors[16].Data = tflitetest.I32(-1, 2)
 		}, `cannot infer the -1 for 3 elements`},
-		{"axis outside rank", func(m *tModel) {
-			m.tensors[1].typ = fb.TensorTypeINT8
-			m.tensors[1].data = make([]byte, 72)
-			m.tensors[1].scale, m.tensors[1].zp, m.tensors[1].qdim = []float32{1, 1, 1, 1}, []int64{0, 0, 0, 0}, 5
+		{"axis outside rank", func(m *tflitetest.Model) {
+			m.Tensors[1].Type = fb.TensorTypeINT8
+			m.Tensors[1].Data = make([]byte, 72)
+			m.Tensors[1].Scale, m.Tensors[1].ZP, m.Tensors[1].QDim = []float32{1, 1, 1, 1}, []int64{0, 0, 0, 0}, 5
 		}, `tensor 1 "conv_w": quantized_dimension 5 is outside rank 4`},
-		{"wrong shape of paddings", func(m *tModel) {
-			m.tensors[18].shape = []int32{4}
+		{"wrong shape of paddings", func(m *tflitetest.Model) {
+			m.Tensors[18].Shape = []int32{4}
 		}, `paddings "pads" have shape [4], want [2 2]`},
 		{"batch asked for", nil, `batch 4 was asked for`},
 	}
@@ -315,7 +317,7 @@ func TestImportErrors(t *testing.T) {
 			} else {
 				opts.Batch = 4
 			}
-			_, err := Import("bad.tflite", m.build(), opts)
+			_, err := Import("bad.tflite", m.Build(), opts)
 			if err == nil {
 				t.Fatalf("no error, want %q", tc.want)
 			}
@@ -330,10 +332,10 @@ func TestImportErrors(t *testing.T) {
 // its rank imports with a warning when its scale count matches its length.
 func TestPerAxisQuirk(t *testing.T) {
 	m := tinyModel()
-	b := &m.tensors[2]
-	b.scale, b.zp, b.qdim = []float32{0.5, 0.25, 0.125, 1}, []int64{0, 0, 0, 0}, 3
+	b := &m.Tensors[2]
+	b.Scale, b.ZP, b.QDim = []float32{0.5, 0.25, 0.125, 1}, []int64{0, 0, 0, 0}, 3
 	var warns []string
-	g, err := Import("q.tflite", m.build(), importers.Options{Warn: func(s string) { warns = append(warns, s) }})
+	g, err := Import("q.tflite", m.Build(), importers.Options{Warn: func(s string) { warns = append(warns, s) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,19 +351,19 @@ func TestPerAxisQuirk(t *testing.T) {
 // from 3 to 0 along with the data.
 func TestDepthwiseQuantAxis(t *testing.T) {
 	m := tinyModel()
-	w := &m.tensors[4]
-	w.typ = fb.TensorTypeINT8
-	w.data = make([]byte, 72)
-	for i := range w.data {
-		w.data[i] = byte(i)
+	w := &m.Tensors[4]
+	w.Type = fb.TensorTypeINT8
+	w.Data = make([]byte, 72)
+	for i := range w.Data {
+		w.Data[i] = byte(i)
 	}
-	w.scale, w.zp, w.qdim = make([]float32, 8), make([]int64, 8), 3
-	for i := range w.scale {
-		w.scale[i] = float32(i + 1)
+	w.Scale, w.ZP, w.QDim = make([]float32, 8), make([]int64, 8), 3
+	for i := range w.Scale {
+		w.Scale[i] = float32(i + 1)
 	}
 	// Quantized weights on a float activation are unusual but legal for
 	// the importer: it only translates.
-	g, err := Import("dwq.tflite", m.build(), importers.Options{})
+	g, err := Import("dwq.tflite", m.Build(), importers.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,27 +382,27 @@ func TestDepthwiseQuantAxis(t *testing.T) {
 // 126 (127 in the byte, the code in builtin_code) all read right.
 func TestOpcodeRule(t *testing.T) {
 	m := tinyModel()
-	for i := range m.ops {
-		m.ops[i].deprecatedOnly = i%2 == 0
+	for i := range m.Ops {
+		m.Ops[i].DeprecatedOnly = i%2 == 0
 	}
-	if _, err := Import("old.tflite", m.build(), importers.Options{}); err != nil {
+	if _, err := Import("old.tflite", m.Build(), importers.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	m.ops[4].code = fb.BuiltinOperatorCUMSUM
-	m.ops[4].deprecatedOnly = false
-	_, err := Import("new.tflite", m.build(), importers.Options{})
+	m.Ops[4].Code = fb.BuiltinOperatorCUMSUM
+	m.Ops[4].DeprecatedOnly = false
+	_, err := Import("new.tflite", m.Build(), importers.Options{})
 	if err == nil || !strings.Contains(err.Error(), "(CUMSUM): unsupported op CUMSUM") {
 		t.Fatalf("error %v", err)
 	}
-	m.ops[4].deprecatedOnly = true
-	_, err = Import("new.tflite", m.build(), importers.Options{})
+	m.Ops[4].DeprecatedOnly = true
+	_, err = Import("new.tflite", m.Build(), importers.Options{})
 	if err == nil || !strings.Contains(err.Error(), "unsupported op PLACEHOLDER_FOR_GREATER_OP_CODES") {
 		t.Fatalf("error %v", err)
 	}
 }
 
 func TestRegistered(t *testing.T) {
-	data := tinyModel().build()
+	data := tinyModel().Build()
 	f, err := importers.Detect("model.bin", data)
 	if err != nil || f.Name != "tflite" {
 		t.Fatalf("Detect: %v %v", f, err)
@@ -419,22 +421,22 @@ func TestRegistered(t *testing.T) {
 }
 
 // TestOptionsDefaults: an operator without options reads the schema's
-// defaults from emptyTable (dilations 1, no activation).
+// defaults from tfl.DefaultOptions (dilations 1, no activation).
 func TestOptionsDefaults(t *testing.T) {
 	var d fb.DepthwiseConv2DOptions
-	d.Init(emptyTable, flatbuffers.GetUOffsetT(emptyTable))
+	d.Init(tfl.DefaultOptions, flatbuffers.GetUOffsetT(tfl.DefaultOptions))
 	if d.DilationHFactor() != 1 || d.DilationWFactor() != 1 || d.FusedActivationFunction() != fb.ActivationFunctionTypeNONE || d.StrideH() != 0 {
 		t.Error("defaults")
 	}
 	var f fb.FullyConnectedOptions
-	f.Init(emptyTable, flatbuffers.GetUOffsetT(emptyTable))
+	f.Init(tfl.DefaultOptions, flatbuffers.GetUOffsetT(tfl.DefaultOptions))
 	if f.KeepNumDims() || f.WeightsFormat() != fb.FullyConnectedOptionsWeightsFormatDEFAULT {
 		t.Error("defaults")
 	}
 }
 
 func BenchmarkImportTiny(b *testing.B) {
-	data := tinyModel().build()
+	data := tinyModel().Build()
 	for b.Loop() {
 		if _, err := Import("tiny.tflite", data, importers.Options{}); err != nil {
 			b.Fatal(err)

@@ -1491,7 +1491,7 @@ const file_onnx_proto_rawDesc = "" +
 	"\x06Tensor\x12\x1b\n" +
 	"\telem_type\x18\x01 \x01(\x05R\belemType\x123\n" +
 	"\x05shape\x18\x02 \x01(\v2\x1d.mnconv.onnx.TensorShapeProtoR\x05shapeB\a\n" +
-	"\x05valueB0Z.github.com/mnconv/mnconv/importers/onnx/onnxpb"
+	"\x05valueB-Z+github.com/mnconv/mnconv/format/onnx/onnxpb"
 
 var (
 	file_onnx_proto_rawDescOnce sync.Once

@@ -5,7 +5,7 @@
 // Phase: import and export. The generated readers do no bounds checking and
 // panic on bad offsets; importers/tflite verifies a buffer before it reads
 // it with them. Do not edit the generated files: change schema.fbs and run
-// `go generate ./importers/tflite/tflitefb` (flatc 2.0.8 wrote the current
+// `go generate ./format/tflite/tflitefb` (flatc 2.0.8 wrote the current
 // ones).
 package tflitefb
 

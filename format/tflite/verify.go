@@ -4,18 +4,18 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"github.com/mnconv/mnconv/importers/tflite/tflitefb"
+	"github.com/mnconv/mnconv/format/tflite/tflitefb"
 )
 
 // The flatc-generated readers trust every offset they follow and panic (or,
-// where 32-bit offsets wrap, read the wrong bytes) on a corrupt file. verify
+// where 32-bit offsets wrap, read the wrong bytes) on a corrupt file. Verify
 // walks every table, vector and string the importer reads, before it reads
 // anything, and checks it against the buffer: offsets in bounds (computed in
 // 64 bits), tables and vectors aligned, vtables well formed, each field
 // inside its table, vector lengths times element size inside the buffer,
 // strings terminated, nesting, the number of tables visited and the bytes
 // of vectors reached (shared ones counted at each use) bounded, and the
-// counts in limits.go respected. After verify accepts a buffer the
+// counts in limits.go respected. After Verify accepts a buffer the
 // generated readers cannot fault on the parts this spec describes, so the
 // spec must name every field the importer reads.
 
@@ -104,14 +104,14 @@ var (
 		scalar("quantized_dimension", 6, 4),
 	}}
 	tensorSpec = &tableSpec{name: "Tensor", fields: []fieldSpec{
-		vec("shape", 0, 4, maxRank),
+		vec("shape", 0, 4, MaxRank),
 		scalar("type", 1, 1),
 		scalar("buffer", 2, 4),
 		str("name", 3, maxNameBytes),
 		tab("quantization", 4, quantSpec),
 		scalar("is_variable", 5, 1),
 		tab("sparsity", 6, &tableSpec{name: "SparsityParameters"}),
-		vec("shape_signature", 7, 4, maxRank),
+		vec("shape_signature", 7, 4, MaxRank),
 	}}
 	conv2DSpec = &tableSpec{name: "Conv2DOptions", fields: []fieldSpec{
 		scalar("padding", 0, 1), scalar("stride_w", 1, 4), scalar("stride_h", 2, 4),
@@ -148,8 +148,8 @@ var (
 		tflitefb.BuiltinOptionsAddOptions:        activationOnlySpec("AddOptions"),
 		tflitefb.BuiltinOptionsSubOptions:        activationOnlySpec("SubOptions"),
 		tflitefb.BuiltinOptionsMulOptions:        activationOnlySpec("MulOptions"),
-		tflitefb.BuiltinOptionsReshapeOptions:    {name: "ReshapeOptions", fields: []fieldSpec{vec("new_shape", 0, 4, maxRank)}},
-		tflitefb.BuiltinOptionsSqueezeOptions:    {name: "SqueezeOptions", fields: []fieldSpec{vec("squeeze_dims", 0, 4, maxRank)}},
+		tflitefb.BuiltinOptionsReshapeOptions:    {name: "ReshapeOptions", fields: []fieldSpec{vec("new_shape", 0, 4, MaxRank)}},
+		tflitefb.BuiltinOptionsSqueezeOptions:    {name: "SqueezeOptions", fields: []fieldSpec{vec("squeeze_dims", 0, 4, MaxRank)}},
 		tflitefb.BuiltinOptionsReducerOptions:    {name: "ReducerOptions", fields: []fieldSpec{scalar("keep_dims", 0, 1)}},
 		tflitefb.BuiltinOptionsPadOptions:        emptySpec("PadOptions"),
 		tflitefb.BuiltinOptionsPadV2Options:      emptySpec("PadV2Options"),
@@ -160,12 +160,12 @@ var (
 	}
 	operatorSpec = &tableSpec{name: "Operator", fields: []fieldSpec{
 		scalar("opcode_index", 0, 4),
-		vec("inputs", 1, 4, maxOpTensors),
-		vec("outputs", 2, 4, maxOpTensors),
+		vec("inputs", 1, 4, MaxOpTensors),
+		vec("outputs", 2, 4, MaxOpTensors),
 		scalar("builtin_options_type", 3, 1),
 		{name: "builtin_options", id: 4, kind: unionField, union: builtinOptionsSpecs},
 		vec("custom_options", 5, 1, maxFileBytes),
-		vec("intermediates", 8, 4, maxOpTensors),
+		vec("intermediates", 8, 4, MaxOpTensors),
 		scalar("large_custom_options_offset", 9, 8),
 		scalar("large_custom_options_size", 10, 8),
 	}}
@@ -203,9 +203,9 @@ type verifier struct {
 	bytes int64
 }
 
-// verify checks buf as a TFLite model. Its errors say "corrupt file" and
-// where; callers add the file name.
-func verify(buf []byte) error {
+// Verify checks buf as a TFLite model before the generated readers touch
+// it. Its errors say "corrupt file" and where; callers add the file name.
+func Verify(buf []byte) error {
 	if len(buf) > maxFileBytes {
 		return fmt.Errorf("file is %d bytes, more than the %d-byte limit", len(buf), maxFileBytes)
 	}
