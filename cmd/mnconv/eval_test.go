@@ -234,7 +234,6 @@ func TestEvalGateJSON(t *testing.T) {
 func TestEvalRealModel(t *testing.T) {
 	model := testutil.Shared(t, "models/tflite/coral_mobilenet_v1_0.25_128_quant.tflite")
 	images := testutil.Shared(t, "images/imagenet/eval")
-	refCSV := testutil.Shared(t, "reference/predictions/coral_mobilenet_v1_0.25_128_quant.csv")
 	out, err := evalCLI(t, "eval", model, "--images", images, "--limit", "40", "--json")
 	if err != nil {
 		t.Skipf("model does not run yet: %v", err)
@@ -249,22 +248,15 @@ func TestEvalRealModel(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(refCSV)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := map[string]string{}
-	for _, row := range rows[1:] {
-		ref[strings.TrimPrefix(row[0], "eval/")] = row[2]
+	ref := map[string]int{}
+	for _, p := range testutil.ReadPredictions(t, "coral_mobilenet_v1_0.25_128_quant") {
+		if name, ok := strings.CutPrefix(p.File, "eval/"); ok {
+			ref[name] = p.Top1
+		}
 	}
 	agree := 0
 	for _, p := range r.PerImage {
-		if ref[p.File] == fmt.Sprint(p.Top5[0]) {
+		if top, ok := ref[p.File]; ok && top == p.Top5[0] {
 			agree++
 		}
 	}

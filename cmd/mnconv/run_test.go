@@ -58,25 +58,6 @@ func parseRunLines(t *testing.T, out string) []runLine {
 	return lines
 }
 
-type refOutputs struct {
-	Results []struct {
-		Output []float64 `json:"output"`
-	} `json:"results"`
-}
-
-func readRef(t *testing.T, rel string) refOutputs {
-	t.Helper()
-	b, err := os.ReadFile(testutil.Shared(t, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r refOutputs
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
 // skipIfKernelMissing turns a runtime "not implemented" error (kernels land
 // op by op) into a skip that says which; any other error fails.
 func skipIfKernelMissing(t *testing.T, err error) {
@@ -103,17 +84,17 @@ func TestRunMatchesReference(t *testing.T) {
 		tol                      float64
 	}{
 		{"models/tflite/mlcommons_tiny_vww_96_float.tflite", "reference/imagenet16_u8_nhwc_96.bin", "unit",
-			"reference/mlcommons_tiny_vww_96_float.tfjs_tflite.json", 1e-4},
+			"mlcommons_tiny_vww_96_float.tfjs_tflite.json", 1e-4},
 		{"models/onnx/stm32_tutorial_mobilenet_v2_128_0.5.onnx", "reference/imagenet16_u8_nhwc_128.bin", "tf",
-			"reference/stm32_tutorial_mobilenet_v2_128_0.5.ort.json", 1e-4},
+			"stm32_tutorial_mobilenet_v2_128_0.5.ort.json", 1e-4},
 		{"models/tflite/coral_mobilenet_v1_0.25_128_quant.tflite", "reference/imagenet16_u8_nhwc_128.bin", "raw",
-			"reference/coral_mobilenet_v1_0.25_128_quant.tfjs_tflite.json", 12},
+			"coral_mobilenet_v1_0.25_128_quant.tfjs_tflite.json", 12},
 		{"models/tflite/mlcommons_tiny_vww_96_int8.tflite", "reference/imagenet16_u8_nhwc_96.bin", "raw",
-			"reference/mlcommons_tiny_vww_96_int8.tfjs_tflite.json", 12},
+			"mlcommons_tiny_vww_96_int8.tfjs_tflite.json", 12},
 	}
 	for _, c := range cases {
 		t.Run(filepath.Base(c.model), func(t *testing.T) {
-			ref := readRef(t, c.ref)
+			ref := testutil.ReadReference(t, c.ref)
 			out, err := inspRunCLI(t, "run", testutil.Shared(t, c.model), "--pixels", testutil.Shared(t, c.pixels),
 				"--preprocess", c.mode, "--json")
 			skipIfKernelMissing(t, err)
@@ -135,7 +116,7 @@ func TestRunMatchesReference(t *testing.T) {
 					}
 					total++
 				}
-				if l.Top5[0] == refTop(want) {
+				if l.Top5[0] == ref.Results[i].Argmax {
 					sameTop1++
 				}
 				if !slices.IsSortedFunc(l.Top5, func(a, b int) int {
@@ -150,16 +131,6 @@ func TestRunMatchesReference(t *testing.T) {
 			}
 		})
 	}
-}
-
-func refTop(v []float64) int {
-	best := 0
-	for i := range v {
-		if v[i] > v[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 func cmpFloat(a, b float64) int {
