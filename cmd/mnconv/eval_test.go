@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 
 	"github.com/mnconv/mnconv/importers"
 	"github.com/mnconv/mnconv/internal/testutil"
@@ -92,20 +92,7 @@ func evalDataset(t *testing.T) string {
 // default (flags keep their values between Execute calls).
 func evalCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	evalCmd.Flags().VisitAll(func(f *pflag.Flag) {
-		if sv, ok := f.Value.(pflag.SliceValue); ok {
-			_ = sv.Replace(nil)
-		} else {
-			_ = f.Value.Set(f.DefValue)
-		}
-		f.Changed = false
-	})
-	var out bytes.Buffer
-	rootCmd.SetOut(&out)
-	rootCmd.SetErr(&bytes.Buffer{})
-	rootCmd.SetArgs(args)
-	err := rootCmd.Execute()
-	return out.String(), err
+	return execCLI(t, []*cobra.Command{evalCmd}, args...)
 }
 
 func exitCode(err error) int {

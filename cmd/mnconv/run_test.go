@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"math"
 	"os"
@@ -10,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 
 	"github.com/mnconv/mnconv/internal/testutil"
 	"github.com/mnconv/mnconv/preprocess"
@@ -21,21 +20,7 @@ import (
 // commands is put back to its default first.
 func inspRunCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	for _, c := range []*pflag.FlagSet{runCmd.Flags(), inspectCmd.Flags()} {
-		c.VisitAll(func(f *pflag.Flag) {
-			if sv, ok := f.Value.(pflag.SliceValue); ok {
-				_ = sv.Replace(nil)
-			} else {
-				_ = f.Value.Set(f.DefValue)
-			}
-			f.Changed = false
-		})
-	}
-	var out bytes.Buffer
-	rootCmd.SetOut(&out)
-	rootCmd.SetArgs(args)
-	err := rootCmd.Execute()
-	return out.String(), err
+	return execCLI(t, []*cobra.Command{runCmd, inspectCmd}, args...)
 }
 
 type runLine struct {

@@ -48,9 +48,9 @@ func inputMode(g *ir.Graph) string {
 	return "f11"
 }
 
-// runAll runs g on every image and returns each image's outputs as float64
-// (quantized outputs as their raw values).
-func runAll(t testing.TB, g *ir.Graph, images [][]byte, mode string) [][]float64 {
+// newInterpreter prepares g for our runtime, skipping the test while a
+// kernel it needs is not implemented.
+func newInterpreter(t testing.TB, g *ir.Graph) *runtime.Interpreter {
 	t.Helper()
 	it, err := runtime.New(g)
 	if err != nil {
@@ -59,6 +59,14 @@ func runAll(t testing.TB, g *ir.Graph, images [][]byte, mode string) [][]float64
 		}
 		t.Fatal(err)
 	}
+	return it
+}
+
+// runAll runs g on every image and returns each image's outputs as float64
+// (quantized outputs as their raw values).
+func runAll(t testing.TB, g *ir.Graph, images [][]byte, mode string) [][]float64 {
+	t.Helper()
+	it := newInterpreter(t, g)
 	var out [][]float64
 	for _, px := range images {
 		fill(t, it.Input(0), px, mode)
