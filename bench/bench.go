@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mnconv/mnconv/eval"
 	"github.com/mnconv/mnconv/inspect"
 	"github.com/mnconv/mnconv/ir"
 	"github.com/mnconv/mnconv/refrt"
@@ -302,18 +303,11 @@ func compareOutputs(ref string, ours []float64, theirs []float32) string {
 		return fmt.Sprintf("%s: output has %d values, ours %d: not compared", ref, len(theirs), len(ours))
 	}
 	maxDiff, scale := 0.0, 0.0
-	top, refTop := 0, 0
 	for i, v := range ours {
 		maxDiff = max(maxDiff, math.Abs(v-float64(theirs[i])))
 		scale = max(scale, math.Abs(float64(theirs[i])))
-		if v > ours[top] {
-			top = i
-		}
-		if theirs[i] > theirs[refTop] {
-			refTop = i
-		}
 	}
-	return fmt.Sprintf("%s: top-1 %d vs ours %d, max |diff| %.3g (largest |value| %.3g)", ref, refTop, top, maxDiff, scale)
+	return fmt.Sprintf("%s: top-1 %d vs ours %d, max |diff| %.3g (largest |value| %.3g)", ref, eval.Argmax(theirs), eval.Argmax(ours), maxDiff, scale)
 }
 
 // profile times every node over the runs at the first thread count.

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -43,7 +44,7 @@ func TestRefInputNCHW(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []int{1, 4, 2, 3}; !equalInts(in.Shape, want) {
+	if want := []int{1, 4, 2, 3}; !slices.Equal(in.Shape, want) {
 		t.Fatalf("shape %v, want %v", in.Shape, want)
 	}
 	at := func(c, h, w int) float32 {
@@ -61,21 +62,9 @@ func TestRefInputNCHW(t *testing.T) {
 	u := runtime.NewTensor(ir.Uint8, []int{1, 1, 2, 2})
 	copy(u.U8, []uint8{1, 2, 3, 4})
 	in, err = refInput(u, false)
-	if err != nil || string(in.Data) != "\x01\x02\x03\x04" || !equalInts(in.Shape, []int{1, 1, 2, 2}) {
+	if err != nil || string(in.Data) != "\x01\x02\x03\x04" || !slices.Equal(in.Shape, []int{1, 1, 2, 2}) {
 		t.Fatalf("uint8 NHWC input: %+v, %v", in, err)
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestCompareOutputs(t *testing.T) {

@@ -3,6 +3,7 @@ package builder
 import (
 	"bytes"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -342,10 +343,10 @@ func TestStructure(t *testing.T) {
 		if res == 0 {
 			res = 224
 		}
-		if in := g.Inputs[0]; in.DType != ir.Float32 || !equal(in.Shape, []int{1, res, res, 3}) {
+		if in := g.Inputs[0]; in.DType != ir.Float32 || !slices.Equal(in.Shape, []int{1, res, res, 3}) {
 			t.Errorf("%s: input %v%v", g.Name, in.DType, in.Shape)
 		}
-		if out := g.Outputs[0]; !equal(out.Shape, []int{1, 1001}) || node(t, g, "softmax").Out() != out {
+		if out := g.Outputs[0]; !slices.Equal(out.Shape, []int{1, 1001}) || node(t, g, "softmax").Out() != out {
 			t.Errorf("%s: output %q %v, want the softmax [1 1001]", g.Name, out.Name, out.Shape)
 		}
 		// A training export: no Conv followed by a BatchNorm has a bias, and
@@ -364,18 +365,6 @@ func TestStructure(t *testing.T) {
 			}
 		}
 	}
-}
-
-func equal(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestChannelRounding(t *testing.T) {

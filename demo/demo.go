@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/mnconv/mnconv/builder"
+	"github.com/mnconv/mnconv/eval"
 	"github.com/mnconv/mnconv/exporters"
 	"github.com/mnconv/mnconv/importers"
 	"github.com/mnconv/mnconv/internal/atomicfile"
@@ -205,21 +206,11 @@ func outputs(g *ir.Graph, inputs []*rt.Tensor) ([][]float32, error) {
 	return out, nil
 }
 
-func argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
-}
-
 // compare returns top-1 agreement, the largest absolute difference and the
 // mean cosine similarity of two sets of outputs.
 func compare(a, b [][]float32) (agree int, maxDiff, cos float64) {
 	for i := range a {
-		if argmax(a[i]) == argmax(b[i]) {
+		if eval.Argmax(a[i]) == eval.Argmax(b[i]) {
 			agree++
 		}
 		var ab, aa, bb float64

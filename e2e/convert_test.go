@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
-	"os"
 	"testing"
 
 	"github.com/mnconv/mnconv/exporters"
@@ -12,27 +10,6 @@ import (
 	"github.com/mnconv/mnconv/passes"
 	"github.com/mnconv/mnconv/refrt"
 )
-
-func refOutputs(t *testing.T, rel string) [][]float32 {
-	t.Helper()
-	data, err := os.ReadFile(testutil.Shared(t, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ref struct {
-		Results []struct {
-			Output []float32 `json:"output"`
-		} `json:"results"`
-	}
-	if err := json.Unmarshal(data, &ref); err != nil {
-		t.Fatal(err)
-	}
-	var out [][]float32
-	for _, r := range ref.Results {
-		out = append(out, r.Output)
-	}
-	return out
-}
 
 // TestSTM32ToTFLite converts the stm32 ONNX MobileNetV2 to .tflite with the
 // default passes: no BatchNorm, Clip, standalone Pad or Transpose is left,
@@ -61,7 +38,7 @@ func TestSTM32ToTFLite(t *testing.T) {
 	}
 	inputs := m.inputs(t, g, 16)
 	got := reference(t, refrt.TFLite, path, inputs)
-	want := refOutputs(t, "reference/stm32_tutorial_mobilenet_v2_128_0.5.ort.json")
+	want := testutil.ReadReference(t, "stm32_tutorial_mobilenet_v2_128_0.5.ort.json").Outputs32()
 	d := maxAbs(want, got)
 	t.Logf("stm32 -> .tflite in TFLite vs the ORT reference: max |diff| %.2g; ops %v", d, ops)
 	if d > 1e-4 {
@@ -92,7 +69,7 @@ func TestTFLiteONNXTFLite(t *testing.T) {
 		t.Errorf("TFLite -> ONNX -> TFLite moved outputs by %g", d)
 	}
 	refrt.Need(t, refrt.ONNX)
-	ref := refOutputs(t, "reference/mlcommons_tiny_vww_96_float.tfjs_tflite.json")
+	ref := testutil.ReadReference(t, "mlcommons_tiny_vww_96_float.tfjs_tflite.json").Outputs32()
 	d := maxAbs(ref, reference(t, refrt.ONNX, onnxPath, inputs))
 	t.Logf("VWW float as .onnx in ONNX Runtime vs the TFLite reference: max |diff| %.2g", d)
 	if d > 1e-4 {

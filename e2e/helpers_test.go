@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -57,10 +56,7 @@ func (m floatModel) load(t *testing.T) *ir.Graph {
 // inputs are the 16 reference images mapped to g's input (count limits them).
 func (m floatModel) inputs(t *testing.T, g *ir.Graph, count int) []*rt.Tensor {
 	t.Helper()
-	pix, err := preprocess.ReadReference(testutil.Shared(t, fmt.Sprintf("reference/imagenet16_u8_nhwc_%d.bin", m.size)), m.size)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pix := testutil.ReferenceImages(t, m.size)
 	target, err := preprocess.TargetFor(g, 0, preprocess.Slim, m.mode)
 	if err != nil {
 		t.Fatal(err)
@@ -123,16 +119,6 @@ func maxAbs(want, got [][]float32) float64 {
 		}
 	}
 	return d
-}
-
-func argmax(v []float32) int {
-	b := 0
-	for i := range v {
-		if v[i] > v[b] {
-			b = i
-		}
-	}
-	return b
 }
 
 // write exports g to dir/name and returns the path.

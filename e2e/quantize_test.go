@@ -70,7 +70,7 @@ func TestQuantizedInReferenceRuntimes(t *testing.T) {
 				agree, ties, exact, within2, total := 0, 0, 0, 0, 0
 				q := 1.0 / 256 // the softmax output's scale
 				for i := range ours {
-					a, b := argmax(ours[i]), argmax(theirs[i])
+					a, b := testutil.Argmax(ours[i]), testutil.Argmax(theirs[i])
 					switch {
 					case a == b:
 						agree++

@@ -36,6 +36,17 @@ func TestTopKTies(t *testing.T) {
 		if got := TopK(tc.scores, tc.k); !slices.Equal(got, tc.want) {
 			t.Errorf("TopK(%v, %d) = %v, want %v", tc.scores, tc.k, got, tc.want)
 		}
+		want := -1
+		if len(tc.want) > 0 {
+			want = tc.want[0]
+		}
+		f32 := make([]float32, len(tc.scores))
+		for i, s := range tc.scores {
+			f32[i] = float32(s)
+		}
+		if a, b := Argmax(tc.scores), Argmax(f32); a != want || b != want {
+			t.Errorf("Argmax(%v) = %d (float32: %d), want %d", tc.scores, a, b, want)
+		}
 	}
 }
 

@@ -135,90 +135,18 @@ func findNode(g *ir.Graph, name string) *ir.Node {
 	return nil
 }
 
-// cloneGraph deep-copies g, constants included.
+// cloneGraph deep-copies g, constants included: ir's Clone shares constant
+// data, and the copy here keeps a reference graph safe from a pass that
+// would write a constant in place.
 func cloneGraph(g *ir.Graph) *ir.Graph {
-	m := map[*ir.Tensor]*ir.Tensor{}
-	ct := func(t *ir.Tensor) *ir.Tensor {
-		if t == nil {
-			return nil
-		}
-		if c, ok := m[t]; ok {
-			return c
-		}
-		c := *t
-		c.Shape = slices.Clone(t.Shape)
-		c.Quant = t.Quant.Clone()
-		if t.Data != nil {
-			c.Data = &ir.Data{F32: slices.Clone(t.Data.F32), I8: slices.Clone(t.Data.I8), U8: slices.Clone(t.Data.U8),
-				I32: slices.Clone(t.Data.I32), I64: slices.Clone(t.Data.I64)}
-		}
-		m[t] = &c
-		return &c
-	}
-	cts := func(ts []*ir.Tensor) []*ir.Tensor {
-		out := make([]*ir.Tensor, len(ts))
-		for i, t := range ts {
-			out[i] = ct(t)
-		}
-		return out
-	}
-	out := &ir.Graph{Name: g.Name, Inputs: cts(g.Inputs), InputLayouts: slices.Clone(g.InputLayouts), OutputLayouts: slices.Clone(g.OutputLayouts)}
-	for _, n := range g.Nodes {
-		c := *n
-		c.Inputs, c.Outputs, c.Attrs = cts(n.Inputs), cts(n.Outputs), cloneAttrs(n.Attrs)
-		out.Nodes = append(out.Nodes, &c)
-	}
-	out.Outputs = cts(g.Outputs)
-	if g.Meta != nil {
-		out.Meta = map[string]string{}
-		for k, v := range g.Meta {
-			out.Meta[k] = v
+	c := g.Clone()
+	for _, t := range c.Tensors() {
+		if d := t.Data; d != nil {
+			t.Data = &ir.Data{F32: slices.Clone(d.F32), I8: slices.Clone(d.I8), U8: slices.Clone(d.U8),
+				I32: slices.Clone(d.I32), I64: slices.Clone(d.I64)}
 		}
 	}
-	return out
-}
-
-func cloneAttrs(a ir.Attrs) ir.Attrs {
-	switch a := a.(type) {
-	case *ir.ConvAttrs:
-		c := *a
-		return &c
-	case *ir.GemmAttrs:
-		c := *a
-		return &c
-	case *ir.BatchNormAttrs:
-		c := *a
-		return &c
-	case *ir.ClipAttrs:
-		c := *a
-		return &c
-	case *ir.HardSigmoidAttrs:
-		c := *a
-		return &c
-	case *ir.BinaryAttrs:
-		c := *a
-		return &c
-	case *ir.PoolAttrs:
-		c := *a
-		return &c
-	case *ir.ReduceAttrs:
-		c := *a
-		c.Axes = slices.Clone(a.Axes)
-		return &c
-	case *ir.TransposeAttrs:
-		return &ir.TransposeAttrs{Perm: slices.Clone(a.Perm)}
-	case *ir.ConcatAttrs:
-		c := *a
-		return &c
-	case *ir.PadAttrs:
-		c := *a
-		c.Pads = slices.Clone(a.Pads)
-		return &c
-	case *ir.SoftmaxAttrs:
-		c := *a
-		return &c
-	}
-	return a
+	return c
 }
 
 // runPasses runs list on a copy of g with validation after every pass and

@@ -1,9 +1,6 @@
 package passes
 
 import (
-	"encoding/binary"
-	"encoding/json"
-	"fmt"
 	"math"
 	"os"
 	"slices"
@@ -26,38 +23,13 @@ func loadModel(t *testing.T, rel string) *ir.Graph {
 	return g
 }
 
-// ortReference reads the outputs ONNX Runtime computed for a shared model.
-func ortReference(t *testing.T, rel string) [][]float32 {
-	t.Helper()
-	data, err := os.ReadFile(testutil.Shared(t, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ref struct {
-		Results []struct {
-			Output []float32 `json:"output"`
-		} `json:"results"`
-	}
-	if err := json.Unmarshal(data, &ref); err != nil {
-		t.Fatalf("%s: %v", rel, err)
-	}
-	var out [][]float32
-	for _, r := range ref.Results {
-		out = append(out, r.Output)
-	}
-	return out
-}
-
 // The float MobileNetV2 from tf2onnx arrives unfused (BatchNorm, Clip as
 // ReLU6, explicit Pad). After Default nothing of that is left and its
 // outputs on the 16 reference images do not move.
 func TestDefaultOnSTM32MobileNetV2(t *testing.T) {
 	g := loadModel(t, "models/onnx/stm32_tutorial_mobilenet_v2_128_0.5.onnx")
-	images, err := os.ReadFile(testutil.Shared(t, "reference/imagenet16_u8_nhwc_128.bin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := ortReference(t, "reference/stm32_tutorial_mobilenet_v2_128_0.5.ort.json")
+	images := testutil.ReferenceImages(t, 128)
+	ref := testutil.ReadReference(t, "stm32_tutorial_mobilenet_v2_128_0.5.ort.json").Outputs32()
 	before := cloneGraph(g)
 	rep, err := Run(g, Default, &Options{Validate: true})
 	if err != nil {
@@ -76,14 +48,13 @@ func TestDefaultOnSTM32MobileNetV2(t *testing.T) {
 	if in.DType != ir.Float32 || ir.NumElements(in.Shape) != 128*128*3 || in.Shape[3] != 3 {
 		t.Fatalf("input %v%v, want float32 NHWC 128x128x3", in.DType, in.Shape)
 	}
-	per := 128 * 128 * 3
-	if len(images) != 16*per || len(ref) != 16 {
-		t.Fatalf("reference data: %d bytes, %d results", len(images), len(ref))
+	if len(images) != 16 || len(ref) != 16 {
+		t.Fatalf("reference data: %d images, %d results", len(images), len(ref))
 	}
 	var worst, worstORT float64
 	for i := range 16 {
 		x := runtime.NewTensor(ir.Float32, in.Shape)
-		for j, v := range images[i*per : (i+1)*per] {
+		for j, v := range images[i] {
 			x.F32[j] = (float32(v) - 127.5) / 127.5
 		}
 		want := runGraph(t, "unoptimized", before, []*runtime.Tensor{x})[0]
@@ -106,7 +77,7 @@ func TestDefaultOnSTM32MobileNetV2(t *testing.T) {
 // Mul: Default makes it one HardSwish node after the Conv.
 func TestDefaultOnMobileNetV3HardSwish(t *testing.T) {
 	g := loadModel(t, "models/onnx/ort_mobilenet_v3_small_excerpt.onnx")
-	ref := ortReference(t, "reference/ort_mobilenet_v3_small_excerpt.ort.json")
+	ref := testutil.ReadReference(t, "ort_mobilenet_v3_small_excerpt.ort.json").Outputs32()
 	before := cloneGraph(g)
 	if _, err := Run(g, Default, &Options{Validate: true}); err != nil {
 		t.Fatal(err)
@@ -157,11 +128,8 @@ func TestDefaultOnMobileNetV3HardSwish(t *testing.T) {
 // MobileNetV2 takes about a second here); MNCONV_LONG_TESTS=1 runs all 16.
 func TestDequantizeONNXZooInt8(t *testing.T) {
 	g := loadModel(t, "models/onnx/onnxzoo_mobilenetv2-12-int8.onnx")
-	raw, err := os.ReadFile(testutil.Shared(t, "reference/imagenet16_f32_nchw_224_torchnorm.bin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := ortReference(t, "reference/onnxzoo_mobilenetv2-12-int8.ort.json")
+	torch := testutil.TorchNormImages(t)
+	ref := testutil.ReadReference(t, "onnxzoo_mobilenetv2-12-int8.ort.json").Outputs32()
 	rep, err := Run(g, append([]Pass{Dequantize}, Default...), &Options{Validate: true})
 	if err != nil {
 		t.Fatal(err)
@@ -183,9 +151,8 @@ func TestDequantizeONNXZooInt8(t *testing.T) {
 	if os.Getenv("MNCONV_LONG_TESTS") != "" {
 		images = 16
 	}
-	const per = 3 * 224 * 224
-	if len(raw) != 16*per*4 || len(ref) != 16 {
-		t.Fatalf("reference data: %d bytes, %d results", len(raw), len(ref))
+	if len(torch) != 16 || len(ref) != 16 {
+		t.Fatalf("reference data: %d images, %d results", len(torch), len(ref))
 	}
 	agree, worst := 0, 0.0
 	for i := range images {
@@ -193,8 +160,7 @@ func TestDequantizeONNXZooInt8(t *testing.T) {
 		for c := range 3 {
 			for y := range 224 {
 				for xx := range 224 {
-					off := (i*per + (c*224+y)*224 + xx) * 4
-					x.F32[(y*224+xx)*3+c] = math.Float32frombits(binary.LittleEndian.Uint32(raw[off:]))
+					x.F32[(y*224+xx)*3+c] = torch[i][(c*224+y)*224+xx]
 				}
 			}
 		}
@@ -202,7 +168,7 @@ func TestDequantizeONNXZooInt8(t *testing.T) {
 		for j := range got {
 			worst = max(worst, math.Abs(float64(got[j]-ref[i][j])))
 		}
-		if argmax(got) == argmax(ref[i]) {
+		if testutil.Argmax(got) == testutil.Argmax(ref[i]) {
 			agree++
 		}
 	}
@@ -228,11 +194,8 @@ func TestDequantizeTFLite(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.model, func(t *testing.T) {
 			g := loadModel(t, "models/tflite/"+tc.model+".tflite")
-			raw, err := os.ReadFile(testutil.Shared(t, fmt.Sprintf("reference/imagenet16_u8_nhwc_%d.bin", tc.px)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			ref := ortReference(t, "reference/"+tc.model+".tfjs_tflite.json")
+			raw := testutil.ReferenceImages(t, tc.px)
+			ref := testutil.ReadReference(t, tc.model+".tfjs_tflite.json").Outputs32()
 			in, out := g.Inputs[0], g.Outputs[0]
 			inDT, inQ, outQ := in.DType, in.Quant.Clone(), out.Quant.Clone()
 			if _, err := Run(g, append([]Pass{Dequantize}, Default...), &Options{Validate: true}); err != nil {
@@ -241,11 +204,10 @@ func TestDequantizeTFLite(t *testing.T) {
 			if got := g.Meta[MetaInputQuant+in.Name]; got != tc.meta {
 				t.Errorf("recorded input quantization %q, want %q", got, tc.meta)
 			}
-			per := tc.px * tc.px * 3
 			agree, worst := 0, 0.0
 			for i := range 16 {
 				x := runtime.NewTensor(ir.Float32, in.Shape)
-				for j, v := range raw[i*per : (i+1)*per] {
+				for j, v := range raw[i] {
 					q := float64(v)
 					if inDT == ir.Int8 {
 						q -= 128 // the model takes the pixel minus 128
@@ -258,7 +220,7 @@ func TestDequantizeTFLite(t *testing.T) {
 					want[j] = outQ.Scale[0] * (ref[i][j] - float32(outQ.ZP(0)))
 					worst = max(worst, math.Abs(float64(got[j]-want[j])))
 				}
-				if argmax(got) == argmax(want) {
+				if testutil.Argmax(got) == testutil.Argmax(want) {
 					agree++
 				}
 			}
@@ -268,14 +230,4 @@ func TestDequantizeTFLite(t *testing.T) {
 			}
 		})
 	}
-}
-
-func argmax(v []float32) int {
-	best := 0
-	for j := range v {
-		if v[j] > v[best] {
-			best = j
-		}
-	}
-	return best
 }

@@ -1,13 +1,9 @@
 package preprocess
 
 import (
-	"bufio"
-	"encoding/binary"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/mnconv/mnconv/internal/testutil"
@@ -19,31 +15,18 @@ import (
 // shared folder holds 13 of the 16).
 func referenceImages(t *testing.T) []string {
 	t.Helper()
-	list := testutil.Shared(t, "reference/imagenet16_images.txt")
-	f, err := os.Open(list)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	root := filepath.Dir(filepath.Dir(list))
+	list, path := testutil.ReferenceImageList(t)
+	root := filepath.Dir(filepath.Dir(path))
 	var paths []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		name, _, _ := strings.Cut(strings.TrimSpace(sc.Text()), ",")
-		if name == "" {
-			continue
-		}
+	for _, e := range list {
 		p := ""
 		for _, d := range []string{"calib", "eval"} {
-			c := filepath.Join(root, "images", "imagenet", d, name)
+			c := filepath.Join(root, "images", "imagenet", d, e.Name)
 			if _, err := os.Stat(c); err == nil {
 				p = c
 			}
 		}
 		paths = append(paths, p)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
 	}
 	return paths
 }
@@ -114,22 +97,21 @@ func TestTorchNormMatchesNumpy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := os.ReadFile(testutil.Shared(t, "reference/imagenet16_f32_nchw_224_torchnorm.bin"))
-	if err != nil {
-		t.Fatal(err)
+	var ref []float32
+	for _, img := range testutil.TorchNormImages(t) {
+		ref = append(ref, img...)
 	}
 	tg := Target{Mode: TorchNorm, DType: ir.Float32, Layout: NCHW, N: len(crops), H: 224, W: 224, Channels: 3}
 	x, err := ToTensor(crops, tg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(raw) != 4*len(x.F32) {
-		t.Fatalf("reference has %d bytes, want %d", len(raw), 4*len(x.F32))
+	if len(ref) != len(x.F32) {
+		t.Fatalf("reference has %d values, want %d", len(ref), len(x.F32))
 	}
 	bad := 0
 	for i, v := range x.F32 {
-		want := math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
-		if v != want {
+		if want := ref[i]; v != want {
 			if bad < 5 {
 				t.Errorf("element %d: got %v, want %v", i, v, want)
 			}

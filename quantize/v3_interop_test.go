@@ -16,6 +16,7 @@ import (
 	"github.com/mnconv/mnconv/importers"
 	_ "github.com/mnconv/mnconv/importers/onnx"
 	_ "github.com/mnconv/mnconv/importers/tflite"
+	"github.com/mnconv/mnconv/internal/testutil"
 	"github.com/mnconv/mnconv/ir"
 	"github.com/mnconv/mnconv/passes"
 	"github.com/mnconv/mnconv/quantize"
@@ -73,16 +74,6 @@ func runOurs(t *testing.T, g *ir.Graph, x *rt.Tensor) []float32 {
 		t.Fatal(err)
 	}
 	return append([]float32(nil), it.Output(0).Dequantized(g.Outputs[0].Quant)...)
-}
-
-func argmax(v []float32) int {
-	b := 0
-	for i := range v {
-		if v[i] > v[b] {
-			b = i
-		}
-	}
-	return b
 }
 
 // TestMobileNetV3EndToEnd builds v3-large and v3-small, optimizes them
@@ -187,11 +178,11 @@ func TestMobileNetV3EndToEnd(t *testing.T) {
 				}
 				for i, x := range inputs {
 					ours := runOurs(t, back, x)
-					theirs := argmax(out.Values[i][0])
+					theirs := testutil.Argmax(out.Values[i][0])
 					switch {
-					case theirs == argmax(ours):
+					case theirs == testutil.Argmax(ours):
 						agree++
-					case float64(ours[argmax(ours)]-ours[theirs]) <= q*1.01:
+					case float64(ours[testutil.Argmax(ours)]-ours[theirs]) <= q*1.01:
 						ties++
 					}
 				}

@@ -1,10 +1,8 @@
 package refrt
 
 import (
-	"encoding/json"
 	"math"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -12,47 +10,8 @@ import (
 	"github.com/mnconv/mnconv/ir"
 )
 
-// reference is the part of a shared/reference/*.json file the tests read.
-type reference struct {
-	Runtime string `json:"runtime"`
-	Results []struct {
-		Output []float64 `json:"output"`
-	} `json:"results"`
-}
-
-func readReference(t *testing.T, rel string) reference {
-	t.Helper()
-	b, err := os.ReadFile(testutil.Shared(t, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r reference
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatalf("%s: %v", rel, err)
-	}
-	return r
-}
-
-// images splits a file of back-to-back uint8 NHWC images.
-func images(t *testing.T, rel string, size int) [][]byte {
-	t.Helper()
-	b, err := os.ReadFile(testutil.Shared(t, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	per := size * size * 3
-	if len(b)%per != 0 {
-		t.Fatalf("%s: %d bytes is not a whole number of %dx%d images", rel, len(b), size, size)
-	}
-	var out [][]byte
-	for i := 0; i+per <= len(b); i += per {
-		out = append(out, b[i:i+per])
-	}
-	return out
-}
-
 // compare checks got against the reference outputs, to tol absolute.
-func compare(t *testing.T, got *Result, ref reference, tol float64) {
+func compare(t *testing.T, got *Result, ref *testutil.Reference, tol float64) {
 	t.Helper()
 	if len(got.Values) != len(ref.Results) {
 		t.Fatalf("got %d samples, reference has %d", len(got.Values), len(ref.Results))
@@ -81,10 +40,10 @@ func compare(t *testing.T, got *Result, ref reference, tol float64) {
 func TestONNXMatchesReference(t *testing.T) {
 	Need(t, ONNX)
 	model := testutil.Shared(t, "models/onnx/stm32_tutorial_mobilenet_v2_128_0.5.onnx")
-	ref := readReference(t, "reference/stm32_tutorial_mobilenet_v2_128_0.5.ort.json")
+	ref := testutil.ReadReference(t, "stm32_tutorial_mobilenet_v2_128_0.5.ort.json")
 	const size = 128
 	var samples [][]Input
-	for _, img := range images(t, "reference/imagenet16_u8_nhwc_128.bin", size) {
+	for _, img := range testutil.ReferenceImages(t, size) {
 		x := make([]float32, 3*size*size)
 		for y := range size {
 			for xx := range size {
@@ -113,18 +72,10 @@ func TestONNXMatchesReference(t *testing.T) {
 func TestONNXQuantizedMatchesReference(t *testing.T) {
 	Need(t, ONNX)
 	model := testutil.Shared(t, "models/onnx/onnxzoo_mobilenetv2-12-int8.onnx")
-	ref := readReference(t, "reference/onnxzoo_mobilenetv2-12-int8.ort.json")
-	b, err := os.ReadFile(testutil.Shared(t, "reference/imagenet16_f32_nchw_224_torchnorm.bin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	const per = 3 * 224 * 224 * 4
-	if len(b)%per != 0 {
-		t.Fatalf("%d bytes is not a whole number of images", len(b))
-	}
+	ref := testutil.ReadReference(t, "onnxzoo_mobilenetv2-12-int8.ort.json")
 	var samples [][]Input
-	for off := 0; off < len(b); off += per {
-		samples = append(samples, []Input{{DType: ir.Float32, Shape: []int{1, 3, 224, 224}, Data: b[off : off+per]}})
+	for _, img := range testutil.ReferenceBytes(t, "imagenet16_f32_nchw_224_torchnorm.bin", 3*224*224*4) {
+		samples = append(samples, []Input{{DType: ir.Float32, Shape: []int{1, 3, 224, 224}, Data: img}})
 	}
 	got, err := Run(ONNX, model, samples, Options{})
 	if err != nil {
@@ -142,7 +93,7 @@ func TestONNXQuantizedMatchesReference(t *testing.T) {
 		for i, want := range r.Output {
 			worst = max(worst, math.Abs(float64(got.Values[s][0][i])-want))
 		}
-		if argmax32(got.Values[s][0]) == argmax64(r.Output) {
+		if testutil.Argmax(got.Values[s][0]) == r.Argmax {
 			sameTop1++
 		}
 	}
@@ -151,26 +102,6 @@ func TestONNXQuantizedMatchesReference(t *testing.T) {
 			worst, sameTop1, len(ref.Results), cpuFlags())
 	}
 	t.Logf("matches the reference exactly (CPU flags: %s)", cpuFlags())
-}
-
-func argmax32(v []float32) int {
-	best := 0
-	for i := range v {
-		if v[i] > v[best] {
-			best = i
-		}
-	}
-	return best
-}
-
-func argmax64(v []float64) int {
-	best := 0
-	for i := range v {
-		if v[i] > v[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 // cpuFlags lists the x86 vector extensions that change ORT's int8 kernels.
@@ -220,7 +151,7 @@ func TestTFLiteMatchesReference(t *testing.T) {
 	}{
 		{
 			model: "models/tflite/mlcommons_tiny_vww_96_float.tflite",
-			ref:   "reference/mlcommons_tiny_vww_96_float.tfjs_tflite.json",
+			ref:   "mlcommons_tiny_vww_96_float.tfjs_tflite.json",
 			size:  96,
 			input: func(img []byte) Input {
 				x := make([]float32, len(img))
@@ -234,7 +165,7 @@ func TestTFLiteMatchesReference(t *testing.T) {
 		},
 		{
 			model:     "models/tflite/coral_mobilenet_v1_0.25_128_quant.tflite",
-			ref:       "reference/coral_mobilenet_v1_0.25_128_quant.tfjs_tflite.json",
+			ref:       "coral_mobilenet_v1_0.25_128_quant.tfjs_tflite.json",
 			size:      128,
 			input:     func(img []byte) Input { return U8([]int{1, 128, 128, 3}, img) },
 			tol:       0, // same runtime, same build: the quantized output is exact
@@ -242,7 +173,7 @@ func TestTFLiteMatchesReference(t *testing.T) {
 		},
 		{
 			model: "models/tflite/mlcommons_tiny_vww_96_int8.tflite",
-			ref:   "reference/mlcommons_tiny_vww_96_int8.tfjs_tflite.json",
+			ref:   "mlcommons_tiny_vww_96_int8.tfjs_tflite.json",
 			size:  96,
 			input: func(img []byte) Input {
 				x := make([]int8, len(img))
@@ -258,9 +189,9 @@ func TestTFLiteMatchesReference(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.model[strings.LastIndex(c.model, "/")+1:], func(t *testing.T) {
 			model := testutil.Shared(t, c.model)
-			ref := readReference(t, c.ref)
+			ref := testutil.ReadReference(t, c.ref)
 			var samples [][]Input
-			for _, img := range images(t, "reference/imagenet16_u8_nhwc_"+strconv.Itoa(c.size)+".bin", c.size) {
+			for _, img := range testutil.ReferenceImages(t, c.size) {
 				samples = append(samples, []Input{c.input(img)})
 			}
 			got, err := Run(TFLite, model, samples, Options{})

@@ -1,12 +1,9 @@
 package runtime
 
 import (
-	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -49,34 +46,6 @@ import (
 // MobileNetV2) and all models and images with MNCONV_QUANT_FULL=1 (it
 // doubles the run time).
 
-type tfliteRef struct {
-	Input struct {
-		Mode string `json:"mode"`
-		File string `json:"file"`
-	} `json:"input"`
-	Results []struct {
-		Image  int       `json:"image"`
-		Argmax int       `json:"argmax"`
-		Output []float64 `json:"output"`
-	} `json:"results"`
-}
-
-func loadRef(t *testing.T, model string) tfliteRef {
-	t.Helper()
-	data, err := os.ReadFile(testutil.Shared(t, "reference/"+model+".tfjs_tflite.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ref tfliteRef
-	if err := json.Unmarshal(data, &ref); err != nil {
-		t.Fatalf("%s reference: %v", model, err)
-	}
-	if len(ref.Results) == 0 {
-		t.Fatalf("%s reference has no results", model)
-	}
-	return ref
-}
-
 // loadModel imports a shared .tflite model; it skips when the TFLite
 // importer is not registered (the runtime can be built before it).
 func loadModel(t *testing.T, model string) *ir.Graph {
@@ -103,18 +72,9 @@ func loadModel(t *testing.T, model string) *ir.Graph {
 // as x/255 in float32.
 func imageInputs(t *testing.T, g *ir.Graph, file, mode string) []*Tensor {
 	t.Helper()
-	data, err := os.ReadFile(testutil.Shared(t, "reference/"+file))
-	if err != nil {
-		t.Fatal(err)
-	}
 	in := g.Inputs[0]
-	per := in.Len()
-	if per == 0 || len(data)%per != 0 {
-		t.Fatalf("%s holds %d bytes, not a multiple of the input %v", file, len(data), in.Shape)
-	}
 	var out []*Tensor
-	for off := 0; off+per <= len(data); off += per {
-		img := data[off : off+per]
+	for _, img := range testutil.ReferenceBytes(t, file, in.Len()) {
 		x := NewTensor(in.DType, in.Shape)
 		switch {
 		case mode == "u8" && in.DType == ir.Uint8:
@@ -176,18 +136,6 @@ func runImages(t *testing.T, g *ir.Graph, inputs []*Tensor, reference bool) [][]
 	return outs
 }
 
-// argmax returns the first index of the largest value (ties go to the lower
-// index, as the reference's ranking does).
-func argmax(v []float64) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
-}
-
 // compareStats is what the model tests report per model.
 type compareStats struct {
 	identical, total int
@@ -195,7 +143,7 @@ type compareStats struct {
 	top1             int
 }
 
-func compareOutputs(t *testing.T, model string, got [][]float64, ref tfliteRef, classify, strict bool) compareStats {
+func compareOutputs(t *testing.T, model string, got [][]float64, ref *testutil.Reference, classify, strict bool) compareStats {
 	t.Helper()
 	var s compareStats
 	for i, r := range ref.Results {
@@ -213,7 +161,7 @@ func compareOutputs(t *testing.T, model string, got [][]float64, ref tfliteRef, 
 			s.maxDiff = max(s.maxDiff, d)
 			s.total++
 		}
-		ours := argmax(got[i])
+		ours := testutil.Argmax(got[i])
 		if ours == r.Argmax {
 			s.top1++
 			continue
@@ -251,7 +199,7 @@ func TestTFLiteModelsAgainstReference(t *testing.T) {
 	}
 	for _, m := range models {
 		t.Run(m.name, func(t *testing.T) {
-			ref := loadRef(t, m.name)
+			ref := testutil.ReadReference(t, m.name+".tfjs_tflite.json")
 			g := loadModel(t, m.name)
 			inputs := imageInputs(t, g, ref.Input.File, ref.Input.Mode)
 			got := runImages(t, g, inputs, false)
@@ -334,7 +282,7 @@ func prepareXNNPACKAdd(n *ir.Node) (Kernel, error) {
 // our extractor outputs and on the reference's (the uint8 seam passed as
 // is, as the shared predictions were made), and checks that both give the
 // same top-1. The 16 images' labels are logged for information.
-func checkCoralV1Head(t *testing.T, emb [][]float64, ref tfliteRef) {
+func checkCoralV1Head(t *testing.T, emb [][]float64, ref *testutil.Reference) {
 	head := loadModel(t, "coral_mobilenet_quant_v1_224_head_layers")
 	toInputs := func(embs [][]float64) []*Tensor {
 		var ins []*Tensor
@@ -356,10 +304,10 @@ func checkCoralV1Head(t *testing.T, emb [][]float64, ref tfliteRef) {
 	}
 	ours := runImages(t, head, toInputs(emb), false)
 	theirs := runImages(t, head, toInputs(refEmb), false)
-	labels := imageLabels(t)
+	labels, _ := testutil.ReferenceImageList(t)
 	same, correct := 0, 0
 	for i := range ours {
-		a, b := argmax(ours[i]), argmax(theirs[i])
+		a, b := testutil.Argmax(ours[i]), testutil.Argmax(theirs[i])
 		if a == b {
 			same++
 		} else if theirs[i][a] < theirs[i][b]-1 {
@@ -367,32 +315,11 @@ func checkCoralV1Head(t *testing.T, emb [][]float64, ref tfliteRef) {
 		} else {
 			t.Logf("image %d: head top-1 %d on our embedding, %d on the reference's, whose scores there tie (%g, %g): accepted", i, a, b, theirs[i][a], theirs[i][b])
 		}
-		if i < len(labels) && a-1 == labels[i] {
+		if i < len(labels) && a-1 == labels[i].Class {
 			correct++
 		}
 	}
 	t.Logf("extractor + head layers: top-1 on our embedding equals top-1 on the reference's for %d/%d images; %d/%d match the labels", same, len(ours), correct, len(ours))
-}
-
-// imageLabels returns the class index (0..999) of each of the 16 images.
-func imageLabels(t *testing.T) []int {
-	data, err := os.ReadFile(testutil.Shared(t, "reference/imagenet16_images.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var labels []int
-	for line := range strings.Lines(string(data)) {
-		f := strings.Split(strings.TrimSpace(line), ",")
-		if len(f) != 2 {
-			continue
-		}
-		c, err := strconv.Atoi(f[1])
-		if err != nil {
-			t.Fatalf("imagenet16_images.txt: %q: %v", line, err)
-		}
-		labels = append(labels, c)
-	}
-	return labels
 }
 
 // TestONNXQuantizedModelAgainstORT runs the ONNX model zoo's MobileNetV2
@@ -407,23 +334,8 @@ func imageLabels(t *testing.T) []int {
 func TestONNXQuantizedModelAgainstORT(t *testing.T) {
 	const model = "onnxzoo_mobilenetv2-12-int8"
 	path := testutil.Shared(t, "models/onnx/"+model+".onnx")
-	data, err := os.ReadFile(testutil.Shared(t, "reference/"+model+".ort.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ref struct {
-		Results []struct {
-			Argmax int       `json:"argmax"`
-			Output []float64 `json:"output"`
-		} `json:"results"`
-	}
-	if err := json.Unmarshal(data, &ref); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile(testutil.Shared(t, "reference/imagenet16_f32_nchw_224_torchnorm.bin"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ref := testutil.ReadReference(t, model+".ort.json")
+	images := testutil.TorchNormImages(t)
 	g, err := importers.Load(path, importers.Options{})
 	if err != nil {
 		t.Fatalf("import %s: %v", model, err)
@@ -433,18 +345,16 @@ func TestONNXQuantizedModelAgainstORT(t *testing.T) {
 		t.Fatalf("graph input %v %v layout %v; want float32 NHWC imported from NCHW", in.DType, in.Shape, g.InputLayouts)
 	}
 	h, w, c := in.Shape[1], in.Shape[2], in.Shape[3]
-	per := h * w * c
-	if len(raw) != 4*per*len(ref.Results) {
-		t.Fatalf("input file holds %d bytes, want %d", len(raw), 4*per*len(ref.Results))
+	if len(images) != len(ref.Results) || len(images[0]) != h*w*c {
+		t.Fatalf("input file holds %d images of %d values, want %d of %d", len(images), len(images[0]), len(ref.Results), h*w*c)
 	}
 	var inputs []*Tensor
-	for img := range ref.Results {
+	for _, img := range images {
 		x := NewTensor(ir.Float32, in.Shape)
 		for ch := range c {
 			for y := range h {
 				for xx := range w {
-					off := 4 * (img*per + (ch*h+y)*w + xx)
-					x.F32[(y*w+xx)*c+ch] = math.Float32frombits(binary.LittleEndian.Uint32(raw[off:]))
+					x.F32[(y*w+xx)*c+ch] = img[(ch*h+y)*w+xx]
 				}
 			}
 		}
@@ -462,10 +372,10 @@ func TestONNXQuantizedModelAgainstORT(t *testing.T) {
 			maxDiff = max(maxDiff, d)
 			total++
 		}
-		if argmax(got[i]) == r.Argmax {
+		if testutil.Argmax(got[i]) == r.Argmax {
 			top1++
 		} else {
-			t.Errorf("image %d: top-1 %d, ONNX Runtime %d", i, argmax(got[i]), r.Argmax)
+			t.Errorf("image %d: top-1 %d, ONNX Runtime %d", i, testutil.Argmax(got[i]), r.Argmax)
 		}
 	}
 	t.Logf("%s: identical %d/%d logits, max diff %g, top-1 %d/%d", model, identical, total, maxDiff, top1, len(ref.Results))

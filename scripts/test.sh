@@ -9,6 +9,18 @@ cd "$(dirname "$0")/.."
 if command -v npm >/dev/null 2>&1 && [ -x scripts/install-refrt.sh ]; then
   scripts/install-refrt.sh
 fi
+# go.mod and go.sum must be what `go mod tidy` makes of the imports: no
+# direct dependency marked indirect, none unused, no sum missing. This needs
+# the module cache or the Go module proxy (the CI machine has the proxy).
+if ! tidy=$(go mod tidy -diff 2>&1); then
+  if grep -q '^diff current/' <<<"$tidy"; then
+    echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit the result. go mod tidy -diff says:"
+  else
+    echo "go mod tidy -diff could not check go.mod (it needs the module cache or GOPROXY):"
+  fi
+  echo "$tidy"
+  exit 1
+fi
 go vet ./...
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then

@@ -1,12 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 )
 
 // benchCLI runs `mnconv bench` with args after putting every bench flag
@@ -15,19 +14,7 @@ import (
 // empty --threads as its default, 1 and 2).
 func benchCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	benchCmd.Flags().VisitAll(func(f *pflag.Flag) {
-		if sv, ok := f.Value.(pflag.SliceValue); ok {
-			_ = sv.Replace(nil)
-		} else {
-			_ = f.Value.Set(f.DefValue)
-		}
-		f.Changed = false
-	})
-	var out bytes.Buffer
-	rootCmd.SetOut(&out)
-	rootCmd.SetArgs(append([]string{"bench"}, args...))
-	err := rootCmd.Execute()
-	return out.String(), err
+	return execCLI(t, []*cobra.Command{benchCmd}, append([]string{"bench"}, args...)...)
 }
 
 func TestBenchBuiltModel(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 
 	"github.com/mnconv/mnconv/importers"
 	"github.com/mnconv/mnconv/internal/testutil"
@@ -92,20 +92,7 @@ func evalDataset(t *testing.T) string {
 // default (flags keep their values between Execute calls).
 func evalCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	evalCmd.Flags().VisitAll(func(f *pflag.Flag) {
-		if sv, ok := f.Value.(pflag.SliceValue); ok {
-			_ = sv.Replace(nil)
-		} else {
-			_ = f.Value.Set(f.DefValue)
-		}
-		f.Changed = false
-	})
-	var out bytes.Buffer
-	rootCmd.SetOut(&out)
-	rootCmd.SetErr(&bytes.Buffer{})
-	rootCmd.SetArgs(args)
-	err := rootCmd.Execute()
-	return out.String(), err
+	return execCLI(t, []*cobra.Command{evalCmd}, args...)
 }
 
 func exitCode(err error) int {
@@ -234,7 +221,6 @@ func TestEvalGateJSON(t *testing.T) {
 func TestEvalRealModel(t *testing.T) {
 	model := testutil.Shared(t, "models/tflite/coral_mobilenet_v1_0.25_128_quant.tflite")
 	images := testutil.Shared(t, "images/imagenet/eval")
-	refCSV := testutil.Shared(t, "reference/predictions/coral_mobilenet_v1_0.25_128_quant.csv")
 	out, err := evalCLI(t, "eval", model, "--images", images, "--limit", "40", "--json")
 	if err != nil {
 		t.Skipf("model does not run yet: %v", err)
@@ -249,22 +235,15 @@ func TestEvalRealModel(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(refCSV)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := map[string]string{}
-	for _, row := range rows[1:] {
-		ref[strings.TrimPrefix(row[0], "eval/")] = row[2]
+	ref := map[string]int{}
+	for _, p := range testutil.ReadPredictions(t, "coral_mobilenet_v1_0.25_128_quant") {
+		if name, ok := strings.CutPrefix(p.File, "eval/"); ok {
+			ref[name] = p.Top1
+		}
 	}
 	agree := 0
 	for _, p := range r.PerImage {
-		if ref[p.File] == fmt.Sprint(p.Top5[0]) {
+		if top, ok := ref[p.File]; ok && top == p.Top5[0] {
 			agree++
 		}
 	}

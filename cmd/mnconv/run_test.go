@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"math"
 	"os"
@@ -10,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 
 	"github.com/mnconv/mnconv/internal/testutil"
 	"github.com/mnconv/mnconv/preprocess"
@@ -21,21 +20,7 @@ import (
 // commands is put back to its default first.
 func inspRunCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	for _, c := range []*pflag.FlagSet{runCmd.Flags(), inspectCmd.Flags()} {
-		c.VisitAll(func(f *pflag.Flag) {
-			if sv, ok := f.Value.(pflag.SliceValue); ok {
-				_ = sv.Replace(nil)
-			} else {
-				_ = f.Value.Set(f.DefValue)
-			}
-			f.Changed = false
-		})
-	}
-	var out bytes.Buffer
-	rootCmd.SetOut(&out)
-	rootCmd.SetArgs(args)
-	err := rootCmd.Execute()
-	return out.String(), err
+	return execCLI(t, []*cobra.Command{runCmd, inspectCmd}, args...)
 }
 
 type runLine struct {
@@ -56,25 +41,6 @@ func parseRunLines(t *testing.T, out string) []runLine {
 		lines = append(lines, l)
 	}
 	return lines
-}
-
-type refOutputs struct {
-	Results []struct {
-		Output []float64 `json:"output"`
-	} `json:"results"`
-}
-
-func readRef(t *testing.T, rel string) refOutputs {
-	t.Helper()
-	b, err := os.ReadFile(testutil.Shared(t, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r refOutputs
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatal(err)
-	}
-	return r
 }
 
 // skipIfKernelMissing turns a runtime "not implemented" error (kernels land
@@ -103,17 +69,17 @@ func TestRunMatchesReference(t *testing.T) {
 		tol                      float64
 	}{
 		{"models/tflite/mlcommons_tiny_vww_96_float.tflite", "reference/imagenet16_u8_nhwc_96.bin", "unit",
-			"reference/mlcommons_tiny_vww_96_float.tfjs_tflite.json", 1e-4},
+			"mlcommons_tiny_vww_96_float.tfjs_tflite.json", 1e-4},
 		{"models/onnx/stm32_tutorial_mobilenet_v2_128_0.5.onnx", "reference/imagenet16_u8_nhwc_128.bin", "tf",
-			"reference/stm32_tutorial_mobilenet_v2_128_0.5.ort.json", 1e-4},
+			"stm32_tutorial_mobilenet_v2_128_0.5.ort.json", 1e-4},
 		{"models/tflite/coral_mobilenet_v1_0.25_128_quant.tflite", "reference/imagenet16_u8_nhwc_128.bin", "raw",
-			"reference/coral_mobilenet_v1_0.25_128_quant.tfjs_tflite.json", 12},
+			"coral_mobilenet_v1_0.25_128_quant.tfjs_tflite.json", 12},
 		{"models/tflite/mlcommons_tiny_vww_96_int8.tflite", "reference/imagenet16_u8_nhwc_96.bin", "raw",
-			"reference/mlcommons_tiny_vww_96_int8.tfjs_tflite.json", 12},
+			"mlcommons_tiny_vww_96_int8.tfjs_tflite.json", 12},
 	}
 	for _, c := range cases {
 		t.Run(filepath.Base(c.model), func(t *testing.T) {
-			ref := readRef(t, c.ref)
+			ref := testutil.ReadReference(t, c.ref)
 			out, err := inspRunCLI(t, "run", testutil.Shared(t, c.model), "--pixels", testutil.Shared(t, c.pixels),
 				"--preprocess", c.mode, "--json")
 			skipIfKernelMissing(t, err)
@@ -135,7 +101,7 @@ func TestRunMatchesReference(t *testing.T) {
 					}
 					total++
 				}
-				if l.Top5[0] == refTop(want) {
+				if l.Top5[0] == ref.Results[i].Argmax {
 					sameTop1++
 				}
 				if !slices.IsSortedFunc(l.Top5, func(a, b int) int {
@@ -150,16 +116,6 @@ func TestRunMatchesReference(t *testing.T) {
 			}
 		})
 	}
-}
-
-func refTop(v []float64) int {
-	best := 0
-	for i := range v {
-		if v[i] > v[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 func cmpFloat(a, b float64) int {

@@ -1,7 +1,6 @@
 package onnx
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -135,48 +134,6 @@ func firstDiff(a, b string) string {
 	return fmt.Sprintf("lengths %d and %d lines", len(la), len(lb))
 }
 
-// images reads the 16 shared reference images of a size (uint8 NHWC RGB).
-func images(t *testing.T, size int) [][]byte {
-	t.Helper()
-	b, err := os.ReadFile(testutil.Shared(t, fmt.Sprintf("reference/imagenet16_u8_nhwc_%d.bin", size)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	per := size * size * 3
-	if len(b) != 16*per {
-		t.Fatalf("%d bytes, want 16 images of %dx%d", len(b), size, size)
-	}
-	var out [][]byte
-	for i := range 16 {
-		out = append(out, b[i*per:(i+1)*per])
-	}
-	return out
-}
-
-// reference is a shared/reference/*.json file: a real runtime's outputs.
-type reference struct {
-	Results []struct {
-		Argmax int       `json:"argmax"`
-		Output []float64 `json:"output"`
-	} `json:"results"`
-}
-
-func loadReference(t *testing.T, rel string) *reference {
-	t.Helper()
-	b, err := os.ReadFile(testutil.Shared(t, "reference/"+rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &reference{}
-	if err := json.Unmarshal(b, r); err != nil {
-		t.Fatalf("%s: %v", rel, err)
-	}
-	if len(r.Results) != 16 {
-		t.Fatalf("%s: %d results, want 16", rel, len(r.Results))
-	}
-	return r
-}
-
 // runGraph runs g on each input (graph input 0, in g's own layout) and
 // returns output 0 of each run, dequantized when quantized.
 func runGraph(t *testing.T, g *ir.Graph, inputs []*runtime.Tensor) [][]float32 {
@@ -249,16 +206,6 @@ func dequantizeRaw(v []float32, o *ir.Tensor) []float32 {
 		out[i] = q.S(c) * (x - float32(q.ZP(c)))
 	}
 	return out
-}
-
-func argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 // foldConstDequantize replaces each Dequantize of a constant with the float

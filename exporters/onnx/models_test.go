@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"math"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -130,7 +129,7 @@ func TestRoundTripRuns(t *testing.T) {
 	}
 	b, _ := export(t, g, "")
 	g2 := reimport(t, b)
-	in := f11(images(t, 128), 128)
+	in := f11(testutil.ReferenceImages(t, 128), 128)
 	a, c := runGraph(t, g, in), runGraph(t, g2, in)
 	for i := range a {
 		for k := range a[i] {
@@ -161,7 +160,7 @@ func TestRoundTripTFLite(t *testing.T) {
 	if g2.InputLayouts[0] != "" || !slices.Equal(g2.Inputs[0].Shape, g.Inputs[0].Shape) {
 		t.Errorf("re-imported input %v layout %q, want %v NHWC", g2.Inputs[0].Shape, g2.InputLayouts[0], g.Inputs[0].Shape)
 	}
-	in := f01(images(t, 96), 96)
+	in := f01(testutil.ReferenceImages(t, 96), 96)
 	a, c := runGraph(t, g, in), runGraph(t, g2, in)
 	for _, h := range []*ir.Graph{g, g2} {
 		if _, err := passes.Run(h, passes.Default, &passes.Options{Validate: true}); err != nil {
@@ -230,8 +229,11 @@ func floatInputs(xs []*runtime.Tensor, layout string) []refrt.Input {
 
 // compareReference checks ONNX Runtime's outputs against a shared
 // reference within tol.
-func compareReference(t *testing.T, got [][]float32, ref *reference, tol float64) float64 {
+func compareReference(t *testing.T, got [][]float32, ref *testutil.Reference, tol float64) float64 {
 	t.Helper()
+	if len(got) != len(ref.Results) {
+		t.Fatalf("%d outputs, the reference has %d", len(got), len(ref.Results))
+	}
 	worst := 0.0
 	for i, r := range ref.Results {
 		if len(got[i]) != len(r.Output) {
@@ -240,8 +242,8 @@ func compareReference(t *testing.T, got [][]float32, ref *reference, tol float64
 		for k, w := range r.Output {
 			worst = math.Max(worst, math.Abs(float64(got[i][k])-w))
 		}
-		if argmax(got[i]) != r.Argmax {
-			t.Errorf("image %d: top-1 %d, reference %d", i, argmax(got[i]), r.Argmax)
+		if testutil.Argmax(got[i]) != r.Argmax {
+			t.Errorf("image %d: top-1 %d, reference %d", i, testutil.Argmax(got[i]), r.Argmax)
 		}
 	}
 	if worst > tol {
@@ -259,8 +261,8 @@ func TestORTMobileNetV2(t *testing.T) {
 	if _, err := passes.Run(g, passes.Default, nil); err != nil {
 		t.Fatal(err)
 	}
-	ref := loadReference(t, "stm32_tutorial_mobilenet_v2_128_0.5.ort.json")
-	in := f11(images(t, 128), 128)
+	ref := testutil.ReadReference(t, "stm32_tutorial_mobilenet_v2_128_0.5.ort.json")
+	in := f11(testutil.ReferenceImages(t, 128), 128)
 	for _, c := range []struct{ layout, want string }{{"", "[1 3 128 128]"}, {"NHWC", "[1 128 128 3]"}} {
 		b, _ := export(t, g, c.layout)
 		if s := inputShape(decode(t, b), 0); fmt.Sprint(s) != c.want {
@@ -282,8 +284,8 @@ func TestORTMobileNetV2(t *testing.T) {
 func TestORTVWWFloat(t *testing.T) {
 	refrt.Need(t, refrt.ONNX)
 	g := load(t, "tflite/mlcommons_tiny_vww_96_float.tflite")
-	ref := loadReference(t, "mlcommons_tiny_vww_96_float.tfjs_tflite.json")
-	in := f01(images(t, 96), 96)
+	ref := testutil.ReadReference(t, "mlcommons_tiny_vww_96_float.tfjs_tflite.json")
+	in := f01(testutil.ReferenceImages(t, 96), 96)
 	for _, c := range []struct{ layout, want string }{{"", "[1 96 96 3]"}, {"NCHW", "[1 3 96 96]"}} {
 		b, _ := export(t, g, c.layout)
 		if s := inputShape(decode(t, b), 0); fmt.Sprint(s) != c.want {
@@ -311,7 +313,7 @@ func TestORTVWWInt8(t *testing.T) {
 	if k := bodyTransposes(m); k != 0 {
 		t.Errorf("%d Transpose nodes in the body, want 0", k)
 	}
-	in := s8(images(t, 96), 96)
+	in := s8(testutil.ReferenceImages(t, 96), 96)
 	ours := runGraph(t, g, in)
 	g2 := reimport(t, b)
 	// The QDQ graph as read back (float ops between Quantize and
@@ -330,7 +332,7 @@ func TestORTVWWInt8(t *testing.T) {
 			t.Errorf("image %d: the re-exported QDQ file gives %v, the first %v", i, again[i], got[i])
 		}
 	}
-	ref := loadReference(t, "mlcommons_tiny_vww_96_int8.tfjs_tflite.json")
+	ref := testutil.ReadReference(t, "mlcommons_tiny_vww_96_int8.tfjs_tflite.json")
 	q := g.Outputs[0].Quant
 	agree, agreeBack, same, worst := 0, 0, 0, 0.0
 	for i := range got {
@@ -342,10 +344,10 @@ func TestORTVWWInt8(t *testing.T) {
 				same++
 			}
 		}
-		if argmax(deq) == argmax(ours[i]) {
+		if testutil.Argmax(deq) == testutil.Argmax(ours[i]) {
 			agree++
 		}
-		if argmax(back[i]) == argmax(ours[i]) {
+		if testutil.Argmax(back[i]) == testutil.Argmax(ours[i]) {
 			agreeBack++
 		}
 	}
@@ -393,17 +395,12 @@ func TestORTQuantizedModels(t *testing.T) {
 			in := g.Inputs[0]
 			switch in.DType {
 			case ir.Uint8:
-				for _, im := range images(t, c.size) {
+				for _, im := range testutil.ReferenceImages(t, c.size) {
 					feeds = append(feeds, refrt.U8(in.Shape, im))
 				}
 			case ir.Float32: // the zoo model: torch-normalized NCHW floats
-				raw, err := os.ReadFile(testutil.Shared(t, "reference/imagenet16_f32_nchw_224_torchnorm.bin"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				per := 4 * ir.NumElements(in.Shape)
-				for i := range 16 {
-					feeds = append(feeds, refrt.Input{DType: ir.Float32, Shape: inputShape(m, 0), Data: raw[i*per : (i+1)*per]})
+				for _, im := range testutil.ReferenceBytes(t, "imagenet16_f32_nchw_224_torchnorm.bin", 4*ir.NumElements(in.Shape)) {
+					feeds = append(feeds, refrt.Input{DType: ir.Float32, Shape: inputShape(m, 0), Data: im})
 				}
 			default:
 				t.Fatalf("input %v", in.DType)
@@ -412,20 +409,14 @@ func TestORTQuantizedModels(t *testing.T) {
 			var want [][]float32
 			against := "TFLite's reference"
 			if c.ref != "" {
-				for _, r := range loadReference(t, c.ref).Results {
-					w := make([]float32, len(r.Output))
-					for k, v := range r.Output {
-						w[k] = float32(v)
-					}
-					want = append(want, w)
-				}
+				want = testutil.ReadReference(t, c.ref).Outputs32()
 			} else {
 				want = ortRun(t, testutil.Shared(t, "models/"+c.model), feeds)
 				against = "ONNX Runtime on the original file"
 			}
 			top1, same, total := 0, 0, 0
 			for i := range want {
-				if argmax(got[i]) == argmax(want[i]) {
+				if testutil.Argmax(got[i]) == testutil.Argmax(want[i]) {
 					top1++
 				}
 				for k, v := range want[i] {

@@ -75,8 +75,8 @@ func TestTFLiteFloatVWWMatchesReference(t *testing.T) {
 	refrt.Need(t, refrt.TFLite)
 	const model = "mlcommons_tiny_vww_96_float"
 	g := importFile(t, testutil.Shared(t, "models/tflite/"+model+".tflite"))
-	ref := loadReference(t, model)
-	images := referenceImages(t, 96)
+	ref := testutil.ReadReference(t, model+".tfjs_tflite.json")
+	images := testutil.ReferenceImages(t, 96)
 	got := runTFLite(t, writeTemp(t, model, export(t, g)), tfliteSamples(t, g.Inputs[0], images, ref.Input.Mode))
 	worst := 0.0
 	for i, r := range ref.Results {
@@ -149,17 +149,10 @@ func TestTFLitePersonDetectReexportRuns(t *testing.T) {
 	want := runAll(t, g, images, "s8")
 	worst, top1 := 0.0, 0
 	for i := range want {
-		best, refBest := 0, 0
 		for j := range want[i] {
 			worst = max(worst, math.Abs(float64(got[i][j])-want[i][j]))
-			if got[i][j] > got[i][best] {
-				best = j
-			}
-			if want[i][j] > want[i][refBest] {
-				refBest = j
-			}
 		}
-		if best == refBest {
+		if testutil.Argmax(got[i]) == testutil.Argmax(want[i]) {
 			top1++
 		}
 	}

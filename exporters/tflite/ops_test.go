@@ -13,7 +13,6 @@ import (
 	tfliteimp "github.com/mnconv/mnconv/importers/tflite"
 	"github.com/mnconv/mnconv/ir"
 	"github.com/mnconv/mnconv/refrt"
-	"github.com/mnconv/mnconv/runtime"
 )
 
 // gb builds small graphs for op tests: deterministic random constants,
@@ -222,13 +221,7 @@ func randomInput(t *ir.Tensor, seed uint64) []float32 {
 // output flattened.
 func runFloat(t testing.TB, g *ir.Graph, inputs [][]float32) [][]float32 {
 	t.Helper()
-	it, err := runtime.New(g)
-	if err != nil {
-		if strings.Contains(err.Error(), "not implemented") {
-			t.Skipf("skipping: %v", err)
-		}
-		t.Fatal(err)
-	}
+	it := newInterpreter(t, g)
 	for i, v := range inputs {
 		copy(it.Input(i).F32, v)
 	}
@@ -416,13 +409,7 @@ func TestExportQuantizedOps(t *testing.T) {
 	for i := range in {
 		in[i] = int8(rng.IntN(256) - 128)
 	}
-	it, err := runtime.New(g)
-	if err != nil {
-		if strings.Contains(err.Error(), "not implemented") {
-			t.Skipf("skipping: %v", err)
-		}
-		t.Fatal(err)
-	}
+	it := newInterpreter(t, g)
 	copy(it.Input(0).I8, in)
 	if err := it.Run(); err != nil {
 		t.Fatal(err)

@@ -43,7 +43,7 @@ func TestExportQuantizerOutput(t *testing.T) {
 	vww := func(t *testing.T) (*ir.Graph, [][]float32) {
 		g := importFile(t, testutil.Shared(t, "models/tflite/mlcommons_tiny_vww_96_float.tflite"))
 		var data [][]float32
-		for _, px := range referenceImages(t, 96) {
+		for _, px := range testutil.ReferenceImages(t, 96) {
 			v := make([]float32, len(px))
 			for i, p := range px {
 				v[i] = float32(p) / 255
@@ -153,18 +153,11 @@ func TestExportQuantizerOutput(t *testing.T) {
 			}
 			worst, sum, count, top1 := 0.0, 0.0, 0, 0
 			for i := range want {
-				best, refBest := 0, 0
 				for j := range want[i] {
 					d := math.Abs(float64(got[i][j]-want[i][j])) / step
 					worst, sum, count = max(worst, d), sum+d, count+1
-					if got[i][j] > got[i][best] {
-						best = j
-					}
-					if want[i][j] > want[i][refBest] {
-						refBest = j
-					}
 				}
-				if best == refBest {
+				if testutil.Argmax(got[i]) == testutil.Argmax(want[i]) {
 					top1++
 				}
 			}

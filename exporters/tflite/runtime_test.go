@@ -1,8 +1,6 @@
 package tflite_test
 
 import (
-	"encoding/json"
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -15,51 +13,6 @@ import (
 	"github.com/mnconv/mnconv/ir"
 	"github.com/mnconv/mnconv/runtime"
 )
-
-// reference is a shared/reference/<model>.tfjs_tflite.json file: TFLite's
-// outputs on the 16 reference images, and how the pixels were fed.
-type reference struct {
-	Input struct {
-		Mode string `json:"mode"`
-		File string `json:"file"`
-	} `json:"input"`
-	Results []struct {
-		Output []float64 `json:"output"`
-	} `json:"results"`
-}
-
-func loadReference(t testing.TB, model string) *reference {
-	t.Helper()
-	raw, err := os.ReadFile(testutil.Shared(t, "reference/"+model+".tfjs_tflite.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ref reference
-	if err := json.Unmarshal(raw, &ref); err != nil {
-		t.Fatal(err)
-	}
-	return &ref
-}
-
-// referenceImages returns the 16 uint8 NHWC images of size s (as many
-// channels as the input asks: grayscale takes the first channel... no: the
-// files are RGB, so only 3-channel inputs use them).
-func referenceImages(t testing.TB, size int) [][]byte {
-	t.Helper()
-	data, err := os.ReadFile(testutil.Shared(t, fmt.Sprintf("reference/imagenet16_u8_nhwc_%d.bin", size)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := size * size * 3
-	if len(data)%n != 0 {
-		t.Fatalf("%d bytes is not a whole number of %dx%dx3 images", len(data), size, size)
-	}
-	var out [][]byte
-	for i := 0; i+n <= len(data); i += n {
-		out = append(out, data[i:i+n])
-	}
-	return out
-}
 
 // fill writes pixels into a graph input buffer in mode: "u8" raw, "s8"
 // pixel-128, "f01" pixel/255, "f11" (pixel-127.5)/127.5.
@@ -95,9 +48,9 @@ func inputMode(g *ir.Graph) string {
 	return "f11"
 }
 
-// runAll runs g on every image and returns each image's outputs as float64
-// (quantized outputs as their raw values).
-func runAll(t testing.TB, g *ir.Graph, images [][]byte, mode string) [][]float64 {
+// newInterpreter prepares g for our runtime, skipping the test while a
+// kernel it needs is not implemented.
+func newInterpreter(t testing.TB, g *ir.Graph) *runtime.Interpreter {
 	t.Helper()
 	it, err := runtime.New(g)
 	if err != nil {
@@ -106,6 +59,14 @@ func runAll(t testing.TB, g *ir.Graph, images [][]byte, mode string) [][]float64
 		}
 		t.Fatal(err)
 	}
+	return it
+}
+
+// runAll runs g on every image and returns each image's outputs as float64
+// (quantized outputs as their raw values).
+func runAll(t testing.TB, g *ir.Graph, images [][]byte, mode string) [][]float64 {
+	t.Helper()
+	it := newInterpreter(t, g)
 	var out [][]float64
 	for _, px := range images {
 		fill(t, it.Input(0), px, mode)
@@ -158,7 +119,7 @@ func TestRuntimeSameOutputs(t *testing.T) {
 // RGB inputs, else deterministic pseudo-random bytes.
 func modelImages(t testing.TB, in *ir.Tensor) [][]byte {
 	if s := in.Shape; len(s) == 4 && s[3] == 3 && s[1] == s[2] {
-		return referenceImages(t, s[1])
+		return testutil.ReferenceImages(t, s[1])
 	}
 	rng := rand.New(rand.NewPCG(uint64(in.Len()), 3))
 	out := make([][]byte, 16)

@@ -3,6 +3,7 @@ package onnx
 import (
 	onnxfmt "github.com/mnconv/mnconv/format/onnx"
 	"math"
+	"slices"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -56,7 +57,7 @@ func ramp(shape ...int) *ir.Tensor {
 
 func assertClose(t *testing.T, got *ir.Tensor, want []float32, shape []int) {
 	t.Helper()
-	if !equalInts(got.Shape, shape) {
+	if !slices.Equal(got.Shape, shape) {
 		t.Fatalf("shape %v, want %v", got.Shape, shape)
 	}
 	for i, w := range want {
@@ -261,7 +262,7 @@ func TestQDQConv(t *testing.T) {
 	for _, n := range g.Nodes {
 		if n.Op == ir.OpConv {
 			w := g.Producers()[n.In(1)]
-			if w == nil || w.Op != ir.OpDequantize || !equalInts(w.In(0).Shape, []int{2, 3, 3, 3}) || w.In(0).Quant.Axis != 0 {
+			if w == nil || w.Op != ir.OpDequantize || !slices.Equal(w.In(0).Shape, []int{2, 3, 3, 3}) || w.In(0).Quant.Axis != 0 {
 				t.Fatalf("Conv weight is not a Dequantize of an OHWI int8 constant:\n%s", g.Dump())
 			}
 			// OIHW element [o=1, i=2, h=0, w=1] is at OHWI [1, 0, 1, 2].

@@ -1,11 +1,9 @@
 package onnx
 
 import (
-	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math"
-	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,35 +12,6 @@ import (
 	"github.com/mnconv/mnconv/ir"
 	"github.com/mnconv/mnconv/runtime"
 )
-
-// ortReference is the shape of shared/reference/*.ort.json: ONNX Runtime's
-// full output vector per input image.
-type ortReference struct {
-	Input struct {
-		Name  string `json:"name"`
-		Shape []int  `json:"shape"`
-		Mode  string `json:"mode"`
-	} `json:"input"`
-	Results []struct {
-		Image  int       `json:"image"`
-		Argmax int       `json:"argmax"`
-		Dims   []int     `json:"dims"`
-		Output []float64 `json:"output"`
-	} `json:"results"`
-}
-
-func loadReference(t *testing.T, rel string) *ortReference {
-	t.Helper()
-	data, err := os.ReadFile(testutil.Shared(t, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := &ortReference{}
-	if err := json.Unmarshal(data, ref); err != nil {
-		t.Fatalf("%s: %v", rel, err)
-	}
-	return ref
-}
 
 func importShared(t *testing.T, rel string) *ir.Graph {
 	t.Helper()
@@ -62,16 +31,6 @@ func countOps(g *ir.Graph) map[ir.Op]int {
 	return m
 }
 
-func argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
-}
-
 // TestMobileNetV2Float imports the tf2onnx MobileNetV2 (NCHW input, opset
 // 15) and checks it against ONNX Runtime on 16 real images: no Transpose
 // survives the layout translation, outputs agree within 1e-4.
@@ -84,26 +43,22 @@ func TestMobileNetV2Float(t *testing.T) {
 	if ops[ir.OpConv] != 52 || ops[ir.OpBatchNorm] != 7 || ops[ir.OpClip] != 35 {
 		t.Errorf("ops %v, want 52 Conv, 7 BatchNorm, 35 Clip as in the file", ops)
 	}
-	if len(g.Inputs) != 1 || g.InputLayouts[0] != "NCHW" || !equalInts(g.Inputs[0].Shape, []int{1, 128, 128, 3}) {
+	if len(g.Inputs) != 1 || g.InputLayouts[0] != "NCHW" || !slices.Equal(g.Inputs[0].Shape, []int{1, 128, 128, 3}) {
 		t.Fatalf("input %v layout %q, want [1 128 128 3] from NCHW", g.Inputs[0].Shape, g.InputLayouts[0])
 	}
-	ref := loadReference(t, "reference/stm32_tutorial_mobilenet_v2_128_0.5.ort.json")
-	pixels, err := os.ReadFile(testutil.Shared(t, "reference/imagenet16_u8_nhwc_128.bin"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ref := testutil.ReadReference(t, "stm32_tutorial_mobilenet_v2_128_0.5.ort.json")
+	pixels := testutil.ReferenceImages(t, 128)
 	it, err := runtime.New(g)
 	if err != nil {
 		t.Fatal(err)
 	}
-	per := 128 * 128 * 3
-	if len(pixels) != 16*per || len(ref.Results) != 16 {
-		t.Fatalf("%d bytes and %d reference results, want 16 images", len(pixels), len(ref.Results))
+	if len(pixels) != 16 || len(ref.Results) != 16 {
+		t.Fatalf("%d images and %d reference results, want 16", len(pixels), len(ref.Results))
 	}
 	worst := 0.0
 	for i, r := range ref.Results {
 		in := it.Input(0)
-		for k, p := range pixels[i*per : (i+1)*per] {
+		for k, p := range pixels[i] {
 			in.F32[k] = (float32(p) - 127.5) / 127.5
 		}
 		if err := it.Run(); err != nil {
@@ -116,8 +71,8 @@ func TestMobileNetV2Float(t *testing.T) {
 		for k, w := range r.Output {
 			worst = math.Max(worst, math.Abs(float64(out[k])-w))
 		}
-		if argmax(out) != r.Argmax {
-			t.Errorf("image %d: argmax %d, ONNX Runtime %d", i, argmax(out), r.Argmax)
+		if testutil.Argmax(out) != r.Argmax {
+			t.Errorf("image %d: argmax %d, ONNX Runtime %d", i, testutil.Argmax(out), r.Argmax)
 		}
 	}
 	t.Logf("stm32 MobileNetV2 0.5/128: max |diff| vs ONNX Runtime over 16 images = %.3g", worst)
@@ -140,11 +95,8 @@ func TestMobileNetV2Int8(t *testing.T) {
 			t.Fatalf("node %q: want a quantized Conv with ONNX arithmetic", n.Name)
 		}
 	}
-	ref := loadReference(t, "reference/onnxzoo_mobilenetv2-12-int8.ort.json")
-	raw, err := os.ReadFile(testutil.Shared(t, "reference/imagenet16_f32_nchw_224_torchnorm.bin"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ref := testutil.ReadReference(t, "onnxzoo_mobilenetv2-12-int8.ort.json")
+	torch := testutil.TorchNormImages(t)
 	it, err := runtime.New(g)
 	if err != nil {
 		if strings.Contains(err.Error(), "not implemented") {
@@ -152,20 +104,17 @@ func TestMobileNetV2Int8(t *testing.T) {
 		}
 		t.Fatal(err)
 	}
-	per := 3 * 224 * 224
-	if len(raw) != 16*per*4 || len(ref.Results) != 16 {
-		t.Fatalf("%d bytes and %d reference results, want 16 images", len(raw), len(ref.Results))
+	if len(torch) != 16 || len(ref.Results) != 16 {
+		t.Fatalf("%d images and %d reference results, want 16", len(torch), len(ref.Results))
 	}
 	images := 16
 	if testing.Short() {
 		images = 2
 	}
-	nchw := &ir.Tensor{DType: ir.Float32, Shape: []int{1, 3, 224, 224}, Data: &ir.Data{F32: make([]float32, per)}}
+	nchw := &ir.Tensor{DType: ir.Float32, Shape: []int{1, 3, 224, 224}, Data: &ir.Data{}}
 	same, total, top1, worst := 0, 0, 0, 0.0
 	for i := 0; i < images; i++ {
-		for k := range per {
-			nchw.Data.F32[k] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*(i*per+k):]))
-		}
+		nchw.Data.F32 = torch[i]
 		if err := it.SetInput(0, toRuntime(nchw, g.InputLayouts[0])); err != nil {
 			t.Fatal(err)
 		}
@@ -182,7 +131,7 @@ func TestMobileNetV2Int8(t *testing.T) {
 			total++
 			worst = math.Max(worst, d)
 		}
-		if argmax(out) == r.Argmax {
+		if testutil.Argmax(out) == r.Argmax {
 			top1++
 		}
 	}
@@ -200,7 +149,7 @@ func TestMobileNetV3Excerpt(t *testing.T) {
 	if n := countOps(g)[ir.OpTranspose]; n != 0 {
 		t.Errorf("%d Transpose nodes, want 0", n)
 	}
-	ref := loadReference(t, "reference/ort_mobilenet_v3_small_excerpt.ort.json")
+	ref := testutil.ReadReference(t, "ort_mobilenet_v3_small_excerpt.ort.json")
 	shape := ref.Input.Shape
 	x := &ir.Tensor{DType: ir.Float32, Shape: shape, Data: &ir.Data{F32: make([]float32, ir.NumElements(shape))}}
 	for i := range x.Data.F32 {
@@ -218,7 +167,7 @@ func TestMobileNetV3Excerpt(t *testing.T) {
 	}
 	got := fromRuntime(it.Output(0), g.OutputLayouts[0])
 	r := ref.Results[0]
-	if !equalInts(got.Shape, r.Dims) {
+	if !slices.Equal(got.Shape, r.Dims) {
 		t.Fatalf("output shape %v, want %v", got.Shape, r.Dims)
 	}
 	worst := 0.0
@@ -240,16 +189,4 @@ func runGuarded(it *runtime.Interpreter) (err error) {
 		}
 	}()
 	return it.Run()
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -1,8 +1,7 @@
 package tflite_test
 
 import (
-	"encoding/json"
-	"os"
+	"math"
 	"strings"
 	"testing"
 
@@ -16,16 +15,6 @@ import (
 // outputs TFLite gave on the same pre-made inputs (shared/reference). This
 // checks the importer's translation (depthwise layout, padding, quantization
 // axes) as much as the kernels; it skips while a kernel is missing.
-
-type reference struct {
-	Input struct {
-		Mode string `json:"mode"`
-		File string `json:"file"`
-	} `json:"input"`
-	Results []struct {
-		Output []float64 `json:"output"`
-	} `json:"results"`
-}
 
 func TestRunAgainstTFLite(t *testing.T) {
 	// Float: every output within 1e-4. Integer models: the reference was
@@ -46,7 +35,7 @@ func TestRunAgainstTFLite(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.model, func(t *testing.T) {
-			refPath := testutil.Shared(t, "reference/"+tc.model+".tfjs_tflite.json")
+			ref := testutil.ReadReference(t, tc.model+".tfjs_tflite.json")
 			g, err := importers.Load(testutil.Shared(t, "models/tflite/"+tc.model+".tflite"), importers.Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -58,24 +47,11 @@ func TestRunAgainstTFLite(t *testing.T) {
 				}
 				t.Fatal(err)
 			}
-			var ref reference
-			raw, err := os.ReadFile(refPath)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := json.Unmarshal(raw, &ref); err != nil {
-				t.Fatal(err)
-			}
-			pixels, err := os.ReadFile(testutil.Shared(t, "reference/"+ref.Input.File))
-			if err != nil {
-				t.Fatal(err)
-			}
 			in := it.Input(0)
-			n := in.Len()
+			pixels := testutil.ReferenceBytes(t, ref.Input.File, in.Len())
 			worst, sumDiff, count, top1 := 0.0, 0.0, 0, 0
 			for i, r := range ref.Results {
-				px := pixels[i*n : (i+1)*n]
-				for j, p := range px {
+				for j, p := range pixels[i] {
 					switch ref.Input.Mode {
 					case "f01":
 						in.F32[j] = float32(p) / 255
@@ -94,20 +70,13 @@ func TestRunAgainstTFLite(t *testing.T) {
 				if out.Len() != len(r.Output) {
 					t.Fatalf("image %d: %d outputs, reference has %d", i, out.Len(), len(r.Output))
 				}
-				best, refBest := 0, 0
 				for j, want := range r.Output {
-					d := abs(out.Float(j) - want)
+					d := math.Abs(out.Float(j) - want)
 					worst = max(worst, d)
 					sumDiff += d
 					count++
-					if out.Float(j) > out.Float(best) {
-						best = j
-					}
-					if want > r.Output[refBest] {
-						refBest = j
-					}
 				}
-				if best == refBest {
+				if testutil.Argmax(out.Floats()) == r.Argmax {
 					top1++
 				}
 			}
@@ -124,11 +93,4 @@ func TestRunAgainstTFLite(t *testing.T) {
 			}
 		})
 	}
-}
-
-func abs(x float64) float64 {
-	if x < 0 {
-		return -x
-	}
-	return x
 }
