@@ -164,7 +164,7 @@ var fuseActivation = rule[actFusion]{
 		y := m.node.Out()
 		c.remove(m.node)
 		m.p.SetFusedAct(m.act)
-		m.p.Outputs[0] = y
+		c.setOutput(m.p, 0, y)
 		return nil
 	},
 }
@@ -179,6 +179,11 @@ type product struct {
 
 // maxProductNodes bounds how deep flatten looks: hard-swish needs three.
 const maxProductNodes = 6
+
+// hardActReach is how far above the top node the hard-swish and
+// hard-sigmoid matches read: the product's nodes, then relu6Plus3's Clip
+// and Add and the Add's inputs.
+const hardActReach = maxProductNodes + 3
 
 // arithOnly reports whether n is a plain float Mul, or a Div by a nonzero
 // scalar constant, with no fused activation and no broadcasting of its
@@ -298,6 +303,7 @@ type hardAct struct {
 var hardSwish = rule[hardAct]{
 	name: "hard-swish",
 	ops:  []ir.Op{ir.OpMul, ir.OpDiv},
+	up:   hardActReach,
 	match: func(c *rewriter, top *ir.Node) (hardAct, bool) {
 		pr, ok := c.flatten(top)
 		if !ok || len(pr.factors) != 2 {
@@ -319,6 +325,7 @@ var hardSwish = rule[hardAct]{
 var hardSigmoid = rule[hardAct]{
 	name: "hard-sigmoid",
 	ops:  []ir.Op{ir.OpMul, ir.OpDiv},
+	up:   hardActReach,
 	match: func(c *rewriter, top *ir.Node) (hardAct, bool) {
 		pr, ok := c.flatten(top)
 		if !ok || len(pr.factors) != 1 {

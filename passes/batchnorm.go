@@ -142,7 +142,7 @@ var bnIntoProducer = rule[bnFold]{
 		c.setConstF32(p, 2, p.Name+"_bias", []int{ch}, nb)
 		y := m.bn.Out()
 		c.remove(m.bn)
-		p.Outputs[0] = y
+		c.setOutput(p, 0, y)
 		return nil
 	},
 }

@@ -58,7 +58,7 @@ var foldConstNode = rule[constFold]{
 		return constFold{n: n, data: data}, true
 	},
 	apply: func(c *rewriter, m constFold) error {
-		c.remove(m.n)
+		c.remove(m.n) // readers of the outputs now read constants
 		for i, t := range m.n.Outputs {
 			t.Data = m.data[i]
 		}
@@ -73,21 +73,23 @@ func foldableOps() []ir.Op {
 	})
 }
 
-// evalNode runs n alone on its constant inputs and returns copies of its
-// outputs.
+// evalNode runs n alone on its constant inputs through the runtime's
+// single-node entry and returns its outputs as constant data (copies: a
+// kernel may pass an input's buffer through).
 func evalNode(n *ir.Node) ([]*ir.Data, error) {
-	g := &ir.Graph{Name: "fold", Nodes: []*ir.Node{n}, Outputs: n.Outputs}
-	it, err := runtime.New(g)
+	in := make([]*runtime.Tensor, len(n.Inputs))
+	for i, t := range n.Inputs {
+		if t != nil {
+			in[i] = runtime.FromConst(t)
+		}
+	}
+	outs, err := runtime.EvalNode(n, in)
 	if err != nil {
 		return nil, err
 	}
-	if err := it.Run(); err != nil {
-		return nil, err
-	}
-	out := make([]*ir.Data, len(n.Outputs))
-	for i := range n.Outputs {
-		v := it.Output(i)
-		out[i] = &ir.Data{
+	data := make([]*ir.Data, len(outs))
+	for i, v := range outs {
+		data[i] = &ir.Data{
 			F32: slices.Clone(v.F32),
 			I8:  slices.Clone(v.I8),
 			U8:  slices.Clone(v.U8),
@@ -95,5 +97,5 @@ func evalNode(n *ir.Node) ([]*ir.Data, error) {
 			I64: slices.Clone(v.I64),
 		}
 	}
-	return out, nil
+	return data, nil
 }

@@ -11,41 +11,37 @@ or through other nodes:
 	whole: eliminateDeadCode,
 }
 
+// eliminateDeadCode marks what the graph outputs need, walking from them to
+// producers, and removes the rest in node order.
 func eliminateDeadCode(c *rewriter) error {
 	g := c.g
-	if err := g.TopoSort(); err != nil {
-		return err
+	needed := map[*ir.Node]bool{}
+	var stack []*ir.Node
+	need := func(t *ir.Tensor) {
+		if p := c.prod[t]; p != nil && !needed[p] {
+			needed[p] = true
+			stack = append(stack, p)
+		}
 	}
-	needed := map[*ir.Tensor]bool{}
 	for _, t := range g.Outputs {
-		needed[t] = true
+		need(t)
 	}
-	live := make([]bool, len(g.Nodes))
-	for i := len(g.Nodes) - 1; i >= 0; i-- {
-		n := g.Nodes[i]
-		for _, t := range n.Outputs {
-			if needed[t] {
-				live[i] = true
-			}
-		}
-		if live[i] {
-			for _, t := range n.Inputs {
-				if t != nil {
-					needed[t] = true
-				}
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, t := range n.Inputs {
+			if t != nil {
+				need(t)
 			}
 		}
 	}
-	kept := g.Nodes[:0]
-	for i, n := range g.Nodes {
-		if live[i] {
-			kept = append(kept, n)
-		} else {
+	var dead []*ir.Node
+	for _, n := range g.Nodes {
+		if !needed[n] {
+			dead = append(dead, n)
 			c.changed = append(c.changed, n.Name)
 		}
 	}
-	clear(g.Nodes[len(kept):])
-	g.Nodes = kept
-	c.refresh()
+	c.remove(dead...)
 	return nil
 }

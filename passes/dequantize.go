@@ -69,6 +69,7 @@ func dequantize(c *rewriter) error {
 	for _, n := range append([]*ir.Node(nil), g.Nodes...) {
 		keepRectification(c, n)
 	}
+	c.flush()
 
 	for _, t := range g.Tensors() {
 		if !quantizedValue(t) {
@@ -91,7 +92,6 @@ func dequantize(c *rewriter) error {
 			c.changed = append(c.changed, n.Name)
 		}
 	}
-	c.refresh()
 	// Quantize and Dequantize are identities on float tensors now.
 	for _, n := range append([]*ir.Node(nil), g.Nodes...) {
 		if n.Op != ir.OpQuantize && n.Op != ir.OpDequantize {
@@ -104,7 +104,7 @@ func dequantize(c *rewriter) error {
 		c.changed = append(c.changed, n.Name)
 		if c.canBypass(n, x) {
 			c.bypass(n, x)
-			c.refresh()
+			c.settle()
 			continue
 		}
 		n.Op, n.Attrs = ir.OpIdentity, nil
@@ -146,10 +146,9 @@ func keepRectification(c *rewriter, n *ir.Node) {
 	// No fused activation on this op: a Relu or Clip node after it.
 	mid := &ir.Tensor{Name: c.unique(y.Name + "_unrectified"), DType: y.DType, Shape: slices.Clone(y.Shape), Quant: y.Quant.Clone()}
 	lo, up := act.Bounds()
-	i := slices.Index(c.g.Nodes, n)
-	c.g.Nodes = slices.Insert(c.g.Nodes, i+1, clampNode(c.unique(n.Name+"_act"), mid, y, float64(lo), float64(up)))
-	n.Outputs[0] = mid
-	c.refresh()
+	c.insertAfter(clampNode(c.unique(n.Name+"_act"), mid, y, float64(lo), float64(up)), n)
+	c.setOutput(n, 0, mid)
+	c.settle()
 }
 
 // dequantizeData returns scale * (q - zero_point) of a quantized constant,

@@ -74,7 +74,7 @@ var reshapeChain = rule[reshapePair]{
 		return reshapePair{outer: n, inner: p}, true
 	},
 	apply: func(c *rewriter, m reshapePair) error {
-		m.outer.Inputs[0] = m.inner.In(0)
+		c.setInput(m.outer, 0, m.inner.In(0))
 		c.removeIfDead(m.inner)
 		return nil
 	},

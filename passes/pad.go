@@ -72,7 +72,7 @@ var padIntoWindow = rule[padFold]{
 		for i := range pads {
 			pads[i] += m.hw[i]
 		}
-		m.user.Inputs[0] = m.pad.In(0)
+		c.setInput(m.user, 0, m.pad.In(0))
 		c.remove(m.pad)
 		return nil
 	},

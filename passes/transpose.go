@@ -39,6 +39,7 @@ type transposeMerge struct {
 var transposePair = rule[transposeMerge]{
 	name: "transpose-pair",
 	ops:  []ir.Op{ir.OpTranspose},
+	up:   2, // canBypass asks whether x has a producer
 	match: func(c *rewriter, n *ir.Node) (transposeMerge, bool) {
 		t, y := n.In(0), single(n)
 		p := c.prod[t]
@@ -60,9 +61,8 @@ var transposePair = rule[transposeMerge]{
 	},
 	apply: func(c *rewriter, m transposeMerge) error {
 		x := m.inner.In(0)
-		m.outer.Inputs[0] = x
+		c.setInput(m.outer, 0, x)
 		m.outer.Attrs = &ir.TransposeAttrs{Perm: m.perm}
-		c.refresh()
 		if isIdentityPerm(m.perm) {
 			c.bypass(m.outer, x)
 		}
@@ -132,6 +132,7 @@ type transposePush struct {
 var pushTranspose = rule[transposePush]{
 	name: "push-transpose",
 	ops:  []ir.Op{ir.OpTranspose},
+	down: maxPushDepth + 2, // the reader, then meetsTranspose's walk
 	match: func(c *rewriter, n *ir.Node) (transposePush, bool) {
 		x, t := n.In(0), single(n)
 		if x == nil || t == nil || len(perm(n)) != x.Rank() || x.Quant.PerAxis() {
@@ -152,16 +153,16 @@ var pushTranspose = rule[transposePush]{
 		p := perm(m.tr)
 		mid := &ir.Tensor{Name: c.unique(y.Name + "_untransposed"), DType: y.DType, Shape: slices.Clone(x.Shape), Quant: y.Quant.Clone()}
 		if m.constIdx >= 0 {
-			m.op.Inputs[m.constIdx] = c.permutedConst(m.op, m.op.Inputs[m.constIdx], inverse(p), len(p))
+			c.setInput(m.op, m.constIdx, c.permutedConst(m.op, m.op.Inputs[m.constIdx], inverse(p), len(p)))
 		}
 		for i, in := range m.op.Inputs {
 			if in == t {
-				m.op.Inputs[i] = x
+				c.setInput(m.op, i, x)
 			}
 		}
-		m.op.Outputs[0] = mid
-		m.tr.Inputs[0] = mid
-		m.tr.Outputs[0] = y
+		c.setOutput(m.op, 0, mid)
+		c.setInput(m.tr, 0, mid)
+		c.setOutput(m.tr, 0, y)
 		c.moveAfter(m.tr, m.op)
 		return nil
 	},

@@ -181,3 +181,25 @@ func (it *Interpreter) SetInput(i int, src *Tensor) error {
 	copy(dst.I64, src.I64)
 	return nil
 }
+
+// EvalNode prepares node n's kernel (the one an Interpreter would use) and
+// runs it once on in, one value per input of n (nil for an absent optional
+// input), returning fresh output tensors. It is how the optimizer folds a
+// node whose inputs are all constants, without planning a whole graph.
+func EvalNode(n *ir.Node, in []*Tensor) ([]*Tensor, error) {
+	if len(in) != len(n.Inputs) {
+		return nil, n.Errorf("%d input values for %d inputs", len(in), len(n.Inputs))
+	}
+	k, err := Prepare(n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Tensor, len(n.Outputs))
+	for i, t := range n.Outputs {
+		out[i] = NewTensor(t.DType, t.Shape)
+	}
+	if err := k.Eval(in, out); err != nil {
+		return nil, n.Errorf("%v", err)
+	}
+	return out, nil
+}
