@@ -193,10 +193,9 @@ func handoff(src *runtime.Tensor, out *ir.Tensor, dst *runtime.Tensor, in *ir.Te
 
 // worker holds one interpreter per model of the chain.
 type worker struct {
-	c      *chain
-	its    []*runtime.Interpreter
-	decode time.Duration
-	infer  time.Duration
+	c     *chain
+	its   []*runtime.Interpreter
+	infer time.Duration
 }
 
 func (c *chain) newWorker() (*worker, error) {
@@ -212,22 +211,24 @@ func (c *chain) newWorker() (*worker, error) {
 	return w, nil
 }
 
-// errUnreadable marks an image that could not be read or preprocessed.
-type errUnreadable struct{ err error }
+// decoded is one image read and preprocessed by a decoder, on its way to
+// a runner.
+type decoded struct {
+	i   int
+	img *preprocess.Image
+	err error
+}
 
-func (e errUnreadable) Error() string { return e.err.Error() }
+// load reads and preprocesses one image to the chain's input size.
+func (c *chain) load(it Item) (*preprocess.Image, error) {
+	return preprocess.Load(it.Path, c.preset, c.target.W, c.target.H)
+}
 
-// classify reads one image and runs the chain; it returns the top-5 class
-// indices.
-func (w *worker) classify(it Item) ([]int, error) {
+// classify runs the chain on a preprocessed image; it returns the top-5
+// class indices.
+func (w *worker) classify(m *preprocess.Image) ([]int, error) {
 	t := w.c.target
 	start := time.Now()
-	m, err := preprocess.Load(it.Path, w.c.preset, t.W, t.H)
-	w.decode += time.Since(start)
-	if err != nil {
-		return nil, errUnreadable{err}
-	}
-	start = time.Now()
 	defer func() { w.infer += time.Since(start) }()
 	if err := t.Fill(w.its[0].Input(0), 0, m.Pix); err != nil {
 		return nil, err
@@ -321,21 +322,45 @@ func Evaluate(ctx context.Context, models []*ir.Graph, items []Item, cfg Config)
 		failOnce sync.Once
 		failure  error
 	)
+	// A bounded pipeline: nw decoders read and preprocess images into a
+	// queue of nw, nw runners take them from it, so one image decodes
+	// while another runs. Results land by index, so their order (and the
+	// report) does not depend on the scheduling.
+	queue := make(chan decoded, nw)
+	decodeTime := make([]time.Duration, nw)
+	var dwg sync.WaitGroup
 	start := time.Now()
+	for d := range nw {
+		dwg.Add(1)
+		go func() {
+			defer dwg.Done()
+			for i := range next {
+				t0 := time.Now()
+				m, err := c.load(items[i])
+				decodeTime[d] += time.Since(t0)
+				select {
+				case queue <- decoded{i, m, err}:
+				case <-ctx.Done():
+				}
+			}
+		}()
+	}
+	go func() {
+		dwg.Wait()
+		close(queue)
+	}()
 	for _, w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
-				top, err := w.classify(items[i])
-				var ue errUnreadable
-				switch {
-				case errors.As(err, &ue):
-					readErr[i] = ue.err
-				case err != nil:
+			for d := range queue {
+				i := d.i
+				if d.err != nil {
+					readErr[i] = d.err
+				} else if top, err := w.classify(d.img); err != nil {
 					failOnce.Do(func() { failure = fmt.Errorf("eval: %s: %w", items[i].File, err) })
 					cancel()
-				default:
+				} else {
 					tops[i] = top
 				}
 				if bar != nil {
@@ -366,8 +391,10 @@ feed:
 	}
 
 	r := &Result{Classes: c.classes, Workers: nw, WallSeconds: wall.Seconds(), PerImage: []ImageResult{}}
+	for _, d := range decodeTime {
+		r.DecodeSeconds += d.Seconds()
+	}
 	for _, w := range workers {
-		r.DecodeSeconds += w.decode.Seconds()
 		r.InferenceSeconds += w.infer.Seconds()
 	}
 	var hit1, hit5 int

@@ -476,15 +476,10 @@ func (d *jpegDecoder) decodeHuff(t *huffTable) (uint8, error) {
 	return t.vals[idx], nil
 }
 
-// extend turns an s-bit magnitude category value into a signed coefficient.
+// extend turns an s-bit magnitude category value into a signed coefficient
+// (values below 1<<(s-1) are negative: v - 2^s + 1), without a branch.
 func extend(v int32, s uint) int32 {
-	if s == 0 {
-		return 0
-	}
-	if v < 1<<(s-1) {
-		return v - (1 << s) + 1
-	}
-	return v
+	return v + ((v-int32(1<<s>>1))>>31)&(1-int32(1<<s))
 }
 
 func (d *jpegDecoder) receiveExtend(s uint) int32 { return extend(d.bits(s), s) }
@@ -648,11 +643,23 @@ func (d *jpegDecoder) decodeBaseline(c *jpegComp, blk []int16) error {
 		return jpegErr("bad DC magnitude %d", s)
 	}
 	c.dcPred += d.receiveExtend(uint(s))
-	blk[0] = int16(c.dcPred)
+	b := (*[64]int16)(blk)
+	b[0] = int16(c.dcPred)
 	ac := d.ac[c.ta]
 	for k := 1; k < 64; k++ {
-		rs, err := d.decodeHuff(ac)
-		if err != nil {
+		// A code (up to 16 bits) and its value (up to 15) fit 31 bits,
+		// so one refill serves both (filling early changes nothing: at a
+		// marker fill adds zeros, counted in fakeBits).
+		if d.nbits < 32 {
+			d.fill()
+		}
+		var rs uint8
+		if e := ac.lookup[d.acc>>(64-lookBits)]; e != 0 {
+			l := uint(e & 0xFF)
+			d.acc <<= l
+			d.nbits -= l
+			rs = uint8(e >> 8)
+		} else if rs, err = d.decodeHuff(ac); err != nil {
 			return err
 		}
 		r, s := int(rs>>4), uint(rs&15)
@@ -664,7 +671,10 @@ func (d *jpegDecoder) decodeBaseline(c *jpegComp, blk []int16) error {
 			continue
 		}
 		k += r
-		blk[zigzag[k]] = int16(d.receiveExtend(s))
+		v := int32(d.acc >> (64 - s))
+		d.acc <<= s
+		d.nbits -= s
+		b[zigzag[k]&63] = int16(extend(v, s))
 	}
 	return nil
 }

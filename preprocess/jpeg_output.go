@@ -37,40 +37,38 @@ func outSample(x int32) uint8 { return uint8(min(max(x, -128), 127) + 128) }
 
 // idctBlock writes the 8x8 samples of one block to dst (row stride stride).
 // It is the Loeffler-Ligtenberg-Moschytz factorization in 13-bit fixed
-// point, columns first with 2 extra bits of precision, then rows.
-func idctBlock(coef []int16, q *[64]uint16, dst []uint8, stride int) {
+// point, columns first with 2 extra bits of precision, then rows. Operands
+// are arrays so that the loops carry no bounds checks.
+func idctBlock(coef *[64]int16, q *[64]uint16, dst []uint8, stride int) {
 	var ws [64]int32
 	for col := 0; col < 8; col++ {
-		// dequantize in a 16-bit lane (see sat16)
-		in := func(r int) int32 { return int32(int16(int32(coef[r*8+col]) * int32(q[r*8+col]))) }
-		if coef[8+col] == 0 && coef[16+col] == 0 && coef[24+col] == 0 && coef[32+col] == 0 &&
-			coef[40+col] == 0 && coef[48+col] == 0 && coef[56+col] == 0 {
-			dc := in(0) << idctPass1Bits
-			for r := 0; r < 8; r++ {
-				ws[r*8+col] = dc
-			}
+		c := coef[col:]
+		if c[8]|c[16]|c[24]|c[32]|c[40]|c[48]|c[56] == 0 {
+			dc := dequant(c[0], q[col]) << idctPass1Bits
+			ws[col], ws[8+col], ws[16+col], ws[24+col] = dc, dc, dc, dc
+			ws[32+col], ws[40+col], ws[48+col], ws[56+col] = dc, dc, dc, dc
 			continue
 		}
-		e0, e1, e2, e3 := idctEven(in(0), in(2), in(4), in(6))
-		o0, o1, o2, o3 := idctOdd(in(7), in(5), in(3), in(1))
+		qc := q[col:]
+		e0, e1, e2, e3 := idctEven(dequant(c[0], qc[0]), dequant(c[16], qc[16]), dequant(c[32], qc[32]), dequant(c[48], qc[48]))
+		o0, o1, o2, o3 := idctOdd(dequant(c[56], qc[56]), dequant(c[40], qc[40]), dequant(c[24], qc[24]), dequant(c[8], qc[8]))
 		const sh = idctConstBits - idctPass1Bits
-		ws[0*8+col] = sat16(descale(e0+o3, sh))
-		ws[7*8+col] = sat16(descale(e0-o3, sh))
-		ws[1*8+col] = sat16(descale(e1+o2, sh))
-		ws[6*8+col] = sat16(descale(e1-o2, sh))
-		ws[2*8+col] = sat16(descale(e2+o1, sh))
-		ws[5*8+col] = sat16(descale(e2-o1, sh))
-		ws[3*8+col] = sat16(descale(e3+o0, sh))
-		ws[4*8+col] = sat16(descale(e3-o0, sh))
+		w := ws[col:]
+		w[0*8] = sat16(descale(e0+o3, sh))
+		w[7*8] = sat16(descale(e0-o3, sh))
+		w[1*8] = sat16(descale(e1+o2, sh))
+		w[6*8] = sat16(descale(e1-o2, sh))
+		w[2*8] = sat16(descale(e2+o1, sh))
+		w[5*8] = sat16(descale(e2-o1, sh))
+		w[3*8] = sat16(descale(e3+o0, sh))
+		w[4*8] = sat16(descale(e3-o0, sh))
 	}
 	for row := 0; row < 8; row++ {
-		w := ws[row*8 : row*8+8]
-		out := dst[row*stride : row*stride+8]
-		if w[1] == 0 && w[2] == 0 && w[3] == 0 && w[4] == 0 && w[5] == 0 && w[6] == 0 && w[7] == 0 {
+		w := (*[8]int32)(ws[row*8:])
+		out := (*[8]uint8)(dst[row*stride:])
+		if w[1]|w[2]|w[3]|w[4]|w[5]|w[6]|w[7] == 0 {
 			v := outSample(descale(w[0], idctPass1Bits+3))
-			for i := range out {
-				out[i] = v
-			}
+			*out = [8]uint8{v, v, v, v, v, v, v, v}
 			continue
 		}
 		e0, e1, e2, e3 := idctEven(w[0], w[2], w[4], w[6])
@@ -86,6 +84,10 @@ func idctBlock(coef []int16, q *[64]uint16, dst []uint8, stride int) {
 		out[4] = outSample(descale(e3-o0, sh))
 	}
 }
+
+// dequant multiplies a coefficient by its quantizer in a 16-bit lane (see
+// sat16).
+func dequant(c int16, q uint16) int32 { return int32(int16(int32(c) * int32(q))) }
 
 // idctEven returns tmp10, tmp11, tmp12, tmp13 from inputs 0, 2, 4, 6.
 func idctEven(x0, x2, x4, x6 int32) (t10, t11, t12, t13 int32) {
@@ -138,7 +140,7 @@ func (d *jpegDecoder) output() (*Image, error) {
 		q := &d.quant[c.tq]
 		for by := 0; by < c.bh; by++ {
 			for bx := 0; bx < c.bw; bx++ {
-				idctBlock(c.coef[(by*c.bw+bx)*64:][:64], q, p.pix[by*8*p.stride+bx*8:], p.stride)
+				idctBlock((*[64]int16)(c.coef[(by*c.bw+bx)*64:]), q, p.pix[by*8*p.stride+bx*8:], p.stride)
 			}
 		}
 		c.coef = nil
@@ -157,17 +159,28 @@ func (d *jpegDecoder) output() (*Image, error) {
 		}
 		return img, nil
 	}
-	full := make([][]uint8, 3)
-	for i := range d.comps {
-		full[i] = upsample(planes[i], d.hmax/d.comps[i].h, d.vmax/d.comps[i].v, d.width, d.height)
+	// Upsample and convert row by row: no full-size chroma planes.
+	rgb := d.isRGB()
+	var rows [3][]uint8
+	var lines [3][]uint8
+	for i := range lines {
+		lines[i] = make([]uint8, max(d.width, 2*planes[i].w))
 	}
-	if d.isRGB() {
-		for i := 0; i < d.width*d.height; i++ {
-			img.Pix[3*i], img.Pix[3*i+1], img.Pix[3*i+2] = full[0][i], full[1][i], full[2][i]
+	w := d.width
+	for y := 0; y < d.height; y++ {
+		for i := range rows {
+			rows[i] = upsampleRow(planes[i], d.hmax/d.comps[i].h, d.vmax/d.comps[i].v, y, w, lines[i])
 		}
-		return img, nil
+		out := img.Pix[y*w*3 : (y+1)*w*3]
+		if rgb {
+			r, g, b := rows[0], rows[1], rows[2]
+			for x := range w {
+				out[3*x], out[3*x+1], out[3*x+2] = r[x], g[x], b[x]
+			}
+			continue
+		}
+		yccToRGB(rows[0], rows[1], rows[2], out)
 	}
-	yccToRGB(full[0], full[1], full[2], img.Pix)
 	return img, nil
 }
 
@@ -184,52 +197,38 @@ func (d *jpegDecoder) isRGB() bool {
 	return d.comps[0].id == 'R' && d.comps[1].id == 'G' && d.comps[2].id == 'B'
 }
 
-// upsample expands a component by integer factors fh x fv to w x h samples.
-// 2x1, 2x2 and 1x2 use libjpeg-turbo's "fancy" triangle filters (3/4 of the
-// nearer sample plus 1/4 of the further one, with alternating rounding
-// biases so that errors do not accumulate in one direction); other ratios
-// replicate samples.
-func upsample(p *plane, fh, fv, w, h int) []uint8 {
-	out := make([]uint8, w*h)
+// upsampleRow returns output row y (w samples) of a component expanded by
+// integer factors fh x fv, using line (at least max(w, 2*p.w) long) as
+// room when it cannot return the plane's own row. 2x1, 2x2 and 1x2 use
+// libjpeg-turbo's "fancy" triangle filters (3/4 of the nearer sample plus
+// 1/4 of the further one, with alternating rounding biases so that errors
+// do not accumulate in one direction); other ratios replicate samples.
+func upsampleRow(p *plane, fh, fv, y, w int, line []uint8) []uint8 {
 	switch {
 	case fh == 1 && fv == 1:
-		for y := 0; y < h; y++ {
-			copy(out[y*w:(y+1)*w], p.pix[y*p.stride:])
-		}
+		return p.pix[y*p.stride:][:w]
 	case fh == 2 && fv == 1 && p.w > 2:
-		line := make([]uint8, 2*p.w)
-		for y := 0; y < h; y++ {
-			fancyRow(p, y, line)
-			copy(out[y*w:(y+1)*w], line)
-		}
+		fancyRow(p, y, line)
 	case fh == 2 && fv == 2 && p.w > 2:
-		line := make([]uint8, 2*p.w)
-		for y := 0; y < h; y++ {
-			fancyRow2(p, y, line)
-			copy(out[y*w:(y+1)*w], line)
-		}
+		fancyRow2(p, y, line)
 	case fh == 1 && fv == 2:
-		for y := 0; y < h; y++ {
-			r := y / 2
-			nr, bias := r-1, int32(1)
-			if y%2 == 1 {
-				nr, bias = r+1, 2
-			}
-			nr = min(max(nr, 0), p.h-1)
-			for x := 0; x < w; x++ {
-				s := 3*p.at(x, r) + p.at(x, nr)
-				out[y*w+x] = uint8((s + bias) >> 2)
-			}
+		r := y / 2
+		nr, bias := r-1, int32(1)
+		if y%2 == 1 {
+			nr, bias = r+1, 2
+		}
+		nr = min(max(nr, 0), p.h-1)
+		a, b := p.pix[r*p.stride:][:w], p.pix[nr*p.stride:][:w]
+		for x := range line[:w] {
+			line[x] = uint8((3*int32(a[x]) + int32(b[x]) + bias) >> 2)
 		}
 	default:
-		for y := 0; y < h; y++ {
-			src := p.pix[(y/fv)*p.stride:]
-			for x := 0; x < w; x++ {
-				out[y*w+x] = src[x/fh]
-			}
+		src := p.pix[(y/fv)*p.stride:]
+		for x := range line[:w] {
+			line[x] = src[x/fh]
 		}
 	}
-	return out
+	return line[:w]
 }
 
 // fancyRow is h2v1 fancy upsampling of input row y into line.
@@ -291,22 +290,17 @@ func init() {
 	}
 }
 
-func clamp8(v int32) uint8 {
-	if v < 0 {
-		return 0
-	}
-	if v > 255 {
-		return 255
-	}
-	return uint8(v)
-}
+func clamp8(v int32) uint8 { return uint8(min(max(v, 0), 255)) }
 
 func yccToRGB(y, cb, cr, dst []uint8) {
-	for i := range y {
-		yy := int32(y[i])
+	n := len(y)
+	cb, cr, dst = cb[:n], cr[:n], dst[:3*n]
+	for i, yv := range y {
+		yy := int32(yv)
 		b, r := cb[i], cr[i]
-		dst[3*i] = clamp8(yy + crR[r])
-		dst[3*i+1] = clamp8(yy + (cbG[b]+crG[r])>>16)
-		dst[3*i+2] = clamp8(yy + cbB[b])
+		o := dst[3*i : 3*i+3 : 3*i+3]
+		o[0] = clamp8(yy + crR[r])
+		o[1] = clamp8(yy + (cbG[b]+crG[r])>>16)
+		o[2] = clamp8(yy + cbB[b])
 	}
 }

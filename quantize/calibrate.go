@@ -54,6 +54,30 @@ func Calibrate(ctx context.Context, g *ir.Graph, src Source, opts CalibrateOptio
 	}
 	results := make([]result, workers)
 	next := make(chan int)
+	// A bounded pipeline: as many loaders as workers decode items into a
+	// queue of that many, so that loading overlaps running; results are
+	// merged order-independently (and skipped items reported by index).
+	type loaded struct {
+		i   int
+		x   *rt.Tensor
+		err error
+	}
+	queue := make(chan loaded, workers)
+	var lwg sync.WaitGroup
+	for range workers {
+		lwg.Add(1)
+		go func() {
+			defer lwg.Done()
+			for i := range next {
+				x, err := src.Load(i)
+				queue <- loaded{i, x, err}
+			}
+		}()
+	}
+	go func() {
+		lwg.Wait()
+		close(queue)
+	}()
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
@@ -64,7 +88,7 @@ func Calibrate(ctx context.Context, g *ir.Graph, src Source, opts CalibrateOptio
 			it, err := rt.NewWithOptions(g, rt.Options{Threads: 1}) // the workers are the parallelism
 			if err != nil {
 				res.err = err
-				for range next {
+				for range queue {
 				}
 				return
 			}
@@ -84,11 +108,11 @@ func Calibrate(ctx context.Context, g *ir.Graph, src Source, opts CalibrateOptio
 					observe(t, outs[i])
 				}
 			}
-			for i := range next {
+			for l := range queue {
 				if res.err != nil {
 					continue
 				}
-				x, err := src.Load(i)
+				i, x, err := l.i, l.x, l.err
 				if err != nil {
 					res.skipped[i] = err.Error()
 					if opts.Progress != nil {
