@@ -135,7 +135,7 @@ func Run(ctx context.Context, o Options) ([]File, error) {
 		if err != nil {
 			return nil, err
 		}
-		data, err := exp.Export(f.graph, exporters.Options{InputLayout: "NHWC"})
+		data, err := exp.Export(f.graph, exporters.Options{InputLayout: ir.NHWC})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", path, err)
 		}

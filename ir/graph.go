@@ -121,11 +121,11 @@ type Graph struct {
 	Inputs  []*Tensor
 	Outputs []*Tensor
 	// InputLayouts records, per graph input, the layout the source format
-	// declared ("NCHW" for an ONNX image input translated to NHWC, "" when the
-	// tensor is stored as the source had it). Exporters use it to restore the
-	// source's interface.
-	InputLayouts  []string
-	OutputLayouts []string
+	// declared (NCHW for an ONNX image input translated to NHWC,
+	// LayoutUnspecified when the tensor is stored as the source had it).
+	// Exporters use it to restore the source's interface.
+	InputLayouts  []Layout
+	OutputLayouts []Layout
 	// Meta carries free-form facts from the source file (producer, opset).
 	Meta map[string]string
 }

@@ -69,8 +69,8 @@ func Export(g *ir.Graph, opts exporters.Options) (out []byte, err error) {
 			out, err = nil, fmt.Errorf("tflite: export: internal error: %v", r)
 		}
 	}()
-	switch strings.ToUpper(opts.InputLayout) {
-	case "", "NHWC":
+	switch opts.InputLayout {
+	case ir.LayoutUnspecified, ir.NHWC:
 	default:
 		return nil, fmt.Errorf("tflite: export: input layout %q: TFLite image inputs are NHWC", opts.InputLayout)
 	}
