@@ -126,6 +126,11 @@ type Graph struct {
 	// Exporters use it to restore the source's interface.
 	InputLayouts  []Layout
 	OutputLayouts []Layout
+	// SourceInputQuant and SourceOutputQuant record, by tensor name, the
+	// quantization the graph's inputs and outputs had in the model
+	// passes.Dequantize made this float graph from (nil maps otherwise).
+	SourceInputQuant  map[string]SourceQuant
+	SourceOutputQuant map[string]SourceQuant
 	// Meta carries free-form facts from the source file (producer, opset).
 	Meta map[string]string
 }

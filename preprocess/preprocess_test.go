@@ -160,25 +160,6 @@ func TestModesReal(t *testing.T) {
 	}
 }
 
-func TestQuantizeValue(t *testing.T) {
-	tests := []struct {
-		v     float64
-		scale float32
-		zp    int64
-		dt    ir.DType
-		want  int32
-	}{
-		{0.5, 1, 0, ir.Int8, 1}, {-0.5, 1, 0, ir.Int8, -1}, {2.5, 1, 0, ir.Int8, 3}, // half away from zero
-		{1000, 1, 0, ir.Int8, 127}, {-1000, 1, 0, ir.Uint8, 0}, {1000, 1, 0, ir.Uint8, 255},
-		{-1, 1.0 / 128, 128, ir.Uint8, 0}, {0, 1.0 / 128, 128, ir.Uint8, 128},
-	}
-	for _, tc := range tests {
-		if got := QuantizeValue(tc.v, tc.scale, tc.zp, tc.dt); got != tc.want {
-			t.Errorf("QuantizeValue(%v, %v, %d, %v) = %d, want %d", tc.v, tc.scale, tc.zp, tc.dt, got, tc.want)
-		}
-	}
-}
-
 func TestToTensorQuantized(t *testing.T) {
 	pix := [][]uint8{{0, 128, 255}} // one 1x1 RGB image
 	coral := &ir.Quant{Scale: []float32{1.0 / 128}, ZeroPoint: []int64{128}}

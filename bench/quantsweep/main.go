@@ -160,7 +160,7 @@ func sweep(s source, shared, tmp string, methods []quantize.Method, limit int) e
 		if quantizedSource {
 			// the int8 model's float input expects what the float model expects
 			qcfg.Mode = preprocess.Auto
-			back.Meta = g.Meta
+			back.SourceInputQuant = g.SourceInputQuant
 		}
 		qr, err := eval.Evaluate(context.Background(), []*ir.Graph{back}, items, qcfg)
 		if err != nil {
