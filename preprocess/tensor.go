@@ -80,21 +80,14 @@ func (m Mode) Real(p uint8, c int) float32 {
 	return v
 }
 
-// Layout is the order of a 4-D image tensor.
-type Layout uint8
+// Layout is the order of a 4-D image tensor: the ir's layout type.
+type Layout = ir.Layout
 
-// Layouts.
+// Layouts a target can have; TargetFor always sets one of them.
 const (
-	NHWC Layout = iota
-	NCHW
+	NHWC = ir.NHWC
+	NCHW = ir.NCHW
 )
-
-func (l Layout) String() string {
-	if l == NCHW {
-		return "NCHW"
-	}
-	return "NHWC"
-}
 
 // Target describes a model's image input: what the tensor looks like and
 // how pixels map onto it.
