@@ -81,7 +81,7 @@ func (g *Graph) Clone() *Graph {
 		out.Inputs = append(out.Inputs, ct(t))
 	}
 	for _, n := range g.Nodes {
-		c := &Node{Name: n.Name, Op: n.Op, Arith: n.Arith, Attrs: CloneAttrs(n.Attrs)}
+		c := &Node{Name: n.Name, Op: n.Op, Arith: n.Arith, Origin: n.Origin, Attrs: CloneAttrs(n.Attrs)}
 		for _, t := range n.Inputs {
 			c.Inputs = append(c.Inputs, ct(t))
 		}

@@ -86,6 +86,9 @@ type Node struct {
 	// fixed-point reference kernels (the default) or ONNX Runtime's float
 	// requantization (QLinearConv and friends).
 	Arith Arith
+	// Origin is the source-file operator the node was made from (see
+	// Origin); zero when the node stands for no operator of a file.
+	Origin Origin
 }
 
 // Arith names an integer arithmetic convention for quantized kernels.

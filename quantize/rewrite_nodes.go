@@ -154,7 +154,7 @@ func (q *quantizer) outTensor(t *ir.Tensor) *ir.Tensor {
 }
 
 func copyNode(n *ir.Node, ins []*ir.Tensor, out *ir.Tensor) *ir.Node {
-	c := &ir.Node{Name: n.Name, Op: n.Op, Inputs: ins, Outputs: []*ir.Tensor{out}, Attrs: ir.CloneAttrs(n.Attrs), Arith: n.Arith}
+	c := &ir.Node{Name: n.Name, Op: n.Op, Inputs: ins, Outputs: []*ir.Tensor{out}, Attrs: ir.CloneAttrs(n.Attrs), Arith: n.Arith, Origin: n.Origin}
 	return c
 }
 
