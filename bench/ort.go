@@ -50,7 +50,7 @@ func startORT(model string, g *ir.Graph, input *runtime.Tensor, threads int) (*o
 	if _, err := os.Stat(filepath.Join(modules, "onnxruntime-node", "package.json")); err != nil {
 		return nil, fmt.Errorf("onnxruntime-node is not installed in %s (run scripts/install-refrt.sh)", refrt.CacheDir())
 	}
-	nchw := len(g.InputLayouts) > 0 && g.InputLayouts[0] == "NCHW"
+	nchw := len(g.InputLayouts) > 0 && g.InputLayouts[0] == ir.NCHW
 	in, err := refInput(input, nchw)
 	if err != nil {
 		return nil, err

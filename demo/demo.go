@@ -68,37 +68,34 @@ func Run(ctx context.Context, o Options) ([]File, error) {
 		before.ops[ir.OpConv], before.ops[ir.OpBatchNorm], before.ops[ir.OpClip], before.ops[ir.OpAdd])
 
 	step("2. Optimized: batch norm folded into the convolutions, ReLU6 fused")
-	rep, err := passes.Run(g, passes.Default, nil)
+	var target preprocess.Target
+	p := quantize.Pipeline{
+		Optimized: func(g *ir.Graph, rep *passes.Report) error {
+			fmt.Fprint(w, rep.String())
+			after := opCounts(g)
+			fmt.Fprintf(w, "nodes %d -> %d; BatchNorm %d -> %d, Clip %d -> %d. Per layer (MACs = multiply-accumulates):\n", before.total, after.total,
+				before.ops[ir.OpBatchNorm], after.ops[ir.OpBatchNorm], before.ops[ir.OpClip], after.ops[ir.OpClip])
+			if o.Inspect != nil {
+				if err := o.Inspect(w, cfg.Name(), g); err != nil {
+					return err
+				}
+			}
+			step("3. Quantized to int8 on %d synthetic calibration images (minmax ranges, per-channel weights)", o.CalibN)
+			return nil
+		},
+		Calibration: func(g *ir.Graph) (quantize.Source, error) {
+			var err error
+			if target, err = preprocess.TargetFor(g, 0, preprocess.Full, preprocess.TF); err != nil {
+				return nil, err
+			}
+			return &synthSource{target: target, n: o.CalibN, seed: 1}, nil
+		},
+	}
+	out, err := p.Run(ctx, g)
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprint(w, rep.String())
-	after := opCounts(g)
-	fmt.Fprintf(w, "nodes %d -> %d; BatchNorm %d -> %d, Clip %d -> %d. Per layer (MACs = multiply-accumulates):\n", before.total, after.total,
-		before.ops[ir.OpBatchNorm], after.ops[ir.OpBatchNorm], before.ops[ir.OpClip], after.ops[ir.OpClip])
-	if o.Inspect != nil {
-		if err := o.Inspect(w, cfg.Name(), g); err != nil {
-			return nil, err
-		}
-	}
-
-	step("3. Quantized to int8 on %d synthetic calibration images (minmax ranges, per-channel weights)", o.CalibN)
-	if err := quantize.PrepareGraph(g); err != nil {
-		return nil, err
-	}
-	target, err := preprocess.TargetFor(g, 0, preprocess.Full, preprocess.TF)
-	if err != nil {
-		return nil, err
-	}
-	calib := &synthSource{target: target, n: o.CalibN, seed: 1}
-	st, err := quantize.Calibrate(ctx, g, calib, quantize.CalibrateOptions{})
-	if err != nil {
-		return nil, err
-	}
-	res, err := quantize.Quantize(g, st, quantize.Config{})
-	if err != nil {
-		return nil, err
-	}
+	res := out.Results[0]
 	test := &synthSource{target: target, n: o.TestN, seed: 2}
 	var inputs []*rt.Tensor
 	for i := 0; i < test.Len(); i++ {
@@ -136,7 +133,7 @@ func Run(ctx context.Context, o Options) ([]File, error) {
 		if err != nil {
 			return nil, err
 		}
-		data, err := exp.Export(f.graph, exporters.Options{InputLayout: "NHWC"})
+		data, err := exp.Export(f.graph, exporters.Options{InputLayout: ir.NHWC})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", path, err)
 		}

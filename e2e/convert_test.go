@@ -55,7 +55,7 @@ func TestTFLiteONNXTFLite(t *testing.T) {
 	inputs := m.inputs(t, g, 16)
 	want := outputs(t, g, inputs)
 	dir := t.TempDir()
-	onnxPath := write(t, g, dir, "vww.onnx", exporters.Options{InputLayout: "NHWC"})
+	onnxPath := write(t, g, dir, "vww.onnx", exporters.Options{InputLayout: ir.NHWC})
 	mid, err := importers.Load(onnxPath, importers.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +96,7 @@ func TestDequantizedInReferenceRuntimes(t *testing.T) {
 				name string
 				r    refrt.Runtime
 			}{{"float.onnx", refrt.ONNX}, {"float.tflite", refrt.TFLite}} {
-				path := write(t, g, dir, f.name, exporters.Options{InputLayout: "NHWC"})
+				path := write(t, g, dir, f.name, exporters.Options{InputLayout: ir.NHWC})
 				got := reference(t, f.r, path, inputs)
 				d := maxAbs(want, got)
 				t.Logf("%s %s in %s: max |diff| %.2g against our runtime", m.name, f.name, f.r, d)

@@ -9,6 +9,7 @@ import (
 	"github.com/mnconv/mnconv/exporters"
 	"github.com/mnconv/mnconv/importers"
 	"github.com/mnconv/mnconv/internal/testutil"
+	"github.com/mnconv/mnconv/ir"
 	"github.com/mnconv/mnconv/passes"
 	"github.com/mnconv/mnconv/preprocess"
 	"github.com/mnconv/mnconv/quantize"
@@ -54,7 +55,7 @@ func TestQuantizedInReferenceRuntimes(t *testing.T) {
 				name string
 				r    refrt.Runtime
 			}{{"int8.tflite", refrt.TFLite}, {"int8_qdq.onnx", refrt.ONNX}} {
-				path := write(t, res.Graph, dir, f.name, exporters.Options{InputLayout: "NHWC"})
+				path := write(t, res.Graph, dir, f.name, exporters.Options{InputLayout: ir.NHWC})
 				back, err := importers.Load(path, importers.Options{})
 				if err != nil {
 					t.Fatal(err)

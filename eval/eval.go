@@ -182,7 +182,7 @@ func handoff(src *runtime.Tensor, out *ir.Tensor, dst *runtime.Tensor, in *ir.Te
 	}
 	s, zp := in.Quant.S(0), in.Quant.ZP(0)
 	for i, v := range real {
-		q := preprocess.QuantizeValue(float64(v), s, zp, in.DType)
+		q := ir.QuantizeValue(float64(v), s, zp, in.DType)
 		if in.DType == ir.Int8 {
 			dst.I8[i] = int8(q)
 		} else {

@@ -20,9 +20,9 @@ import (
 // Options tune an export.
 type Options struct {
 	// InputLayout overrides the layout of image inputs where the format has
-	// a choice: "NCHW", "NHWC", or "" for what the source declared
-	// (ir.Graph.InputLayouts). TFLite is NHWC only and refuses "NCHW".
-	InputLayout string
+	// a choice: ir.NCHW, ir.NHWC, or ir.LayoutUnspecified for what the source
+	// declared (ir.Graph.InputLayouts). TFLite is NHWC only and refuses NCHW.
+	InputLayout ir.Layout
 	// Warn receives non-fatal findings (something written in a form that may
 	// compute slightly differently, a name changed); nil discards them.
 	Warn func(msg string)

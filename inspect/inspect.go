@@ -165,7 +165,7 @@ func opLabel(n *ir.Node, prod map[*ir.Tensor]*ir.Node) string {
 	return n.Op.String()
 }
 
-func describe(ts []*ir.Tensor, layouts []string) []TensorInfo {
+func describe(ts []*ir.Tensor, layouts []ir.Layout) []TensorInfo {
 	out := []TensorInfo{}
 	for i, t := range ts {
 		if t == nil {
@@ -173,7 +173,7 @@ func describe(ts []*ir.Tensor, layouts []string) []TensorInfo {
 		}
 		ti := TensorInfo{Name: t.Name, DType: t.DType.String(), Shape: append([]int{}, t.Shape...)}
 		if i < len(layouts) {
-			ti.Layout = layouts[i]
+			ti.Layout = layouts[i].String()
 		}
 		if t.Quant != nil {
 			ti.Scale = append([]float32(nil), t.Quant.Scale...)

@@ -69,6 +69,8 @@ func (g *Graph) Clone() *Graph {
 		return &c
 	}
 	out := &Graph{Name: g.Name, InputLayouts: slices.Clone(g.InputLayouts), OutputLayouts: slices.Clone(g.OutputLayouts)}
+	out.SourceInputQuant = cloneSourceQuant(g.SourceInputQuant)
+	out.SourceOutputQuant = cloneSourceQuant(g.SourceOutputQuant)
 	if g.Meta != nil {
 		out.Meta = make(map[string]string, len(g.Meta))
 		for k, v := range g.Meta {
@@ -79,7 +81,7 @@ func (g *Graph) Clone() *Graph {
 		out.Inputs = append(out.Inputs, ct(t))
 	}
 	for _, n := range g.Nodes {
-		c := &Node{Name: n.Name, Op: n.Op, Arith: n.Arith, Attrs: CloneAttrs(n.Attrs)}
+		c := &Node{Name: n.Name, Op: n.Op, Arith: n.Arith, Origin: n.Origin, Attrs: CloneAttrs(n.Attrs)}
 		for _, t := range n.Inputs {
 			c.Inputs = append(c.Inputs, ct(t))
 		}
@@ -90,6 +92,18 @@ func (g *Graph) Clone() *Graph {
 	}
 	for _, t := range g.Outputs {
 		out.Outputs = append(out.Outputs, ct(t))
+	}
+	return out
+}
+
+// cloneSourceQuant deep-copies a SourceQuant map (nil stays nil).
+func cloneSourceQuant(m map[string]SourceQuant) map[string]SourceQuant {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]SourceQuant, len(m))
+	for k, v := range m {
+		out[k] = v.Clone()
 	}
 	return out
 }

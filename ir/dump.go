@@ -15,8 +15,8 @@ func (g *Graph) Dump() string {
 	fmt.Fprintf(&b, "graph %q\n", g.Name)
 	for i, t := range g.Inputs {
 		layout := ""
-		if i < len(g.InputLayouts) && g.InputLayouts[i] != "" {
-			layout = " source=" + g.InputLayouts[i]
+		if i < len(g.InputLayouts) && g.InputLayouts[i] != LayoutUnspecified {
+			layout = " source=" + g.InputLayouts[i].String()
 		}
 		fmt.Fprintf(&b, "  input %s%s\n", tensorSig(t), layout)
 	}

@@ -86,6 +86,9 @@ type Node struct {
 	// fixed-point reference kernels (the default) or ONNX Runtime's float
 	// requantization (QLinearConv and friends).
 	Arith Arith
+	// Origin is the source-file operator the node was made from (see
+	// Origin); zero when the node stands for no operator of a file.
+	Origin Origin
 }
 
 // Arith names an integer arithmetic convention for quantized kernels.
@@ -121,11 +124,16 @@ type Graph struct {
 	Inputs  []*Tensor
 	Outputs []*Tensor
 	// InputLayouts records, per graph input, the layout the source format
-	// declared ("NCHW" for an ONNX image input translated to NHWC, "" when the
-	// tensor is stored as the source had it). Exporters use it to restore the
-	// source's interface.
-	InputLayouts  []string
-	OutputLayouts []string
+	// declared (NCHW for an ONNX image input translated to NHWC,
+	// LayoutUnspecified when the tensor is stored as the source had it).
+	// Exporters use it to restore the source's interface.
+	InputLayouts  []Layout
+	OutputLayouts []Layout
+	// SourceInputQuant and SourceOutputQuant record, by tensor name, the
+	// quantization the graph's inputs and outputs had in the model
+	// passes.Dequantize made this float graph from (nil maps otherwise).
+	SourceInputQuant  map[string]SourceQuant
+	SourceOutputQuant map[string]SourceQuant
 	// Meta carries free-form facts from the source file (producer, opset).
 	Meta map[string]string
 }

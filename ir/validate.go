@@ -50,10 +50,8 @@ func (g *Graph) Validate() error {
 		if err := checkArity(n); err != nil {
 			return err
 		}
-		if want := n.Op.Info().NewAttrs; want != nil {
-			if n.Attrs == nil || fmt.Sprintf("%T", n.Attrs) != fmt.Sprintf("%T", want()) {
-				return n.Errorf("has attributes %T, want %T", n.Attrs, want())
-			}
+		if info := n.Op.Info(); !info.AttrsOK(n.Attrs) {
+			return n.Errorf("has attributes %T, want %T", n.Attrs, info.NewAttrs())
 		}
 		for _, t := range n.Inputs {
 			if t == nil {

@@ -23,27 +23,11 @@ when the range ends at 6, else relu); the rest of the range's saturation is
 dropped with the rounding; Quantize and Dequantize nodes go (or become Identity where
 removing them would rename a graph input or output); every node's integer
 arithmetic is reset. The graph inputs' and outputs' former quantization is
-recorded in g.Meta under "dequantize.input.<name>" and
-"dequantize.output.<name>" (for example "uint8 scale=0.0078125 zero_point=128"),
-so that a caller can say what preprocessing the float model expects:
-real = scale * (q - zero_point). Its report lists the converted tensors and the
+recorded by name in g.SourceInputQuant and g.SourceOutputQuant (for example
+uint8 scale=0.0078125 zero_point=128), so that a caller can say what
+preprocessing the float model expects: real = scale * (q - zero_point). Its report lists the converted tensors and the
 removed or reset nodes.`,
 	whole: dequantize,
-}
-
-// MetaInputQuant is the g.Meta key prefix under which Dequantize records a
-// graph input's former quantization; MetaOutputQuant the one for outputs.
-const (
-	MetaInputQuant  = "dequantize.input."
-	MetaOutputQuant = "dequantize.output."
-)
-
-func describeQuant(t *ir.Tensor) string {
-	q := t.Quant
-	if len(q.Scale) == 1 {
-		return fmt.Sprintf("%v scale=%.9g zero_point=%d", t.DType, q.Scale[0], q.ZP(0))
-	}
-	return fmt.Sprintf("%v axis=%d scales=%v zero_points=%v", t.DType, q.Axis, q.Scale, q.ZeroPoint)
 }
 
 // quantizedValue reports whether t holds quantized values that Dequantize
@@ -54,18 +38,18 @@ func quantizedValue(t *ir.Tensor) bool {
 
 func dequantize(c *rewriter) error {
 	g := c.g
-	record := func(prefix string, ts []*ir.Tensor) {
+	record := func(m *map[string]ir.SourceQuant, ts []*ir.Tensor) {
 		for _, t := range ts {
 			if quantizedValue(t) {
-				if g.Meta == nil {
-					g.Meta = map[string]string{}
+				if *m == nil {
+					*m = map[string]ir.SourceQuant{}
 				}
-				g.Meta[prefix+t.Name] = describeQuant(t)
+				(*m)[t.Name] = ir.SourceQuant{DType: t.DType, Quant: t.Quant.Clone()}
 			}
 		}
 	}
-	record(MetaInputQuant, g.Inputs)
-	record(MetaOutputQuant, g.Outputs)
+	record(&g.SourceInputQuant, g.Inputs)
+	record(&g.SourceOutputQuant, g.Outputs)
 	for _, n := range append([]*ir.Node(nil), g.Nodes...) {
 		keepRectification(c, n)
 	}

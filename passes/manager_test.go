@@ -192,7 +192,7 @@ func TestDequantize(t *testing.T) {
 	if after.Nodes[0].Arith != ir.ArithTFLite {
 		t.Errorf("Arith not reset")
 	}
-	if got := after.Meta[MetaInputQuant+"image"]; got != "uint8 scale=0.0078125 zero_point=128" {
+	if got := after.SourceInputQuant["image"].String(); got != "uint8 scale=0.0078125 zero_point=128" {
 		t.Errorf("input quantization recorded as %q", got)
 	}
 	if after.Outputs[0].Name != "scores" {
@@ -273,8 +273,8 @@ func TestDequantizeQDQ(t *testing.T) {
 	if ops(after) != "Identity" || after.Outputs[0].Name != "xq" {
 		t.Errorf("lone Quantize: ops %q output %q, want Identity writing xq", ops(after), after.Outputs[0].Name)
 	}
-	if after.Meta[MetaOutputQuant+"xq"] != "int8 scale=0.100000001 zero_point=3" {
-		t.Errorf("output quantization recorded as %q", after.Meta[MetaOutputQuant+"xq"])
+	if after.SourceOutputQuant["xq"].String() != "int8 scale=0.100000001 zero_point=3" {
+		t.Errorf("output quantization recorded as %q", after.SourceOutputQuant["xq"].String())
 	}
 }
 

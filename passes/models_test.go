@@ -201,7 +201,7 @@ func TestDequantizeTFLite(t *testing.T) {
 			if _, err := Run(g, append([]Pass{Dequantize}, Default...), &Options{Validate: true}); err != nil {
 				t.Fatal(err)
 			}
-			if got := g.Meta[MetaInputQuant+in.Name]; got != tc.meta {
+			if got := g.SourceInputQuant[in.Name].String(); got != tc.meta {
 				t.Errorf("recorded input quantization %q, want %q", got, tc.meta)
 			}
 			agree, worst := 0, 0.0

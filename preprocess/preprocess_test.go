@@ -160,25 +160,6 @@ func TestModesReal(t *testing.T) {
 	}
 }
 
-func TestQuantizeValue(t *testing.T) {
-	tests := []struct {
-		v     float64
-		scale float32
-		zp    int64
-		dt    ir.DType
-		want  int32
-	}{
-		{0.5, 1, 0, ir.Int8, 1}, {-0.5, 1, 0, ir.Int8, -1}, {2.5, 1, 0, ir.Int8, 3}, // half away from zero
-		{1000, 1, 0, ir.Int8, 127}, {-1000, 1, 0, ir.Uint8, 0}, {1000, 1, 0, ir.Uint8, 255},
-		{-1, 1.0 / 128, 128, ir.Uint8, 0}, {0, 1.0 / 128, 128, ir.Uint8, 128},
-	}
-	for _, tc := range tests {
-		if got := QuantizeValue(tc.v, tc.scale, tc.zp, tc.dt); got != tc.want {
-			t.Errorf("QuantizeValue(%v, %v, %d, %v) = %d, want %d", tc.v, tc.scale, tc.zp, tc.dt, got, tc.want)
-		}
-	}
-}
-
 func TestToTensorQuantized(t *testing.T) {
 	pix := [][]uint8{{0, 128, 255}} // one 1x1 RGB image
 	coral := &ir.Quant{Scale: []float32{1.0 / 128}, ZeroPoint: []int64{128}}
@@ -255,10 +236,10 @@ func TestTargetFor(t *testing.T) {
 		want   Target
 		err    string
 	}{
-		{"float nhwc", mk(ir.Float32, []int{1, 96, 80, 3}, nil), Slim, Auto, Target{Mode: TF, DType: ir.Float32, N: 1, H: 96, W: 80, Channels: 3}, ""},
+		{"float nhwc", mk(ir.Float32, []int{1, 96, 80, 3}, nil), Slim, Auto, Target{Mode: TF, DType: ir.Float32, Layout: NHWC, N: 1, H: 96, W: 80, Channels: 3}, ""},
 		{"float nchw torch", mk(ir.Float32, []int{1, 3, 224, 224}, nil), Torch, Auto, Target{Mode: TorchNorm, DType: ir.Float32, Layout: NCHW, N: 1, H: 224, W: 224, Channels: 3}, ""},
-		{"quant", mk(ir.Uint8, []int{1, 128, 128, 3}, q), Slim, Auto, Target{Mode: Raw, DType: ir.Uint8, Quant: q, N: 1, H: 128, W: 128, Channels: 3}, ""},
-		{"gray", mk(ir.Int8, []int{1, 96, 96, 1}, q), Full, Unit, Target{Mode: Unit, DType: ir.Int8, Quant: q, N: 1, H: 96, W: 96, Channels: 1}, ""},
+		{"quant", mk(ir.Uint8, []int{1, 128, 128, 3}, q), Slim, Auto, Target{Mode: Raw, DType: ir.Uint8, Quant: q, Layout: NHWC, N: 1, H: 128, W: 128, Channels: 3}, ""},
+		{"gray", mk(ir.Int8, []int{1, 96, 96, 1}, q), Full, Unit, Target{Mode: Unit, DType: ir.Int8, Quant: q, Layout: NHWC, N: 1, H: 96, W: 96, Channels: 1}, ""},
 		{"rank2", mk(ir.Float32, []int{1, 1024}, nil), Slim, Auto, Target{}, "want an image"},
 		{"channels", mk(ir.Float32, []int{1, 5, 5, 5}, nil), Slim, Auto, Target{}, "no channel dimension"},
 		{"int32", mk(ir.Int32, []int{1, 4, 4, 3}, nil), Slim, Auto, Target{}, "dtype int32"},

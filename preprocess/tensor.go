@@ -2,8 +2,6 @@ package preprocess
 
 import (
 	"fmt"
-	"github.com/mnconv/mnconv/passes"
-	"math"
 	"os"
 	"strings"
 
@@ -82,21 +80,14 @@ func (m Mode) Real(p uint8, c int) float32 {
 	return v
 }
 
-// Layout is the order of a 4-D image tensor.
-type Layout uint8
+// Layout is the order of a 4-D image tensor: the ir's layout type.
+type Layout = ir.Layout
 
-// Layouts.
+// Layouts a target can have; TargetFor always sets one of them.
 const (
-	NHWC Layout = iota
-	NCHW
+	NHWC = ir.NHWC
+	NCHW = ir.NCHW
 )
-
-func (l Layout) String() string {
-	if l == NCHW {
-		return "NCHW"
-	}
-	return "NHWC"
-}
 
 // Target describes a model's image input: what the tensor looks like and
 // how pixels map onto it.
@@ -150,7 +141,7 @@ func TargetFor(g *ir.Graph, i int, preset Preset, mode Mode) (Target, error) {
 		return Target{}, fmt.Errorf("input %q has dtype %v, want float32, int8 or uint8", in.Name, in.DType)
 	}
 	if t.Mode == Auto || t.Mode == Source {
-		if dt, s, zp, ok := sourceQuant(g, in.Name); ok && in.DType == ir.Float32 {
+		if dt, s, zp, ok := g.SourceInputQuant[in.Name].PerTensor(); ok && in.DType == ir.Float32 {
 			t.Mode, t.SourceDType, t.SourceScale, t.SourceZP = Source, dt, s, zp
 		} else if t.Mode == Source {
 			return Target{}, fmt.Errorf("input %q: the model records no source quantization (it was not made by convert --dequantize)", in.Name)
@@ -229,14 +220,7 @@ func (t Target) quantize(p uint8, c int) int32 {
 		}
 		return int32(p)
 	}
-	return QuantizeValue(float64(t.Mode.Real(p, c)), t.Quant.S(0), t.Quant.ZP(0), t.DType)
-}
-
-// QuantizeValue is round(v/scale) + zp, half away from zero, clamped to dt.
-func QuantizeValue(v float64, scale float32, zp int64, dt ir.DType) int32 {
-	lo, hi := dt.Range()
-	q := math.Round(v/float64(scale)) + float64(zp)
-	return int32(min(max(q, float64(lo)), float64(hi)))
+	return ir.QuantizeValue(float64(t.Mode.Real(p, c)), t.Quant.S(0), t.Quant.ZP(0), t.DType)
 }
 
 // ToTensor stacks images (each h x w x 3 RGB) into one tensor of the
@@ -312,26 +296,4 @@ func (t Target) real(p uint8, c int) float32 {
 		q -= 128
 	}
 	return t.SourceScale * float32(q-t.SourceZP)
-}
-
-// sourceQuant reads the input quantization that passes.Dequantize recorded
-// in g.Meta ("uint8 scale=0.0078125 zero_point=128").
-func sourceQuant(g *ir.Graph, input string) (ir.DType, float32, int64, bool) {
-	v, ok := g.Meta[passes.MetaInputQuant+input]
-	if !ok {
-		return 0, 0, 0, false
-	}
-	var dts string
-	var s float32
-	var zp int64
-	if _, err := fmt.Sscanf(v, "%s scale=%g zero_point=%d", &dts, &s, &zp); err != nil || !(s > 0) {
-		return 0, 0, 0, false
-	}
-	switch dts {
-	case "uint8":
-		return ir.Uint8, s, zp, true
-	case "int8":
-		return ir.Int8, s, zp, true
-	}
-	return 0, 0, 0, false
 }

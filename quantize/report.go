@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/mnconv/mnconv/ir"
-	"github.com/mnconv/mnconv/preprocess"
 	rt "github.com/mnconv/mnconv/runtime"
 )
 
@@ -184,7 +183,7 @@ func Compare(floatG *ir.Graph, res *Result, method Method, inputs []*rt.Tensor) 
 func QuantizeTensor(x *rt.Tensor, dt ir.DType, q *ir.Quant) *rt.Tensor {
 	out := rt.NewTensor(dt, x.Shape)
 	for i, v := range x.F32 {
-		r := preprocess.QuantizeValue(float64(v), q.S(0), q.ZP(0), dt)
+		r := ir.QuantizeValue(float64(v), q.S(0), q.ZP(0), dt)
 		switch dt {
 		case ir.Int8:
 			out.I8[i] = int8(r)

@@ -5,13 +5,13 @@ import (
 	"math"
 
 	"github.com/mnconv/mnconv/ir"
-	"github.com/mnconv/mnconv/preprocess"
 )
 
 // rewrite builds the integer graph node by node.
 func (q *quantizer) rewrite() error {
 	g := q.g
-	out := &ir.Graph{Name: g.Name, InputLayouts: g.InputLayouts, OutputLayouts: g.OutputLayouts, Meta: map[string]string{}}
+	out := &ir.Graph{Name: g.Name, InputLayouts: g.InputLayouts, OutputLayouts: g.OutputLayouts, Meta: map[string]string{},
+		SourceInputQuant: g.SourceInputQuant, SourceOutputQuant: g.SourceOutputQuant}
 	for k, v := range g.Meta {
 		out.Meta[k] = v
 	}
@@ -132,7 +132,7 @@ func (q *quantizer) activation(n *ir.Node, t *ir.Tensor) (*ir.Tensor, error) {
 	qt := &ir.Tensor{Name: q.unique(t.Name + "_quant"), DType: dt, Shape: clone(t.Shape),
 		Quant: &ir.Quant{Scale: []float32{s}, ZeroPoint: []int64{zp}}, Data: &ir.Data{}}
 	for _, v := range t.Data.F32 {
-		x := preprocess.QuantizeValue(float64(v), s, zp, dt)
+		x := ir.QuantizeValue(float64(v), s, zp, dt)
 		if dt == ir.Int8 {
 			qt.Data.I8 = append(qt.Data.I8, int8(x))
 		} else {
@@ -152,7 +152,7 @@ func (q *quantizer) outTensor(t *ir.Tensor) *ir.Tensor {
 }
 
 func copyNode(n *ir.Node, ins []*ir.Tensor, out *ir.Tensor) *ir.Node {
-	c := &ir.Node{Name: n.Name, Op: n.Op, Inputs: ins, Outputs: []*ir.Tensor{out}, Attrs: ir.CloneAttrs(n.Attrs), Arith: n.Arith}
+	c := &ir.Node{Name: n.Name, Op: n.Op, Inputs: ins, Outputs: []*ir.Tensor{out}, Attrs: ir.CloneAttrs(n.Attrs), Arith: n.Arith, Origin: n.Origin}
 	return c
 }
 

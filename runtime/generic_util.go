@@ -326,10 +326,8 @@ func checked(prepare PrepareFunc) PrepareFunc {
 		if len(n.Outputs) != info.Outputs || slices.Contains(n.Outputs, nil) {
 			return nil, n.Errorf("has %d outputs (or a nil one), want %d", len(n.Outputs), info.Outputs)
 		}
-		if info.NewAttrs != nil {
-			if want := fmt.Sprintf("%T", info.NewAttrs()); n.Attrs == nil || fmt.Sprintf("%T", n.Attrs) != want {
-				return nil, n.Errorf("has attributes %T, want %s", n.Attrs, want)
-			}
+		if !info.AttrsOK(n.Attrs) {
+			return nil, n.Errorf("has attributes %T, want %T", n.Attrs, info.NewAttrs())
 		}
 		for _, t := range slices.Concat(n.Inputs, n.Outputs) {
 			if t != nil && slices.ContainsFunc(t.Shape, func(d int) bool { return d < 0 }) {

@@ -341,7 +341,7 @@ func TestONNXQuantizedModelAgainstORT(t *testing.T) {
 		t.Fatalf("import %s: %v", model, err)
 	}
 	in := g.Inputs[0]
-	if in.DType != ir.Float32 || len(in.Shape) != 4 || len(g.InputLayouts) == 0 || g.InputLayouts[0] != "NCHW" {
+	if in.DType != ir.Float32 || len(in.Shape) != 4 || len(g.InputLayouts) == 0 || g.InputLayouts[0] != ir.NCHW {
 		t.Fatalf("graph input %v %v layout %v; want float32 NHWC imported from NCHW", in.DType, in.Shape, g.InputLayouts)
 	}
 	h, w, c := in.Shape[1], in.Shape[2], in.Shape[3]

@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/mnconv/mnconv/eval"
 	"github.com/mnconv/mnconv/exporters"
@@ -110,14 +109,24 @@ func sweep(s source, shared, tmp string, methods []quantize.Method, limit int) e
 	if err != nil {
 		return err
 	}
-	list := passes.Default
+	p := quantize.Pipeline{
+		Passes: passes.Default,
+		Calibration: func(g *ir.Graph) (quantize.Source, error) {
+			files, err := quantize.ListImages(filepath.Join(shared, "images/imagenet/calib"), 0, 1)
+			if err != nil {
+				return nil, err
+			}
+			return quantize.NewImageSource(g, files, s.preset, s.mode)
+		},
+	}
 	if quantizedSource {
-		list = append([]passes.Pass{passes.Dequantize}, list...)
+		p.Passes = append([]passes.Pass{passes.Dequantize}, p.Passes...)
 	}
-	if _, err := passes.Run(g, list, nil); err != nil {
-		return err
+	for _, m := range methods {
+		p.Configs = append(p.Configs, quantize.Config{Method: m})
 	}
-	if err := quantize.PrepareGraph(g); err != nil {
+	out, err := p.Run(context.Background(), g)
+	if err != nil {
 		return err
 	}
 	floatRes, err := eval.Evaluate(context.Background(), []*ir.Graph{g}, items, cfg)
@@ -128,25 +137,9 @@ func sweep(s source, shared, tmp string, methods []quantize.Method, limit int) e
 	if err != nil {
 		return err
 	}
-	files, err := quantize.ListImages(filepath.Join(shared, "images/imagenet/calib"), 0, 1)
-	if err != nil {
-		return err
-	}
-	src, err := quantize.NewImageSource(g, files, s.preset, s.mode)
-	if err != nil {
-		return err
-	}
-	start := time.Now()
-	st, err := quantize.Calibrate(context.Background(), g, src, quantize.CalibrateOptions{})
-	if err != nil {
-		return err
-	}
-	calibSec := time.Since(start).Seconds()
-	for _, m := range methods {
-		res, err := quantize.Quantize(g, st, quantize.Config{Method: m})
-		if err != nil {
-			return err
-		}
+	calibSec := out.CalibTime.Seconds()
+	for i, m := range methods {
+		res := out.Results[i]
 		file := filepath.Join(tmp, fmt.Sprintf("%s_%s.tflite", s.name, m))
 		qBytes, err := exportSize(res.Graph, file)
 		if err != nil {
@@ -160,7 +153,7 @@ func sweep(s source, shared, tmp string, methods []quantize.Method, limit int) e
 		if quantizedSource {
 			// the int8 model's float input expects what the float model expects
 			qcfg.Mode = preprocess.Auto
-			back.Meta = g.Meta
+			back.SourceInputQuant = g.SourceInputQuant
 		}
 		qr, err := eval.Evaluate(context.Background(), []*ir.Graph{back}, items, qcfg)
 		if err != nil {

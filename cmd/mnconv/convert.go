@@ -9,6 +9,7 @@ import (
 	"github.com/mnconv/mnconv/exporters"
 	"github.com/mnconv/mnconv/importers"
 	"github.com/mnconv/mnconv/internal/atomicfile"
+	"github.com/mnconv/mnconv/ir"
 	"github.com/mnconv/mnconv/passes"
 )
 
@@ -64,8 +65,8 @@ func runConvert(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	layout := strings.ToUpper(convFlags.inputLayout)
-	if layout != "" && layout != "NCHW" && layout != "NHWC" {
+	layout, err := ir.ParseLayout(convFlags.inputLayout)
+	if err != nil {
 		return fmt.Errorf("--input-layout %q: want nchw or nhwc", convFlags.inputLayout)
 	}
 	list := passes.Default

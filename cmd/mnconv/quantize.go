@@ -18,10 +18,8 @@ import (
 	"github.com/mnconv/mnconv/importers"
 	"github.com/mnconv/mnconv/internal/atomicfile"
 	"github.com/mnconv/mnconv/ir"
-	"github.com/mnconv/mnconv/passes"
 	"github.com/mnconv/mnconv/preprocess"
 	"github.com/mnconv/mnconv/quantize"
-	rt "github.com/mnconv/mnconv/runtime"
 )
 
 var quantFlags struct {
@@ -144,46 +142,39 @@ func runQuantize(cmd *cobra.Command, args []string) error {
 			return fmt.Errorf("%s is already quantized (tensor %q is %v); make it float first: mnconv convert --dequantize %s FLOAT%s", in, t.Name, t.DType, in, filepath.Ext(in))
 		}
 	}
-	if _, err := passes.Run(g, passes.Default, nil); err != nil {
-		return err
+	p := quantize.Pipeline{
+		Calibration: func(g *ir.Graph) (quantize.Source, error) {
+			files, err := quantize.ListImages(quantFlags.calib, quantFlags.count, quantFlags.seed)
+			if err != nil {
+				return nil, err
+			}
+			src, err := quantize.NewImageSource(g, files, preset, mode)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %v", in, err)
+			}
+			return src, nil
+		},
+		Calibrate: quantize.CalibrateOptions{Workers: quantFlags.workers, Warn: warn},
+		Configs: []quantize.Config{{Method: method, Percentile: quantFlags.percentile,
+			PerTensor: quantFlags.perTensor, ReduceRange: quantFlags.reduceRange, Activations: act, IO: iot, Warn: warn}},
 	}
-	if err := quantize.PrepareGraph(g); err != nil {
-		return err
-	}
-	files, err := quantize.ListImages(quantFlags.calib, quantFlags.count, quantFlags.seed)
-	if err != nil {
-		return err
-	}
-	src, err := quantize.NewImageSource(g, files, preset, mode)
-	if err != nil {
-		return fmt.Errorf("%s: %v", in, err)
+	if !quantFlags.noProgress && evalIsTerminal(stderr) {
+		p.Progress = func(total int) (func(), func()) {
+			bar := progressbar.NewOptions(total, progressbar.OptionSetWriter(stderr),
+				progressbar.OptionSetDescription("calibrating"), progressbar.OptionShowCount(),
+				progressbar.OptionShowIts(), progressbar.OptionSetItsString("img"),
+				progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond),
+				progressbar.OptionClearOnFinish())
+			return func() { bar.Add(1) }, func() { bar.Finish() }
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	var bar *progressbar.ProgressBar
-	opts := quantize.CalibrateOptions{Workers: quantFlags.workers, Warn: warn}
-	if !quantFlags.noProgress && evalIsTerminal(stderr) {
-		bar = progressbar.NewOptions(src.Len(), progressbar.OptionSetWriter(stderr),
-			progressbar.OptionSetDescription("calibrating"), progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(), progressbar.OptionSetItsString("img"),
-			progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionClearOnFinish())
-		opts.Progress = func() { bar.Add(1) }
-	}
-	start := time.Now()
-	st, err := quantize.Calibrate(ctx, g, src, opts)
-	if bar != nil {
-		bar.Finish()
-	}
+	o, err := p.Run(ctx, g)
 	if err != nil {
 		return err
 	}
-	calibTime := time.Since(start)
-	res, err := quantize.Quantize(g, st, quantize.Config{Method: method, Percentile: quantFlags.percentile,
-		PerTensor: quantFlags.perTensor, ReduceRange: quantFlags.reduceRange, Activations: act, IO: iot, Warn: warn})
-	if err != nil {
-		return err
-	}
+	st, res := o.Stats, o.Results[0]
 	data, err := exp.Export(res.Graph, exporters.Options{Warn: warn})
 	if err != nil {
 		return err
@@ -193,9 +184,9 @@ func runQuantize(cmd *cobra.Command, args []string) error {
 	}
 	stdout := cmd.OutOrStdout()
 	fmt.Fprintf(stdout, "calibrated on %d images (%d skipped) in %.1fs; %s ranges; wrote %s (%d bytes)\n",
-		st.Images, len(st.Skipped), calibTime.Seconds(), method, out, len(data))
+		st.Images, len(st.Skipped), o.CalibTime.Seconds(), method, out, len(data))
 	if quantFlags.reportN > 0 {
-		rep, err := reportOn(g, res, method, src, quantFlags.reportN)
+		rep, err := o.Compare(0, quantFlags.reportN)
 		if err != nil {
 			return fmt.Errorf("error report: %v", err)
 		}
@@ -208,18 +199,6 @@ func runQuantize(cmd *cobra.Command, args []string) error {
 		}
 	}
 	return nil
-}
-
-// reportOn compares float and quantized activations on the first n
-// readable calibration images.
-func reportOn(g *ir.Graph, res *quantize.Result, method quantize.Method, src quantize.Source, n int) (*quantize.Report, error) {
-	var inputs []*rt.Tensor
-	for i := 0; i < src.Len() && len(inputs) < n; i++ {
-		if x, err := src.Load(i); err == nil {
-			inputs = append(inputs, x)
-		}
-	}
-	return quantize.Compare(g, res, method, inputs)
 }
 
 // reportEncoder picks the report format from the file's extension.

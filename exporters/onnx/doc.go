@@ -28,7 +28,7 @@
 // are re-laid-out ([C] -> [C,1,1]). A rank-4 graph input is presented NCHW or
 // NHWC as exporters.Options.InputLayout (or else g.InputLayouts) says; an
 // NHWC one gets one Transpose to NCHW. Rank-4 outputs are presented as
-// g.OutputLayouts says (NHWC unless "NCHW"), with one Transpose where the
+// g.OutputLayouts says (NHWC unless ir.NCHW), with one Transpose where the
 // body's layout differs. A conversion that the body truly needs (a Reshape
 // that mixes channels and pixels) is made where it is needed, with a
 // Reshape when the element order allows it and a Transpose otherwise, and

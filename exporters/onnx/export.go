@@ -5,7 +5,6 @@ import (
 	onnxfmt "github.com/mnconv/mnconv/format/onnx"
 	"slices"
 	"strconv"
-	"strings"
 
 	"google.golang.org/protobuf/proto"
 
@@ -185,9 +184,9 @@ func newWriter(g *ir.Graph, opts exporters.Options) (*writer, error) {
 		qparams: map[*ir.Tensor][2]string{}, scalars: map[string]string{},
 		isInput: map[*ir.Tensor]bool{}, outPres: map[*ir.Tensor]bool{},
 	}
-	layout := strings.ToUpper(strings.TrimSpace(opts.InputLayout))
-	if layout != "" && layout != "NCHW" && layout != "NHWC" {
-		return nil, fmt.Errorf("input layout %q: want NCHW, NHWC or empty (as the source declared)", opts.InputLayout)
+	layout := opts.InputLayout
+	if layout != ir.LayoutUnspecified && layout != ir.NCHW && layout != ir.NHWC {
+		return nil, fmt.Errorf("input layout %q: want NCHW, NHWC or empty (as the source declared)", layout)
 	}
 	// Every ir tensor keeps its name; an empty or repeated one gets a new
 	// one. Reserving them all first keeps generated names off them.
@@ -206,14 +205,14 @@ func newWriter(g *ir.Graph, opts exporters.Options) (*writer, error) {
 	for i, t := range g.Inputs {
 		w.isInput[t] = true
 		l := layout
-		if l == "" && i < len(g.InputLayouts) {
-			l = strings.ToUpper(g.InputLayouts[i])
+		if l == ir.LayoutUnspecified && i < len(g.InputLayouts) {
+			l = g.InputLayouts[i]
 		}
-		w.inLay = append(w.inLay, t.Rank() == 4 && l == "NCHW")
+		w.inLay = append(w.inLay, t.Rank() == 4 && l == ir.NCHW)
 	}
 	for i, t := range g.Outputs {
 		if _, seen := w.outPres[t]; !seen {
-			w.outPres[t] = t.Rank() == 4 && i < len(g.OutputLayouts) && strings.EqualFold(g.OutputLayouts[i], "NCHW")
+			w.outPres[t] = t.Rank() == 4 && i < len(g.OutputLayouts) && g.OutputLayouts[i] == ir.NCHW
 		}
 	}
 	return w, nil
@@ -585,7 +584,7 @@ func (w *writer) flushQuantize() error {
 func (w *writer) writeOutputs() error {
 	done := map[string]bool{}
 	for i, t := range w.g.Outputs {
-		pres := t.Rank() == 4 && i < len(w.g.OutputLayouts) && strings.EqualFold(w.g.OutputLayouts[i], "NCHW")
+		pres := t.Rank() == 4 && i < len(w.g.OutputLayouts) && w.g.OutputLayouts[i] == ir.NCHW
 		integer := quantized(t)
 		name := w.tname[t]
 		if done[name] || w.isInput[t] || t.IsConst() {

@@ -117,7 +117,7 @@ func TestFileQDQ(t *testing.T) {
 	y := b.node(ir.OpConv, &ir.ConvAttrs{Strides: [2]int{1, 1}, Dilations: [2]int{1, 1}, Group: 1, Act: ir.ActRelu}, x, quantWeight("w", []int{3, 1, 1, 2}, ws), quantBias("b", 0.05, ws))
 	y.DType, y.Quant = ir.Int8, &ir.Quant{Scale: []float32{0.1}, ZeroPoint: []int64{-128}}
 	g := b.finish(t, y)
-	g.OutputLayouts = []string{"NCHW"}
+	g.OutputLayouts = []ir.Layout{ir.NCHW}
 	data, _ := export(t, g, "NCHW")
 	m := decode(t, data)
 	in := m.GetGraph().GetInput()[0].GetType().GetTensorType()
@@ -171,16 +171,18 @@ func TestFileQDQ(t *testing.T) {
 // errors that name the node or the option.
 func TestExportErrors(t *testing.T) {
 	cases := []struct {
-		name, layout, want string
-		build              func(b *gb, x *ir.Tensor) *ir.Tensor
+		name   string
+		layout ir.Layout
+		want   string
+		build  func(b *gb, x *ir.Tensor) *ir.Tensor
 	}{
-		{"layout", "NHCW", "input layout", func(b *gb, x *ir.Tensor) *ir.Tensor { return b.node(ir.OpRelu, nil, x) }},
-		{"quantize-to-int32", "", `node "n1" (Quantize): tensor "t1": QuantizeLinear writes int8 or uint8`, func(b *gb, x *ir.Tensor) *ir.Tensor {
+		{"layout", ir.Layout(9), "input layout", func(b *gb, x *ir.Tensor) *ir.Tensor { return b.node(ir.OpRelu, nil, x) }},
+		{"quantize-to-int32", ir.LayoutUnspecified, `node "n1" (Quantize): tensor "t1": QuantizeLinear writes int8 or uint8`, func(b *gb, x *ir.Tensor) *ir.Tensor {
 			y := b.node(ir.OpQuantize, nil, x)
 			y.DType, y.Quant = ir.Int32, &ir.Quant{Scale: []float32{0.5}}
 			return y
 		}},
-		{"batchnorm-axis", "", `node "n5" (BatchNorm): normalization along axis 2`, func(b *gb, x *ir.Tensor) *ir.Tensor {
+		{"batchnorm-axis", ir.LayoutUnspecified, `node "n5" (BatchNorm): normalization along axis 2`, func(b *gb, x *ir.Tensor) *ir.Tensor {
 			return b.node(ir.OpBatchNorm, &ir.BatchNormAttrs{Epsilon: 1e-5, Axis: 2}, x, b.konst(5), b.konst(5), b.konst(5), b.konst(5))
 		}},
 	}

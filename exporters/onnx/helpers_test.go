@@ -33,7 +33,11 @@ func load(t *testing.T, rel string) *ir.Graph {
 func export(t *testing.T, g *ir.Graph, layout string) ([]byte, []string) {
 	t.Helper()
 	var warns []string
-	b, err := Export(g, exporters.Options{InputLayout: layout, Warn: func(s string) { warns = append(warns, s) }})
+	l, err := ir.ParseLayout(layout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Export(g, exporters.Options{InputLayout: l, Warn: func(s string) { warns = append(warns, s) }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -248,7 +248,7 @@ var opCases = []opCase{
 		b, x := newGB(ir.Float32, 1, 4, 5, 3)
 		y := b.node(ir.OpConv, &ir.ConvAttrs{Strides: [2]int{1, 1}, Dilations: [2]int{1, 1}, Group: 1, Pads: [4]int{1, 1, 1, 1}}, x, b.konst(2, 3, 3, 3))
 		g := b.finish(t, y, x)
-		g.OutputLayouts = []string{"NCHW", ""}
+		g.OutputLayouts = []ir.Layout{ir.NCHW, ir.LayoutUnspecified}
 		return g
 	}},
 	{name: "quantized-conv-add", tol: 0.041, build: func(t *testing.T) *ir.Graph {
@@ -315,7 +315,7 @@ func TestOps(t *testing.T) {
 			}
 			got := r.Values[0]
 			for k, o := range g.Outputs {
-				if o.Rank() == 4 && k < len(g.OutputLayouts) && g.OutputLayouts[k] == "NCHW" {
+				if o.Rank() == 4 && k < len(g.OutputLayouts) && g.OutputLayouts[k] == ir.NCHW {
 					got[k] = nchwToNHWC(got[k], o.Shape[1], o.Shape[2], o.Shape[3])
 				}
 			}

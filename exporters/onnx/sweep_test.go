@@ -218,7 +218,7 @@ func TestOfficialOpModels(t *testing.T) {
 				}
 				for k, o := range g.Outputs {
 					v := r.Values[0][k]
-					if o.Rank() == 4 && k < len(g.OutputLayouts) && g.OutputLayouts[k] == "NCHW" {
+					if o.Rank() == 4 && k < len(g.OutputLayouts) && g.OutputLayouts[k] == ir.NCHW {
 						v = nchwToNHWC(v, o.Shape[1], o.Shape[2], o.Shape[3])
 					}
 					tol := 1e-4

@@ -3,7 +3,6 @@ package tflite
 import (
 	"math"
 	"slices"
-	"strings"
 
 	flatbuffers "github.com/google/flatbuffers/go"
 
@@ -410,8 +409,8 @@ type fcPlan struct {
 //
 // which is exactly what the importer makes of those FULLY_CONNECTED forms.
 // Only Reshapes split off the same file operator are absorbed: the importer
-// names the nodes of one operator B, B/1, B/2, so they share their name up
-// to a "/<n>" suffix. A Reshape of its own (a Flatten) stays a RESHAPE, as
+// gives the nodes of one operator the same ir.Origin. A Reshape of its own
+// (a Flatten) stays a RESHAPE, as
 // TFLite's converter writes it, so that the operator structure survives a
 // round trip. A Reshape is absorbed only when the Gemm is its sole reader
 // and its output is no graph output.
@@ -432,12 +431,12 @@ func (w *writer) planFullyConnected() {
 		p := &fcPlan{src: n.In(0), dst: n.Out()}
 		x := n.In(0)
 		if r := w.prod[x]; r != nil && r.Op == ir.OpReshape && !w.skip[r] && len(w.cons[x]) == 1 && !w.outputs[x] &&
-			sameQuant(r.In(0), x) && r.In(0).Rank() >= 1 && sameOperator(r, n) {
+			sameQuant(r.In(0), x) && r.In(0).Rank() >= 1 && ir.SameOrigin(r, n) {
 			p.src = r.In(0)
 			w.skip[r] = true
 		}
 		y := n.Out()
-		if cs := w.cons[y]; len(cs) == 1 && cs[0].Op == ir.OpReshape && !w.outputs[y] && sameQuant(y, cs[0].Out()) && sameOperator(cs[0], n) &&
+		if cs := w.cons[y]; len(cs) == 1 && cs[0].Op == ir.OpReshape && !w.outputs[y] && sameQuant(y, cs[0].Out()) && ir.SameOrigin(cs[0], n) &&
 			p.src.Rank() >= 1 && p.src.Shape[p.src.Rank()-1] == in {
 			want := append(slices.Clone(p.src.Shape[:p.src.Rank()-1]), out)
 			if r := cs[0]; slices.Equal(r.Out().Shape, want) {
@@ -448,25 +447,6 @@ func (w *writer) planFullyConnected() {
 		}
 		w.fc[n] = p
 	}
-}
-
-// sameOperator reports whether two nodes were split off one file operator:
-// their names agree once a trailing "/<digits>" is dropped.
-func sameOperator(a, b *ir.Node) bool {
-	return operatorBase(a.Name) == operatorBase(b.Name)
-}
-
-func operatorBase(name string) string {
-	i := strings.LastIndexByte(name, '/')
-	if i < 0 || i == len(name)-1 {
-		return name
-	}
-	for _, r := range name[i+1:] {
-		if r < '0' || r > '9' {
-			return name
-		}
-	}
-	return name[:i]
 }
 
 func (w *writer) gemm(n *ir.Node) error {

@@ -347,7 +347,7 @@ func TestExportErrors(t *testing.T) {
 	t.Run("nchw_layout", func(t *testing.T) {
 		b := newGB("nchw")
 		g := b.done(t, b.op(ir.OpRelu, nil, nil, b.input(1, 4, 4, 3)))
-		if _, err := tfliteexp.Export(g, exporters.Options{InputLayout: "NCHW"}); err == nil || !strings.Contains(err.Error(), "NHWC") {
+		if _, err := tfliteexp.Export(g, exporters.Options{InputLayout: ir.NCHW}); err == nil || !strings.Contains(err.Error(), "NHWC") {
 			t.Errorf("error %v, want one saying TFLite inputs are NHWC", err)
 		}
 	})

@@ -70,8 +70,8 @@ func Export(g *ir.Graph, opts exporters.Options) (out []byte, err error) {
 			out, err = nil, fmt.Errorf("tflite: export: internal error: %v", r)
 		}
 	}()
-	switch strings.ToUpper(opts.InputLayout) {
-	case "", "NHWC":
+	switch opts.InputLayout {
+	case ir.LayoutUnspecified, ir.NHWC:
 	default:
 		return nil, fmt.Errorf("tflite: export: input layout %q: TFLite image inputs are NHWC", opts.InputLayout)
 	}
@@ -556,19 +556,36 @@ func writeQuant(b *flatbuffers.Builder, q *ir.Quant) flatbuffers.UOffsetT {
 	return fb.QuantizationParametersEnd(b)
 }
 
-// description is Description followed by the graph's "dequantize.*" facts
-// as sorted "key=value" lines, which importers/tflite reads back into Meta.
+// Description lines after the first carry the graph's source quantization
+// (a dequantized model's former input and output quantization) as sorted
+// "dequantize.input.<name>=<ir.SourceQuant text>" and
+// "dequantize.output.<name>=..." lines, which importers/tflite reads back.
+const (
+	descInputQuant  = "dequantize.input."
+	descOutputQuant = "dequantize.output."
+)
+
+// description is Description followed by the graph's source quantization
+// facts; a name that would break the line format is left out.
 func description(g *ir.Graph) string {
-	var keys []string
-	for k := range g.Meta {
-		if strings.HasPrefix(k, "dequantize.") && !strings.ContainsAny(k, "\n=") && !strings.Contains(g.Meta[k], "\n") {
-			keys = append(keys, k)
+	lines := map[string]string{}
+	add := func(prefix string, m map[string]ir.SourceQuant) {
+		for name, q := range m {
+			if !strings.ContainsAny(name, "\n=") {
+				lines[prefix+name] = q.String()
+			}
 		}
+	}
+	add(descInputQuant, g.SourceInputQuant)
+	add(descOutputQuant, g.SourceOutputQuant)
+	keys := make([]string, 0, len(lines))
+	for k := range lines {
+		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	d := Description
 	for _, k := range keys {
-		d += "\n" + k + "=" + g.Meta[k]
+		d += "\n" + k + "=" + lines[k]
 	}
 	return d
 }

@@ -12,12 +12,12 @@
 //
 // Layout. The ir is NHWC; ONNX is NCHW. Each imported value records whether
 // it is an NCHW tensor stored permuted as NHWC. Rank-4 graph inputs become
-// NHWC (g.InputLayouts[i] = "NCHW"); convolutions, pools, normalisation,
+// NHWC (g.InputLayouts[i] = ir.NCHW); convolutions, pools, normalisation,
 // elementwise and axis-taking ops work on the permuted tensor directly with
 // remapped axes, pads and constants, so no transpose appears in the body of
 // a MobileNet. An op that needs the ONNX element order gets an explicit
 // Transpose (or a Reshape where the order is already the same). Outputs left
-// permuted are marked g.OutputLayouts[i] = "NCHW".
+// permuted are marked g.OutputLayouts[i] = ir.NCHW.
 //
 // Quantized ONNX: QuantizeLinear / DequantizeLinear become Quantize /
 // Dequantize; QLinearConv, QLinearMatMul and com.microsoft QLinearAdd /

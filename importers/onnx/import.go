@@ -423,12 +423,12 @@ func (im *importer) readInputs(gp *pb.GraphProto, consumers map[string][]*pb.Nod
 		}
 		t := &ir.Tensor{Name: name, DType: dt, Shape: s}
 		im.names[name] = true
-		layout := ""
+		layout := ir.LayoutUnspecified
 		v := value{t: t}
 		if len(s) == 4 && !allTransposeFromNHWC(consumers[name]) {
 			t.Shape = onnxfmt.Permute(s, onnxfmt.ToNHWC)
 			v.perm = true
-			layout = "NCHW"
+			layout = ir.NCHW
 		}
 		im.vals[name] = v
 		im.g.Inputs = append(im.g.Inputs, t)
@@ -543,9 +543,9 @@ func (im *importer) readOutputs(gp *pb.GraphProto) error {
 		}
 		im.checkDeclared(vi, v)
 		used[t] = true
-		layout := ""
+		layout := ir.LayoutUnspecified
 		if v.perm {
-			layout = "NCHW"
+			layout = ir.NCHW
 		}
 		im.g.Outputs = append(im.g.Outputs, t)
 		im.g.OutputLayouts = append(im.g.OutputLayouts, layout)

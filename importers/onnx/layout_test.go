@@ -88,7 +88,7 @@ func TestNHWCExportTransposesCancel(t *testing.T) {
 	if n := opCount(g, ir.OpTranspose); n != 0 {
 		t.Errorf("%d Transpose nodes, want 0:\n%s", n, g.Dump())
 	}
-	if g.InputLayouts[0] != "" || g.OutputLayouts[0] != "" || len(g.Nodes) != 2 {
+	if g.InputLayouts[0] != ir.LayoutUnspecified || g.OutputLayouts[0] != ir.LayoutUnspecified || len(g.Nodes) != 2 {
 		t.Errorf("layouts %q %q, %d nodes; want NHWC kept and Conv, Relu:\n%s", g.InputLayouts, g.OutputLayouts, len(g.Nodes), g.Dump())
 	}
 	if g.Outputs[0].Name != "y" {

@@ -43,7 +43,7 @@ func TestMobileNetV2Float(t *testing.T) {
 	if ops[ir.OpConv] != 52 || ops[ir.OpBatchNorm] != 7 || ops[ir.OpClip] != 35 {
 		t.Errorf("ops %v, want 52 Conv, 7 BatchNorm, 35 Clip as in the file", ops)
 	}
-	if len(g.Inputs) != 1 || g.InputLayouts[0] != "NCHW" || !slices.Equal(g.Inputs[0].Shape, []int{1, 128, 128, 3}) {
+	if len(g.Inputs) != 1 || g.InputLayouts[0] != ir.NCHW || !slices.Equal(g.Inputs[0].Shape, []int{1, 128, 128, 3}) {
 		t.Fatalf("input %v layout %q, want [1 128 128 3] from NCHW", g.Inputs[0].Shape, g.InputLayouts[0])
 	}
 	ref := testutil.ReadReference(t, "stm32_tutorial_mobilenet_v2_128_0.5.ort.json")

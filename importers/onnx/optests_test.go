@@ -224,9 +224,9 @@ func importOpTest(dir string) (*opTest, error) {
 
 // toRuntime copies an ir constant into a runtime tensor, transposed from
 // NCHW to NHWC when layout says the graph stores it so.
-func toRuntime(c *ir.Tensor, layout string) *runtime.Tensor {
+func toRuntime(c *ir.Tensor, layout ir.Layout) *runtime.Tensor {
 	shape, d := c.Shape, c.Data
-	if layout == "NCHW" {
+	if layout == ir.NCHW {
 		d = onnxfmt.TransposeData(d, c.DType, shape, onnxfmt.ToNHWC)
 		shape = onnxfmt.Permute(shape, onnxfmt.ToNHWC)
 	}
@@ -234,10 +234,10 @@ func toRuntime(c *ir.Tensor, layout string) *runtime.Tensor {
 }
 
 // fromRuntime returns a runtime output in ONNX layout.
-func fromRuntime(r *runtime.Tensor, layout string) *ir.Tensor {
+func fromRuntime(r *runtime.Tensor, layout ir.Layout) *ir.Tensor {
 	shape := r.Shape
 	d := &ir.Data{F32: r.F32, I8: r.I8, U8: r.U8, I32: r.I32, I64: r.I64}
-	if layout == "NCHW" {
+	if layout == ir.NCHW {
 		d = onnxfmt.TransposeData(d, r.DType, shape, onnxfmt.ToNCHW)
 		shape = onnxfmt.Permute(shape, onnxfmt.ToNCHW)
 	}

@@ -182,6 +182,7 @@ func (c *opCtx) emit(op ir.Op, ins []*ir.Tensor, out *ir.Tensor, attrs ir.Attrs)
 	if attrs != nil {
 		n.Attrs = attrs
 	}
+	n.Origin = ir.Origin(c.index + 1)
 	c.im.g.Nodes = append(c.im.g.Nodes, n)
 	c.im.nodeOp[n] = c
 }

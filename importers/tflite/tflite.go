@@ -150,13 +150,7 @@ func (im *importer) run() (*ir.Graph, error) {
 	}
 	if d := m.Description(); len(d) > 0 {
 		im.g.Meta["description"] = string(d)
-		// mnconv writes the facts a later step needs (a dequantized model's
-		// former input quantization) as "key=value" lines after its name.
-		for _, line := range strings.Split(string(d), "\n")[1:] {
-			if k, v, ok := strings.Cut(line, "="); ok && strings.HasPrefix(k, "dequantize.") {
-				im.g.Meta[k] = v
-			}
-		}
+		im.sourceQuant(string(d))
 	}
 	if s := im.sg.Name(); len(s) > 0 {
 		im.g.Meta["subgraph"] = string(s)
@@ -468,4 +462,34 @@ func (im *importer) quant(ft *tflitefb.Tensor, shape []int, name string, terr fu
 	}
 	out.Axis = axis
 	return out, nil
+}
+
+// sourceQuant reads the facts mnconv writes after its name in the
+// description (exporters/tflite): a dequantized model's former input and
+// output quantization, as "dequantize.input.<name>=<ir.SourceQuant text>"
+// and "dequantize.output.<name>=..." lines. A line that does not parse is
+// not ours and is skipped.
+func (im *importer) sourceQuant(desc string) {
+	for _, line := range strings.Split(desc, "\n")[1:] {
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		m := &im.g.SourceInputQuant
+		name, ok := strings.CutPrefix(k, "dequantize.input.")
+		if !ok {
+			m = &im.g.SourceOutputQuant
+			if name, ok = strings.CutPrefix(k, "dequantize.output."); !ok {
+				continue
+			}
+		}
+		q, err := ir.ParseSourceQuant(v)
+		if err != nil {
+			continue
+		}
+		if *m == nil {
+			*m = map[string]ir.SourceQuant{}
+		}
+		(*m)[name] = q
+	}
 }

@@ -1,0 +1,111 @@
+package quantize
+
+import (
+	"context"
+	"time"
+
+	"github.com/mnconv/mnconv/ir"
+	"github.com/mnconv/mnconv/passes"
+	rt "github.com/mnconv/mnconv/runtime"
+)
+
+// Pipeline is post-training quantization of a float graph, the one sequence
+// the CLI, the demo and the sweep run:
+//
+//	passes -> PrepareGraph -> Calibrate -> Quantize (one Result per Config)
+//
+// and, on request afterwards, Outcome.Compare for the error report.
+type Pipeline struct {
+	// Passes optimize the float graph first; nil means passes.Default.
+	Passes []passes.Pass
+	// Optimized, when set, is called after the passes and before
+	// PrepareGraph with the graph and the passes' report.
+	Optimized func(g *ir.Graph, rep *passes.Report) error
+	// Calibration makes the calibration source for the optimized, prepared
+	// graph (how images are preprocessed depends on its input). Required.
+	Calibration func(g *ir.Graph) (Source, error)
+	// Calibrate tunes calibration. Its Progress is replaced when Progress
+	// below is set.
+	Calibrate CalibrateOptions
+	// Progress, when set, is told the number of calibration items before
+	// calibration starts and returns the callback for each item and the one
+	// for the end of calibration.
+	Progress func(total int) (item, end func())
+	// Configs: one quantized graph per config (the sweep's methods share one
+	// calibration); none means one Config{}.
+	Configs []Config
+}
+
+// Outcome is what a pipeline run made.
+type Outcome struct {
+	// Float is the optimized, prepared float graph that was calibrated: the
+	// graph Run was given, rewritten in place.
+	Float     *ir.Graph
+	Optimized *passes.Report
+	Source    Source
+	Stats     *Stats
+	CalibTime time.Duration // Calibrate's wall time
+	Results   []*Result     // one per Pipeline.Configs entry
+	configs   []Config
+}
+
+// Run carries g through the pipeline. g is rewritten in place.
+func (p Pipeline) Run(ctx context.Context, g *ir.Graph) (*Outcome, error) {
+	list := p.Passes
+	if list == nil {
+		list = passes.Default
+	}
+	out := &Outcome{Float: g}
+	var err error
+	if out.Optimized, err = passes.Run(g, list, nil); err != nil {
+		return nil, err
+	}
+	if p.Optimized != nil {
+		if err := p.Optimized(g, out.Optimized); err != nil {
+			return nil, err
+		}
+	}
+	if err := PrepareGraph(g); err != nil {
+		return nil, err
+	}
+	if out.Source, err = p.Calibration(g); err != nil {
+		return nil, err
+	}
+	opts := p.Calibrate
+	end := func() {}
+	if p.Progress != nil {
+		opts.Progress, end = p.Progress(out.Source.Len())
+	}
+	start := time.Now()
+	out.Stats, err = Calibrate(ctx, g, out.Source, opts)
+	end()
+	if err != nil {
+		return nil, err
+	}
+	out.CalibTime = time.Since(start)
+	configs := p.Configs
+	if len(configs) == 0 {
+		configs = []Config{{}}
+	}
+	for _, cfg := range configs {
+		res, err := Quantize(g, out.Stats, cfg)
+		if err != nil {
+			return nil, err
+		}
+		out.Results = append(out.Results, res)
+	}
+	out.configs = configs
+	return out, nil
+}
+
+// Compare is the error report of result i against the float graph on the
+// first n readable calibration items.
+func (o *Outcome) Compare(i, n int) (*Report, error) {
+	var inputs []*rt.Tensor
+	for k := 0; k < o.Source.Len() && len(inputs) < n; k++ {
+		if x, err := o.Source.Load(k); err == nil {
+			inputs = append(inputs, x)
+		}
+	}
+	return Compare(o.Float, o.Results[i], o.configs[i].Method, inputs)
+}
