@@ -140,7 +140,7 @@ func checkConvCase(t *testing.T, rng *rand.Rand, c fastConvCase, wantFast string
 	ref, _ := evalWith(t, PrepareReference, n, 1, x)
 	mag, _ := evalWith(t, PrepareReference, absN, 1, absX)
 	for _, simd := range []bool{true, false} {
-		if simd && !hasAVX2FMA {
+		if simd && !hasSIMDKernels {
 			continue
 		}
 		for _, threads := range []int{1, 3} {
@@ -280,7 +280,7 @@ func TestFastGemm(t *testing.T) {
 			ref, _ := evalWith(t, PrepareReference, n, 1, x)
 			mag, _ := evalWith(t, PrepareReference, absN, 1, absX)
 			for _, simd := range []bool{true, false} {
-				if simd && !hasAVX2FMA {
+				if simd && !hasSIMDKernels {
 					continue
 				}
 				for _, threads := range []int{1, 2} {

@@ -22,7 +22,7 @@ import "unsafe"
 
 // useSIMD selects the assembly micro-kernels; tests turn it off to check the
 // pure-Go ones.
-var useSIMD = hasAVX2FMA
+var useSIMD = hasSIMDKernels
 
 const (
 	gemmMR = 6 // rows per micro-kernel call

@@ -158,8 +158,8 @@ func checkQCase(t *testing.T, rng *rand.Rand, c fastQCase, wantFast string) stri
 }
 
 func TestFastQuantConvMobileNetShapes(t *testing.T) {
-	if !hasAVX2FMA {
-		t.Skip("skipping: the quantized fast kernels need AVX2")
+	if !hasSIMDKernels {
+		t.Skip("skipping: the quantized fast kernels need the assembly kernels")
 	}
 	rng := rand.New(rand.NewPCG(11, 12))
 	same3 := [4]int{1, 1, 1, 1}
@@ -190,8 +190,8 @@ func TestFastQuantConvMobileNetShapes(t *testing.T) {
 }
 
 func TestFastQuantConvRandom(t *testing.T) {
-	if !hasAVX2FMA {
-		t.Skip("skipping: the quantized fast kernels need AVX2")
+	if !hasSIMDKernels {
+		t.Skip("skipping: the quantized fast kernels need the assembly kernels")
 	}
 	rng := rand.New(rand.NewPCG(13, 14))
 	acts := []ir.Activation{ir.ActNone, ir.ActRelu, ir.ActRelu6}
@@ -235,8 +235,8 @@ func TestFastQuantConvRandom(t *testing.T) {
 // TestFastQuantElementwise: tabulated Add/Sub/Mul and the assembly
 // Quantize give the reference kernels' bytes.
 func TestFastQuantElementwise(t *testing.T) {
-	if !hasAVX2FMA {
-		t.Skip("skipping: the quantized fast kernels need AVX2")
+	if !hasSIMDKernels {
+		t.Skip("skipping: the quantized fast kernels need the assembly kernels")
 	}
 	rng := rand.New(rand.NewPCG(15, 16))
 	shape := []int{1, 9, 13, 24}

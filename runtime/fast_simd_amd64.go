@@ -41,6 +41,9 @@ func dw3x3Taps(out *float32, taps *[9]*float32, wb *float32, blocks int, lo, hi 
 // hasAVX2FMA is true when the CPU and OS support the kernels above.
 var hasAVX2FMA = detectAVX2FMA()
 
+// hasSIMDKernels is true when the assembly kernels can run.
+var hasSIMDKernels = hasAVX2FMA
+
 func detectAVX2FMA() bool {
 	maxLeaf, _, _, _ := cpuidex(0, 0)
 	if maxLeaf < 7 {

@@ -1,8 +1,12 @@
-//go:build !amd64 || purego
+//go:build !(amd64 || arm64) || purego
 
 package runtime
 
-// Without the amd64 assembly the fast kernels run their pure-Go loops.
+// Without the amd64 or arm64 assembly the fast kernels run their pure-Go
+// loops.
+
+// hasSIMDKernels is false: no assembly kernels.
+const hasSIMDKernels = false
 
 const hasAVX2FMA = false
 
