@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"os"
+	goruntime "runtime"
 	"strings"
 )
 
@@ -12,7 +13,8 @@ import (
 // bits (the reference kernels' arithmetic); they differ only in speed.
 //
 //	go           pure-Go loops (any CPU, and -tags purego)
-//	avx2         AVX2 + FMA assembly, YMM
+//	avx2         AVX2 + FMA assembly, YMM (amd64)
+//	neon         Advanced SIMD assembly (arm64): the same level as avx2
 //	avx512       AVX-512 F/BW/VL/DQ, ZMM: float GEMM 6x32 and 6x16, depthwise
 //	             16 channels; int8 on the int16 path with ZMM
 //	avx512-vnni  avx512 plus VPDPBUSD for the int8 GEMM (u8 x s8 in int32)
@@ -27,12 +29,21 @@ type kernelFamily int
 
 const (
 	familyGo kernelFamily = iota
-	familyAVX2
+	// familySIMD is the baseline assembly: AVX2 on amd64, NEON on arm64.
+	familySIMD
 	familyAVX512
 	familyAVX512VNNI
 )
 
-var familyNames = [...]string{"go", "avx2", "avx512", "avx512-vnni"}
+var familyNames = [...]string{"go", simdFamilyName(), "avx512", "avx512-vnni"}
+
+// simdFamilyName names familySIMD after the instruction set it uses here.
+func simdFamilyName() string {
+	if goruntime.GOARCH == "arm64" {
+		return "neon"
+	}
+	return "avx2"
+}
 
 func (f kernelFamily) String() string { return familyNames[f] }
 
@@ -87,5 +98,5 @@ func SetKernelFamily(name string) error {
 
 func setFamily(f kernelFamily) {
 	family = f
-	useSIMD = f >= familyAVX2
+	useSIMD = f >= familySIMD
 }

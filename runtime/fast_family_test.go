@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -9,7 +10,7 @@ import (
 // (fast_family.go) and say which they skip.
 
 // allFamilies is every family, slowest first.
-var allFamilies = []kernelFamily{familyGo, familyAVX2, familyAVX512, familyAVX512VNNI}
+var allFamilies = []kernelFamily{familyGo, familySIMD, familyAVX512, familyAVX512VNNI}
 
 // testFamilies returns the families this machine runs and logs the others.
 func testFamilies(t testing.TB) []kernelFamily {
@@ -48,7 +49,7 @@ func TestKernelFamilySelection(t *testing.T) {
 	if env := os.Getenv("MNCONV_KERNELS"); env == "" && KernelFamily() != bestFamily.String() {
 		t.Errorf("KernelFamily() = %s without MNCONV_KERNELS, want the best, %s", KernelFamily(), bestFamily)
 	}
-	if familyFromEnv("AVX2") != min(familyAVX2, bestFamily) || familyFromEnv("nonsense") != bestFamily || familyFromEnv("") != bestFamily {
+	if familyFromEnv(strings.ToUpper(familySIMD.String())) != min(familySIMD, bestFamily) || familyFromEnv("nonsense") != bestFamily || familyFromEnv("") != bestFamily {
 		t.Errorf("familyFromEnv does not parse or fall back")
 	}
 	saved := family

@@ -24,7 +24,7 @@ import "unsafe"
 
 // useSIMD selects the assembly micro-kernels (any family but "go";
 // fast_family.go keeps it in step with the family).
-var useSIMD = family >= familyAVX2
+var useSIMD = family >= familySIMD
 
 const (
 	gemmMR = 6 // rows per micro-kernel call

@@ -139,7 +139,7 @@ func evalQ(t *testing.T, prepare PrepareFunc, n *ir.Node, threads int, x *Tensor
 func quantFamilies(t *testing.T) []kernelFamily {
 	var fams []kernelFamily
 	for _, f := range testFamilies(t) {
-		if f >= familyAVX2 {
+		if f >= familySIMD {
 			fams = append(fams, f)
 		}
 	}
@@ -191,8 +191,8 @@ func checkQBytes(t *testing.T, label string, ref, fast *Tensor) {
 }
 
 func TestFastQuantConvMobileNetShapes(t *testing.T) {
-	if !hasAVX2FMA {
-		t.Skip("skipping: the quantized fast kernels need AVX2")
+	if !hasSIMDKernels {
+		t.Skip("skipping: the quantized fast kernels need the assembly kernels")
 	}
 	families := quantFamilies(t)
 	rng := rand.New(rand.NewPCG(11, 12))
@@ -224,8 +224,8 @@ func TestFastQuantConvMobileNetShapes(t *testing.T) {
 }
 
 func TestFastQuantConvRandom(t *testing.T) {
-	if !hasAVX2FMA {
-		t.Skip("skipping: the quantized fast kernels need AVX2")
+	if !hasSIMDKernels {
+		t.Skip("skipping: the quantized fast kernels need the assembly kernels")
 	}
 	families := quantFamilies(t)
 	rng := rand.New(rand.NewPCG(13, 14))
@@ -270,8 +270,8 @@ func TestFastQuantConvRandom(t *testing.T) {
 // TestFastQuantElementwise: tabulated Add/Sub/Mul and the assembly
 // Quantize give the reference kernels' bytes.
 func TestFastQuantElementwise(t *testing.T) {
-	if !hasAVX2FMA {
-		t.Skip("skipping: the quantized fast kernels need AVX2")
+	if !hasSIMDKernels {
+		t.Skip("skipping: the quantized fast kernels need the assembly kernels")
 	}
 	rng := rand.New(rand.NewPCG(15, 16))
 	shape := []int{1, 9, 13, 24}

@@ -52,7 +52,7 @@ func detectFamily() kernelFamily {
 	_, b7, c7, _ := cpuidex(7, 0)
 	const f, dq, bw, vl = 1 << 16, 1 << 17, 1 << 30, 1 << 31
 	if b7&(f|dq|bw|vl) != f|dq|bw|vl || xcr0()&0xe6 != 0xe6 {
-		return familyAVX2
+		return familySIMD
 	}
 	const vnni = 1 << 11
 	if c7&vnni == 0 {
@@ -60,6 +60,9 @@ func detectFamily() kernelFamily {
 	}
 	return familyAVX512VNNI
 }
+
+// hasSIMDKernels is true when the assembly kernels can run.
+var hasSIMDKernels = hasAVX2FMA
 
 func detectAVX2FMA() bool {
 	maxLeaf, _, _, _ := cpuidex(0, 0)

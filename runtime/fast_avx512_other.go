@@ -1,0 +1,36 @@
+//go:build !amd64 || purego
+
+package runtime
+
+// Without the amd64 assembly the AVX-512 kernels (fast_avx512_amd64.go) are
+// never chosen: detectFamily returns nothing above familySIMD here.
+
+func sgemm6x32z(k int, a *float32, lda int, b *float32, bstep int, c *float32, ldc int, bias *float32, lo, hi float32) {
+	panic("runtime: sgemm6x32z without assembly")
+}
+
+func sgemm6x16z(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32) {
+	panic("runtime: sgemm6x16z without assembly")
+}
+
+func dw3x3Pix2z(out, in0, in1, in2, wb *float32, pairs, blocks, xStep, tapStep int, lo, hi float32) {
+	panic("runtime: dw3x3Pix2z without assembly")
+}
+
+func dw3x3TapsZ(out *float32, taps *[9]*float32, wb *float32, blocks int, lo, hi float32) {
+	panic("runtime: dw3x3TapsZ without assembly")
+}
+
+func qdot6x32v(k4 int, a *byte, lda int, b *int8, bstep int, c *int32, ldc int, bias *int32) {
+	panic("runtime: qdot6x32v without assembly")
+}
+
+func qdot6x16v(k4 int, a *byte, lda int, b *int8, c *int32, ldc int, bias *int32) {
+	panic("runtime: qdot6x16v without assembly")
+}
+
+func qdot1x16v(k4 int, a *byte, b *int8, c *int32, bias *int32) {
+	panic("runtime: qdot1x16v without assembly")
+}
+
+func qflip(dst, src *byte, n int) { panic("runtime: qflip without assembly") }

@@ -1,0 +1,523 @@
+//go:build arm64 && !purego
+
+#include "textflag.h"
+
+// NEON float32 kernels: the amd64 kernels' contracts (fast_simd_amd64.go),
+// with the reference kernels' arithmetic exactly (float_conv.go): every sum
+// starts from zero and adds the products in k (or tap) order, each product
+// rounded to float32 first (FMUL then FADD, never FMLA), then the bias, then
+// the clamp (FMAX then FMIN, which propagate NaN as Go's max and min do).
+// Go's assembler has no mnemonics for these float vector instructions: they
+// are WORDs, each followed by the instruction it encodes.
+
+// func sgemm6x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32)
+//
+// 24 accumulators V0..V23 (row i, columns 4j..4j+3 in V(4i+j)), the
+// panel's k-th row of 16 in V24..V27, A's element in V28 (multiplied by
+// lane), products in V29..V31. Rows of A are walked by six pointers.
+TEXT ·sgemm6x16(SB), NOSPLIT, $0-64
+	MOVD k+0(FP), R0
+	MOVD a+8(FP), R1
+	MOVD lda+16(FP), R2
+	MOVD b+24(FP), R3
+	MOVD c+32(FP), R4
+	MOVD ldc+40(FP), R5
+	MOVD bias+48(FP), R6
+	LSL $2, R2
+	LSL $2, R5
+	ADD R2, R1, R7
+	ADD R5, R4, R12
+	ADD R2, R7, R8
+	ADD R5, R12, R13
+	ADD R2, R8, R9
+	ADD R5, R13, R14
+	ADD R2, R9, R10
+	ADD R5, R14, R15
+	ADD R2, R10, R11
+	ADD R5, R15, R16
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	CBZ R0, sgemm6x16_done
+sgemm6x16_loop:
+	VLD1.P 64(R3), [V24.S4, V25.S4, V26.S4, V27.S4]
+	FMOVS.P 4(R1), F28
+	WORD $0x4f9c931d // FMUL V29.4S, V24.4S, V28.S[0]
+	WORD $0x4e3dd400 // FADD V0.4S, V0.4S, V29.4S
+	WORD $0x4f9c933e // FMUL V30.4S, V25.4S, V28.S[0]
+	WORD $0x4e3ed421 // FADD V1.4S, V1.4S, V30.4S
+	WORD $0x4f9c935f // FMUL V31.4S, V26.4S, V28.S[0]
+	WORD $0x4e3fd442 // FADD V2.4S, V2.4S, V31.4S
+	WORD $0x4f9c937d // FMUL V29.4S, V27.4S, V28.S[0]
+	WORD $0x4e3dd463 // FADD V3.4S, V3.4S, V29.4S
+	FMOVS.P 4(R7), F28
+	WORD $0x4f9c931e // FMUL V30.4S, V24.4S, V28.S[0]
+	WORD $0x4e3ed484 // FADD V4.4S, V4.4S, V30.4S
+	WORD $0x4f9c933f // FMUL V31.4S, V25.4S, V28.S[0]
+	WORD $0x4e3fd4a5 // FADD V5.4S, V5.4S, V31.4S
+	WORD $0x4f9c935d // FMUL V29.4S, V26.4S, V28.S[0]
+	WORD $0x4e3dd4c6 // FADD V6.4S, V6.4S, V29.4S
+	WORD $0x4f9c937e // FMUL V30.4S, V27.4S, V28.S[0]
+	WORD $0x4e3ed4e7 // FADD V7.4S, V7.4S, V30.4S
+	FMOVS.P 4(R8), F28
+	WORD $0x4f9c931f // FMUL V31.4S, V24.4S, V28.S[0]
+	WORD $0x4e3fd508 // FADD V8.4S, V8.4S, V31.4S
+	WORD $0x4f9c933d // FMUL V29.4S, V25.4S, V28.S[0]
+	WORD $0x4e3dd529 // FADD V9.4S, V9.4S, V29.4S
+	WORD $0x4f9c935e // FMUL V30.4S, V26.4S, V28.S[0]
+	WORD $0x4e3ed54a // FADD V10.4S, V10.4S, V30.4S
+	WORD $0x4f9c937f // FMUL V31.4S, V27.4S, V28.S[0]
+	WORD $0x4e3fd56b // FADD V11.4S, V11.4S, V31.4S
+	FMOVS.P 4(R9), F28
+	WORD $0x4f9c931d // FMUL V29.4S, V24.4S, V28.S[0]
+	WORD $0x4e3dd58c // FADD V12.4S, V12.4S, V29.4S
+	WORD $0x4f9c933e // FMUL V30.4S, V25.4S, V28.S[0]
+	WORD $0x4e3ed5ad // FADD V13.4S, V13.4S, V30.4S
+	WORD $0x4f9c935f // FMUL V31.4S, V26.4S, V28.S[0]
+	WORD $0x4e3fd5ce // FADD V14.4S, V14.4S, V31.4S
+	WORD $0x4f9c937d // FMUL V29.4S, V27.4S, V28.S[0]
+	WORD $0x4e3dd5ef // FADD V15.4S, V15.4S, V29.4S
+	FMOVS.P 4(R10), F28
+	WORD $0x4f9c931e // FMUL V30.4S, V24.4S, V28.S[0]
+	WORD $0x4e3ed610 // FADD V16.4S, V16.4S, V30.4S
+	WORD $0x4f9c933f // FMUL V31.4S, V25.4S, V28.S[0]
+	WORD $0x4e3fd631 // FADD V17.4S, V17.4S, V31.4S
+	WORD $0x4f9c935d // FMUL V29.4S, V26.4S, V28.S[0]
+	WORD $0x4e3dd652 // FADD V18.4S, V18.4S, V29.4S
+	WORD $0x4f9c937e // FMUL V30.4S, V27.4S, V28.S[0]
+	WORD $0x4e3ed673 // FADD V19.4S, V19.4S, V30.4S
+	FMOVS.P 4(R11), F28
+	WORD $0x4f9c931f // FMUL V31.4S, V24.4S, V28.S[0]
+	WORD $0x4e3fd694 // FADD V20.4S, V20.4S, V31.4S
+	WORD $0x4f9c933d // FMUL V29.4S, V25.4S, V28.S[0]
+	WORD $0x4e3dd6b5 // FADD V21.4S, V21.4S, V29.4S
+	WORD $0x4f9c935e // FMUL V30.4S, V26.4S, V28.S[0]
+	WORD $0x4e3ed6d6 // FADD V22.4S, V22.4S, V30.4S
+	WORD $0x4f9c937f // FMUL V31.4S, V27.4S, V28.S[0]
+	WORD $0x4e3fd6f7 // FADD V23.4S, V23.4S, V31.4S
+	SUBS $1, R0
+	BNE sgemm6x16_loop
+sgemm6x16_done:
+	VLD1 (R6), [V24.S4, V25.S4, V26.S4, V27.S4]
+	FMOVS lo+56(FP), F28
+	FMOVS hi+60(FP), F29
+	VDUP V28.S[0], V28.S4
+	VDUP V29.S[0], V29.S4
+	WORD $0x4e38d400 // FADD V0.4S, V0.4S, V24.4S
+	WORD $0x4e3cf400 // FMAX V0.4S, V0.4S, V28.4S
+	WORD $0x4ebdf400 // FMIN V0.4S, V0.4S, V29.4S
+	WORD $0x4e39d421 // FADD V1.4S, V1.4S, V25.4S
+	WORD $0x4e3cf421 // FMAX V1.4S, V1.4S, V28.4S
+	WORD $0x4ebdf421 // FMIN V1.4S, V1.4S, V29.4S
+	WORD $0x4e3ad442 // FADD V2.4S, V2.4S, V26.4S
+	WORD $0x4e3cf442 // FMAX V2.4S, V2.4S, V28.4S
+	WORD $0x4ebdf442 // FMIN V2.4S, V2.4S, V29.4S
+	WORD $0x4e3bd463 // FADD V3.4S, V3.4S, V27.4S
+	WORD $0x4e3cf463 // FMAX V3.4S, V3.4S, V28.4S
+	WORD $0x4ebdf463 // FMIN V3.4S, V3.4S, V29.4S
+	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R4)
+	WORD $0x4e38d484 // FADD V4.4S, V4.4S, V24.4S
+	WORD $0x4e3cf484 // FMAX V4.4S, V4.4S, V28.4S
+	WORD $0x4ebdf484 // FMIN V4.4S, V4.4S, V29.4S
+	WORD $0x4e39d4a5 // FADD V5.4S, V5.4S, V25.4S
+	WORD $0x4e3cf4a5 // FMAX V5.4S, V5.4S, V28.4S
+	WORD $0x4ebdf4a5 // FMIN V5.4S, V5.4S, V29.4S
+	WORD $0x4e3ad4c6 // FADD V6.4S, V6.4S, V26.4S
+	WORD $0x4e3cf4c6 // FMAX V6.4S, V6.4S, V28.4S
+	WORD $0x4ebdf4c6 // FMIN V6.4S, V6.4S, V29.4S
+	WORD $0x4e3bd4e7 // FADD V7.4S, V7.4S, V27.4S
+	WORD $0x4e3cf4e7 // FMAX V7.4S, V7.4S, V28.4S
+	WORD $0x4ebdf4e7 // FMIN V7.4S, V7.4S, V29.4S
+	VST1 [V4.S4, V5.S4, V6.S4, V7.S4], (R12)
+	WORD $0x4e38d508 // FADD V8.4S, V8.4S, V24.4S
+	WORD $0x4e3cf508 // FMAX V8.4S, V8.4S, V28.4S
+	WORD $0x4ebdf508 // FMIN V8.4S, V8.4S, V29.4S
+	WORD $0x4e39d529 // FADD V9.4S, V9.4S, V25.4S
+	WORD $0x4e3cf529 // FMAX V9.4S, V9.4S, V28.4S
+	WORD $0x4ebdf529 // FMIN V9.4S, V9.4S, V29.4S
+	WORD $0x4e3ad54a // FADD V10.4S, V10.4S, V26.4S
+	WORD $0x4e3cf54a // FMAX V10.4S, V10.4S, V28.4S
+	WORD $0x4ebdf54a // FMIN V10.4S, V10.4S, V29.4S
+	WORD $0x4e3bd56b // FADD V11.4S, V11.4S, V27.4S
+	WORD $0x4e3cf56b // FMAX V11.4S, V11.4S, V28.4S
+	WORD $0x4ebdf56b // FMIN V11.4S, V11.4S, V29.4S
+	VST1 [V8.S4, V9.S4, V10.S4, V11.S4], (R13)
+	WORD $0x4e38d58c // FADD V12.4S, V12.4S, V24.4S
+	WORD $0x4e3cf58c // FMAX V12.4S, V12.4S, V28.4S
+	WORD $0x4ebdf58c // FMIN V12.4S, V12.4S, V29.4S
+	WORD $0x4e39d5ad // FADD V13.4S, V13.4S, V25.4S
+	WORD $0x4e3cf5ad // FMAX V13.4S, V13.4S, V28.4S
+	WORD $0x4ebdf5ad // FMIN V13.4S, V13.4S, V29.4S
+	WORD $0x4e3ad5ce // FADD V14.4S, V14.4S, V26.4S
+	WORD $0x4e3cf5ce // FMAX V14.4S, V14.4S, V28.4S
+	WORD $0x4ebdf5ce // FMIN V14.4S, V14.4S, V29.4S
+	WORD $0x4e3bd5ef // FADD V15.4S, V15.4S, V27.4S
+	WORD $0x4e3cf5ef // FMAX V15.4S, V15.4S, V28.4S
+	WORD $0x4ebdf5ef // FMIN V15.4S, V15.4S, V29.4S
+	VST1 [V12.S4, V13.S4, V14.S4, V15.S4], (R14)
+	WORD $0x4e38d610 // FADD V16.4S, V16.4S, V24.4S
+	WORD $0x4e3cf610 // FMAX V16.4S, V16.4S, V28.4S
+	WORD $0x4ebdf610 // FMIN V16.4S, V16.4S, V29.4S
+	WORD $0x4e39d631 // FADD V17.4S, V17.4S, V25.4S
+	WORD $0x4e3cf631 // FMAX V17.4S, V17.4S, V28.4S
+	WORD $0x4ebdf631 // FMIN V17.4S, V17.4S, V29.4S
+	WORD $0x4e3ad652 // FADD V18.4S, V18.4S, V26.4S
+	WORD $0x4e3cf652 // FMAX V18.4S, V18.4S, V28.4S
+	WORD $0x4ebdf652 // FMIN V18.4S, V18.4S, V29.4S
+	WORD $0x4e3bd673 // FADD V19.4S, V19.4S, V27.4S
+	WORD $0x4e3cf673 // FMAX V19.4S, V19.4S, V28.4S
+	WORD $0x4ebdf673 // FMIN V19.4S, V19.4S, V29.4S
+	VST1 [V16.S4, V17.S4, V18.S4, V19.S4], (R15)
+	WORD $0x4e38d694 // FADD V20.4S, V20.4S, V24.4S
+	WORD $0x4e3cf694 // FMAX V20.4S, V20.4S, V28.4S
+	WORD $0x4ebdf694 // FMIN V20.4S, V20.4S, V29.4S
+	WORD $0x4e39d6b5 // FADD V21.4S, V21.4S, V25.4S
+	WORD $0x4e3cf6b5 // FMAX V21.4S, V21.4S, V28.4S
+	WORD $0x4ebdf6b5 // FMIN V21.4S, V21.4S, V29.4S
+	WORD $0x4e3ad6d6 // FADD V22.4S, V22.4S, V26.4S
+	WORD $0x4e3cf6d6 // FMAX V22.4S, V22.4S, V28.4S
+	WORD $0x4ebdf6d6 // FMIN V22.4S, V22.4S, V29.4S
+	WORD $0x4e3bd6f7 // FADD V23.4S, V23.4S, V27.4S
+	WORD $0x4e3cf6f7 // FMAX V23.4S, V23.4S, V28.4S
+	WORD $0x4ebdf6f7 // FMIN V23.4S, V23.4S, V29.4S
+	VST1 [V20.S4, V21.S4, V22.S4, V23.S4], (R16)
+	RET
+
+// func sgemm6x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32)
+//
+// sgemm6x16 for a panel of 8 columns: accumulators V0..V11.
+TEXT ·sgemm6x8(SB), NOSPLIT, $0-64
+	MOVD k+0(FP), R0
+	MOVD a+8(FP), R1
+	MOVD lda+16(FP), R2
+	MOVD b+24(FP), R3
+	MOVD c+32(FP), R4
+	MOVD ldc+40(FP), R5
+	MOVD bias+48(FP), R6
+	LSL $2, R2
+	LSL $2, R5
+	ADD R2, R1, R7
+	ADD R5, R4, R12
+	ADD R2, R7, R8
+	ADD R5, R12, R13
+	ADD R2, R8, R9
+	ADD R5, R13, R14
+	ADD R2, R9, R10
+	ADD R5, R14, R15
+	ADD R2, R10, R11
+	ADD R5, R15, R16
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	CBZ R0, sgemm6x8_done
+sgemm6x8_loop:
+	VLD1.P 32(R3), [V12.S4, V13.S4]
+	FMOVS.P 4(R1), F14
+	WORD $0x4f8e918f // FMUL V15.4S, V12.4S, V14.S[0]
+	WORD $0x4e2fd400 // FADD V0.4S, V0.4S, V15.4S
+	WORD $0x4f8e91b0 // FMUL V16.4S, V13.4S, V14.S[0]
+	WORD $0x4e30d421 // FADD V1.4S, V1.4S, V16.4S
+	FMOVS.P 4(R7), F14
+	WORD $0x4f8e9191 // FMUL V17.4S, V12.4S, V14.S[0]
+	WORD $0x4e31d442 // FADD V2.4S, V2.4S, V17.4S
+	WORD $0x4f8e91b2 // FMUL V18.4S, V13.4S, V14.S[0]
+	WORD $0x4e32d463 // FADD V3.4S, V3.4S, V18.4S
+	FMOVS.P 4(R8), F14
+	WORD $0x4f8e9193 // FMUL V19.4S, V12.4S, V14.S[0]
+	WORD $0x4e33d484 // FADD V4.4S, V4.4S, V19.4S
+	WORD $0x4f8e91b4 // FMUL V20.4S, V13.4S, V14.S[0]
+	WORD $0x4e34d4a5 // FADD V5.4S, V5.4S, V20.4S
+	FMOVS.P 4(R9), F14
+	WORD $0x4f8e9195 // FMUL V21.4S, V12.4S, V14.S[0]
+	WORD $0x4e35d4c6 // FADD V6.4S, V6.4S, V21.4S
+	WORD $0x4f8e91b6 // FMUL V22.4S, V13.4S, V14.S[0]
+	WORD $0x4e36d4e7 // FADD V7.4S, V7.4S, V22.4S
+	FMOVS.P 4(R10), F14
+	WORD $0x4f8e9197 // FMUL V23.4S, V12.4S, V14.S[0]
+	WORD $0x4e37d508 // FADD V8.4S, V8.4S, V23.4S
+	WORD $0x4f8e91b8 // FMUL V24.4S, V13.4S, V14.S[0]
+	WORD $0x4e38d529 // FADD V9.4S, V9.4S, V24.4S
+	FMOVS.P 4(R11), F14
+	WORD $0x4f8e9199 // FMUL V25.4S, V12.4S, V14.S[0]
+	WORD $0x4e39d54a // FADD V10.4S, V10.4S, V25.4S
+	WORD $0x4f8e91ba // FMUL V26.4S, V13.4S, V14.S[0]
+	WORD $0x4e3ad56b // FADD V11.4S, V11.4S, V26.4S
+	SUBS $1, R0
+	BNE sgemm6x8_loop
+sgemm6x8_done:
+	VLD1 (R6), [V12.S4, V13.S4]
+	FMOVS lo+56(FP), F14
+	FMOVS hi+60(FP), F15
+	VDUP V14.S[0], V14.S4
+	VDUP V15.S[0], V15.S4
+	WORD $0x4e2cd400 // FADD V0.4S, V0.4S, V12.4S
+	WORD $0x4e2ef400 // FMAX V0.4S, V0.4S, V14.4S
+	WORD $0x4eaff400 // FMIN V0.4S, V0.4S, V15.4S
+	WORD $0x4e2dd421 // FADD V1.4S, V1.4S, V13.4S
+	WORD $0x4e2ef421 // FMAX V1.4S, V1.4S, V14.4S
+	WORD $0x4eaff421 // FMIN V1.4S, V1.4S, V15.4S
+	VST1 [V0.S4, V1.S4], (R4)
+	WORD $0x4e2cd442 // FADD V2.4S, V2.4S, V12.4S
+	WORD $0x4e2ef442 // FMAX V2.4S, V2.4S, V14.4S
+	WORD $0x4eaff442 // FMIN V2.4S, V2.4S, V15.4S
+	WORD $0x4e2dd463 // FADD V3.4S, V3.4S, V13.4S
+	WORD $0x4e2ef463 // FMAX V3.4S, V3.4S, V14.4S
+	WORD $0x4eaff463 // FMIN V3.4S, V3.4S, V15.4S
+	VST1 [V2.S4, V3.S4], (R12)
+	WORD $0x4e2cd484 // FADD V4.4S, V4.4S, V12.4S
+	WORD $0x4e2ef484 // FMAX V4.4S, V4.4S, V14.4S
+	WORD $0x4eaff484 // FMIN V4.4S, V4.4S, V15.4S
+	WORD $0x4e2dd4a5 // FADD V5.4S, V5.4S, V13.4S
+	WORD $0x4e2ef4a5 // FMAX V5.4S, V5.4S, V14.4S
+	WORD $0x4eaff4a5 // FMIN V5.4S, V5.4S, V15.4S
+	VST1 [V4.S4, V5.S4], (R13)
+	WORD $0x4e2cd4c6 // FADD V6.4S, V6.4S, V12.4S
+	WORD $0x4e2ef4c6 // FMAX V6.4S, V6.4S, V14.4S
+	WORD $0x4eaff4c6 // FMIN V6.4S, V6.4S, V15.4S
+	WORD $0x4e2dd4e7 // FADD V7.4S, V7.4S, V13.4S
+	WORD $0x4e2ef4e7 // FMAX V7.4S, V7.4S, V14.4S
+	WORD $0x4eaff4e7 // FMIN V7.4S, V7.4S, V15.4S
+	VST1 [V6.S4, V7.S4], (R14)
+	WORD $0x4e2cd508 // FADD V8.4S, V8.4S, V12.4S
+	WORD $0x4e2ef508 // FMAX V8.4S, V8.4S, V14.4S
+	WORD $0x4eaff508 // FMIN V8.4S, V8.4S, V15.4S
+	WORD $0x4e2dd529 // FADD V9.4S, V9.4S, V13.4S
+	WORD $0x4e2ef529 // FMAX V9.4S, V9.4S, V14.4S
+	WORD $0x4eaff529 // FMIN V9.4S, V9.4S, V15.4S
+	VST1 [V8.S4, V9.S4], (R15)
+	WORD $0x4e2cd54a // FADD V10.4S, V10.4S, V12.4S
+	WORD $0x4e2ef54a // FMAX V10.4S, V10.4S, V14.4S
+	WORD $0x4eaff54a // FMIN V10.4S, V10.4S, V15.4S
+	WORD $0x4e2dd56b // FADD V11.4S, V11.4S, V13.4S
+	WORD $0x4e2ef56b // FMAX V11.4S, V11.4S, V14.4S
+	WORD $0x4eaff56b // FMIN V11.4S, V11.4S, V15.4S
+	VST1 [V10.S4, V11.S4], (R16)
+	RET
+
+// func sgemv16(k int, a *float32, b *float32, c *float32, bias *float32, lo, hi float32)
+//
+// One row of sgemm6x16, same arithmetic.
+TEXT ·sgemv16(SB), NOSPLIT, $0-48
+	MOVD k+0(FP), R0
+	MOVD a+8(FP), R1
+	MOVD b+16(FP), R3
+	MOVD c+24(FP), R4
+	MOVD bias+32(FP), R6
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	CBZ R0, sgemv16_done
+sgemv16_loop:
+	VLD1.P 64(R3), [V4.S4, V5.S4, V6.S4, V7.S4]
+	FMOVS.P 4(R1), F8
+	WORD $0x4f889089 // FMUL V9.4S, V4.4S, V8.S[0]
+	WORD $0x4e29d400 // FADD V0.4S, V0.4S, V9.4S
+	WORD $0x4f8890aa // FMUL V10.4S, V5.4S, V8.S[0]
+	WORD $0x4e2ad421 // FADD V1.4S, V1.4S, V10.4S
+	WORD $0x4f8890cb // FMUL V11.4S, V6.4S, V8.S[0]
+	WORD $0x4e2bd442 // FADD V2.4S, V2.4S, V11.4S
+	WORD $0x4f8890ec // FMUL V12.4S, V7.4S, V8.S[0]
+	WORD $0x4e2cd463 // FADD V3.4S, V3.4S, V12.4S
+	SUBS $1, R0
+	BNE sgemv16_loop
+sgemv16_done:
+	VLD1 (R6), [V4.S4, V5.S4, V6.S4, V7.S4]
+	FMOVS lo+40(FP), F8
+	FMOVS hi+44(FP), F9
+	VDUP V8.S[0], V8.S4
+	VDUP V9.S[0], V9.S4
+	WORD $0x4e24d400 // FADD V0.4S, V0.4S, V4.4S
+	WORD $0x4e28f400 // FMAX V0.4S, V0.4S, V8.4S
+	WORD $0x4ea9f400 // FMIN V0.4S, V0.4S, V9.4S
+	WORD $0x4e25d421 // FADD V1.4S, V1.4S, V5.4S
+	WORD $0x4e28f421 // FMAX V1.4S, V1.4S, V8.4S
+	WORD $0x4ea9f421 // FMIN V1.4S, V1.4S, V9.4S
+	WORD $0x4e26d442 // FADD V2.4S, V2.4S, V6.4S
+	WORD $0x4e28f442 // FMAX V2.4S, V2.4S, V8.4S
+	WORD $0x4ea9f442 // FMIN V2.4S, V2.4S, V9.4S
+	WORD $0x4e27d463 // FADD V3.4S, V3.4S, V7.4S
+	WORD $0x4e28f463 // FMAX V3.4S, V3.4S, V8.4S
+	WORD $0x4ea9f463 // FMIN V3.4S, V3.4S, V9.4S
+	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R4)
+	RET
+
+// One 8-channel block of a depthwise pixel: taps R7..R15 and the output R0
+// advance 32 bytes, the weights R5 320 (nine taps and the bias); V30/V31
+// hold lo/hi.
+#define DW_BLOCK \
+	VEOR V0.B16, V0.B16, V0.B16 \
+	VEOR V1.B16, V1.B16, V1.B16 \
+	VLD1.P 32(R7), [V16.S4, V17.S4] \
+	VLD1.P 32(R5), [V18.S4, V19.S4] \
+	WORD $0x6e32de02 /* FMUL V2.4S, V16.4S, V18.4S */ \
+	WORD $0x6e33de23 /* FMUL V3.4S, V17.4S, V19.4S */ \
+	WORD $0x4e22d400 /* FADD V0.4S, V0.4S, V2.4S */ \
+	WORD $0x4e23d421 /* FADD V1.4S, V1.4S, V3.4S */ \
+	VLD1.P 32(R8), [V16.S4, V17.S4] \
+	VLD1.P 32(R5), [V18.S4, V19.S4] \
+	WORD $0x6e32de02 /* FMUL V2.4S, V16.4S, V18.4S */ \
+	WORD $0x6e33de23 /* FMUL V3.4S, V17.4S, V19.4S */ \
+	WORD $0x4e22d400 /* FADD V0.4S, V0.4S, V2.4S */ \
+	WORD $0x4e23d421 /* FADD V1.4S, V1.4S, V3.4S */ \
+	VLD1.P 32(R9), [V16.S4, V17.S4] \
+	VLD1.P 32(R5), [V18.S4, V19.S4] \
+	WORD $0x6e32de02 /* FMUL V2.4S, V16.4S, V18.4S */ \
+	WORD $0x6e33de23 /* FMUL V3.4S, V17.4S, V19.4S */ \
+	WORD $0x4e22d400 /* FADD V0.4S, V0.4S, V2.4S */ \
+	WORD $0x4e23d421 /* FADD V1.4S, V1.4S, V3.4S */ \
+	VLD1.P 32(R10), [V16.S4, V17.S4] \
+	VLD1.P 32(R5), [V18.S4, V19.S4] \
+	WORD $0x6e32de02 /* FMUL V2.4S, V16.4S, V18.4S */ \
+	WORD $0x6e33de23 /* FMUL V3.4S, V17.4S, V19.4S */ \
+	WORD $0x4e22d400 /* FADD V0.4S, V0.4S, V2.4S */ \
+	WORD $0x4e23d421 /* FADD V1.4S, V1.4S, V3.4S */ \
+	VLD1.P 32(R11), [V16.S4, V17.S4] \
+	VLD1.P 32(R5), [V18.S4, V19.S4] \
+	WORD $0x6e32de02 /* FMUL V2.4S, V16.4S, V18.4S */ \
+	WORD $0x6e33de23 /* FMUL V3.4S, V17.4S, V19.4S */ \
+	WORD $0x4e22d400 /* FADD V0.4S, V0.4S, V2.4S */ \
+	WORD $0x4e23d421 /* FADD V1.4S, V1.4S, V3.4S */ \
+	VLD1.P 32(R12), [V16.S4, V17.S4] \
+	VLD1.P 32(R5), [V18.S4, V19.S4] \
+	WORD $0x6e32de02 /* FMUL V2.4S, V16.4S, V18.4S */ \
+	WORD $0x6e33de23 /* FMUL V3.4S, V17.4S, V19.4S */ \
+	WORD $0x4e22d400 /* FADD V0.4S, V0.4S, V2.4S */ \
+	WORD $0x4e23d421 /* FADD V1.4S, V1.4S, V3.4S */ \
+	VLD1.P 32(R13), [V16.S4, V17.S4] \
+	VLD1.P 32(R5), [V18.S4, V19.S4] \
+	WORD $0x6e32de02 /* FMUL V2.4S, V16.4S, V18.4S */ \
+	WORD $0x6e33de23 /* FMUL V3.4S, V17.4S, V19.4S */ \
+	WORD $0x4e22d400 /* FADD V0.4S, V0.4S, V2.4S */ \
+	WORD $0x4e23d421 /* FADD V1.4S, V1.4S, V3.4S */ \
+	VLD1.P 32(R14), [V16.S4, V17.S4] \
+	VLD1.P 32(R5), [V18.S4, V19.S4] \
+	WORD $0x6e32de02 /* FMUL V2.4S, V16.4S, V18.4S */ \
+	WORD $0x6e33de23 /* FMUL V3.4S, V17.4S, V19.4S */ \
+	WORD $0x4e22d400 /* FADD V0.4S, V0.4S, V2.4S */ \
+	WORD $0x4e23d421 /* FADD V1.4S, V1.4S, V3.4S */ \
+	VLD1.P 32(R15), [V16.S4, V17.S4] \
+	VLD1.P 32(R5), [V18.S4, V19.S4] \
+	WORD $0x6e32de02 /* FMUL V2.4S, V16.4S, V18.4S */ \
+	WORD $0x6e33de23 /* FMUL V3.4S, V17.4S, V19.4S */ \
+	WORD $0x4e22d400 /* FADD V0.4S, V0.4S, V2.4S */ \
+	WORD $0x4e23d421 /* FADD V1.4S, V1.4S, V3.4S */ \
+	VLD1.P 32(R5), [V18.S4, V19.S4] \
+	WORD $0x4e32d400 /* FADD V0.4S, V0.4S, V18.4S */ \
+	WORD $0x4e33d421 /* FADD V1.4S, V1.4S, V19.4S */ \
+	WORD $0x4e3ef400 /* FMAX V0.4S, V0.4S, V30.4S */ \
+	WORD $0x4e3ef421 /* FMAX V1.4S, V1.4S, V30.4S */ \
+	WORD $0x4ebff400 /* FMIN V0.4S, V0.4S, V31.4S */ \
+	WORD $0x4ebff421 /* FMIN V1.4S, V1.4S, V31.4S */ \
+	VST1.P [V0.S4, V1.S4], 32(R0)
+
+// func dw3x3Pix2(out, in0, in1, in2, wb *float32, pairs, blocks, xStep, tapStep int, lo, hi float32)
+//
+// 2*pairs output pixels, one by one, channel blocks of 8 inside: for each
+// block the nine taps' rounded products added to zero in tap order, then
+// the bias, then the clamp. wb is [blocks][10][8] (nine taps, bias).
+// R1..R3 are the rows at the current pixel; R7..R15 its taps (advanced
+// block by block).
+TEXT ·dw3x3Pix2(SB), NOSPLIT, $0-80
+	MOVD out+0(FP), R0
+	MOVD in0+8(FP), R1
+	MOVD in1+16(FP), R2
+	MOVD in2+24(FP), R3
+	MOVD wb+32(FP), R4
+	MOVD pairs+40(FP), R6
+	MOVD blocks+48(FP), R17
+	MOVD xStep+56(FP), R19
+	MOVD tapStep+64(FP), R20
+	LSL $2, R19
+	LSL $2, R20
+	LSL $1, R6
+	FMOVS lo+72(FP), F30
+	FMOVS hi+76(FP), F31
+	VDUP V30.S[0], V30.S4
+	VDUP V31.S[0], V31.S4
+	CBZ R6, dwpix_done
+	CBZ R17, dwpix_done
+dwpix_pixel:
+	MOVD R1, R7
+	ADD R20, R1, R8
+	ADD R20, R8, R9
+	MOVD R2, R10
+	ADD R20, R2, R11
+	ADD R20, R11, R12
+	MOVD R3, R13
+	ADD R20, R3, R14
+	ADD R20, R14, R15
+	MOVD R4, R5
+	MOVD R17, R16
+dwpix_block:
+	DW_BLOCK
+	SUBS $1, R16
+	BNE dwpix_block
+	ADD R19, R1
+	ADD R19, R2
+	ADD R19, R3
+	SUBS $1, R6
+	BNE dwpix_pixel
+dwpix_done:
+	RET
+
+// func dw3x3Taps(out *float32, taps *[9]*float32, wb *float32, blocks int, lo, hi float32)
+//
+// One output pixel from nine tap pointers (a tap in the padding points at
+// zeros: adding its +0 or -0 product leaves the sum as the reference's),
+// same arithmetic as dw3x3Pix2.
+TEXT ·dw3x3Taps(SB), NOSPLIT, $0-40
+	MOVD out+0(FP), R0
+	MOVD taps+8(FP), R1
+	MOVD wb+16(FP), R5
+	MOVD blocks+24(FP), R16
+	FMOVS lo+32(FP), F30
+	FMOVS hi+36(FP), F31
+	VDUP V30.S[0], V30.S4
+	VDUP V31.S[0], V31.S4
+	MOVD 0(R1), R7
+	MOVD 8(R1), R8
+	MOVD 16(R1), R9
+	MOVD 24(R1), R10
+	MOVD 32(R1), R11
+	MOVD 40(R1), R12
+	MOVD 48(R1), R13
+	MOVD 56(R1), R14
+	MOVD 64(R1), R15
+	CBZ R16, dwtaps_done
+dwtaps_block:
+	DW_BLOCK
+	SUBS $1, R16
+	BNE dwtaps_block
+dwtaps_done:
+	RET
