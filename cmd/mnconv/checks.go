@@ -20,6 +20,12 @@ func usageErrorf(format string, args ...any) error {
 	return &exitError{code: 2, err: fmt.Errorf(format, args...), usage: true}
 }
 
+// argErrorf is a bad argument value (a path, a count): exit status 2,
+// without the usage, which would bury the one line that matters.
+func argErrorf(format string, args ...any) error {
+	return &exitError{code: 2, err: fmt.Errorf(format, args...)}
+}
+
 // withUsage marks cobra's argument-count errors as usage errors, so that
 // a bare verb prints its usage and not only "accepts 2 arg(s)".
 func withUsage(v cobra.PositionalArgs) cobra.PositionalArgs {
@@ -36,24 +42,24 @@ func withUsage(v cobra.PositionalArgs) cobra.PositionalArgs {
 // exts (when any are given). flag names the argument in the error.
 func checkOutput(flag, path string, exts ...string) error {
 	if path == "" {
-		return usageErrorf("%s: empty path", flag)
+		return argErrorf("%s: empty path", flag)
 	}
 	if len(exts) > 0 {
 		ext := strings.ToLower(filepath.Ext(path))
 		if !slices.Contains(exts, ext) {
-			return usageErrorf("%s %s: want a %s file", flag, path, strings.Join(exts, " or "))
+			return argErrorf("%s %s: want a %s file", flag, path, strings.Join(exts, " or "))
 		}
 	}
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return usageErrorf("%s %s is a folder, want a file", flag, path)
+		return argErrorf("%s %s is a folder, want a file", flag, path)
 	}
 	dir := filepath.Dir(path)
 	st, err := os.Stat(dir)
 	if err != nil {
-		return usageErrorf("%s %s: folder %s does not exist", flag, path, dir)
+		return argErrorf("%s %s: folder %s does not exist", flag, path, dir)
 	}
 	if !st.IsDir() {
-		return usageErrorf("%s %s: %s is not a folder", flag, path, dir)
+		return argErrorf("%s %s: %s is not a folder", flag, path, dir)
 	}
 	// The only sure test of writability is writing: a probe file, removed at
 	// once (the real output is written atomically through a temporary file
@@ -64,7 +70,7 @@ func checkOutput(flag, path string, exts ...string) error {
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return usageErrorf("%s %s: folder %s is not writable (%v)", flag, path, dir, err)
+		return argErrorf("%s %s: folder %s is not writable (%v)", flag, path, dir, err)
 	}
 	f.Close()
 	os.Remove(f.Name())
@@ -88,10 +94,10 @@ func checkModelOutput(flag, path, to string) (*exporters.Format, error) {
 	var err error
 	if to != "" {
 		if exp, err = exporters.ByName(to); err != nil {
-			return nil, usageErrorf("--to: %v", err)
+			return nil, argErrorf("--to: %v", err)
 		}
 		if byExt, err := exporters.ForPath(path); err == nil && byExt.Name != exp.Name {
-			return nil, usageErrorf("%s %s is a %s file name, but --to is %s; use a %s extension or drop --to",
+			return nil, argErrorf("%s %s is a %s file name, but --to is %s; use a %s extension or drop --to",
 				flag, path, byExt.Name, exp.Name, strings.Join(exp.Exts, " or "))
 		}
 		return exp, checkOutput(flag, path)
@@ -100,7 +106,7 @@ func checkModelOutput(flag, path, to string) (*exporters.Format, error) {
 		return nil, err
 	}
 	if exp, err = exporters.ForPath(path); err != nil {
-		return nil, usageErrorf("%s: %v", flag, err)
+		return nil, argErrorf("%s: %v", flag, err)
 	}
 	return exp, nil
 }
@@ -111,12 +117,12 @@ func checkCounts(cmd *cobra.Command, nonNegative []string, positive []string) er
 	fl := cmd.Flags()
 	for _, name := range nonNegative {
 		if v, err := fl.GetInt(name); err == nil && v < 0 {
-			return usageErrorf("--%s %d must not be negative", name, v)
+			return argErrorf("--%s %d must not be negative", name, v)
 		}
 	}
 	for _, name := range positive {
 		if v, err := fl.GetInt(name); err == nil && v < 1 {
-			return usageErrorf("--%s %d must be at least 1", name, v)
+			return argErrorf("--%s %d must be at least 1", name, v)
 		}
 	}
 	return nil
