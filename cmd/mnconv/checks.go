@@ -97,7 +97,7 @@ func checkModelOutput(flag, path, to string) (*exporters.Format, error) {
 			return nil, argErrorf("--to: %v", err)
 		}
 		if byExt, err := exporters.ForPath(path); err == nil && byExt.Name != exp.Name {
-			return nil, argErrorf("%s %s is a %s file name, but --to is %s; use a %s extension or drop --to",
+			return nil, argErrorf("%s %s is named as a %s file, but --to is %s; use %s or drop --to",
 				flag, path, byExt.Name, exp.Name, strings.Join(exp.Exts, " or "))
 		}
 		return exp, checkOutput(flag, path)

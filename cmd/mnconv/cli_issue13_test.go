@@ -78,7 +78,7 @@ func TestIssue13Reproductions(t *testing.T) {
 		{"eval --junit into a missing folder", []string{"eval", model, "--images", calib, "--min-images", "1", "--baseline", model,
 			"--max-drop", "1", "--junit", filepath.Join(nodir, "j.xml")}, 2, "does not exist", ""},
 		{"convert extension and --to disagree", []string{"convert", model, filepath.Join(dir, "x.onnx"), "--to", "tflite"}, 2,
-			"is a onnx file name, but --to is tflite", ""},
+			"is named as a onnx file, but --to is tflite", ""},
 		{"convert unknown extension", []string{"convert", model, filepath.Join(dir, "x.bin")}, 2, "want a .onnx or .tflite file", ""},
 		{"negative --calib-count", []string{"quantize", model, filepath.Join(dir, "q.tflite"), "--calib", calib, "--calib-count", "-5"}, 2,
 			"--calib-count -5 must not be negative", ""},
