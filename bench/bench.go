@@ -53,6 +53,8 @@ type Options struct {
 	Reference bool
 	// Progress, when set, receives a line per finished measurement.
 	Progress func(msg string)
+	// Input is the tensor every run takes (nil: a deterministic pattern).
+	Input *runtime.Tensor
 }
 
 // Timing summarizes the runs of one runtime at one thread count.
@@ -136,9 +138,12 @@ func Run(g *ir.Graph, name string, opts Options) (*Report, error) {
 	if opts.Reference {
 		rep.Kernels = "reference"
 	}
-	input, err := makeInput(g.Inputs[0])
-	if err != nil {
-		return nil, err
+	input := opts.Input
+	if input == nil {
+		var err error
+		if input, err = makeInput(g.Inputs[0]); err != nil {
+			return nil, err
+		}
 	}
 	for _, threads := range opts.Threads {
 		it, err := runtime.NewWithOptions(g, runtime.Options{Threads: threads, Reference: opts.Reference})

@@ -28,7 +28,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "threads\tours ms\tGFLOP/s\tORT ms\tGFLOP/s\tours/ORT\tTFLite ms\tours/TFLite\t")
+	fmt.Fprintln(tw, "threads\tours ms\tGFLOP/s\tORT ms\tGFLOP/s\tours/ORT\tTFLite-WASM ms\tours/TFLite-WASM\t")
 	for _, row := range r.Rows {
 		ortMS, ortGF, ratio, tfMS, tfRatio := "-", "-", "-", "-", "-"
 		if row.ORT != nil {

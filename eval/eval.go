@@ -8,6 +8,7 @@ import (
 	goruntime "runtime"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,6 +33,15 @@ type Config struct {
 	// MinImages is the fewest readable images that make a result; fewer is
 	// an error. 0 means 1.
 	MinImages int
+	// LimitUnreadable makes more than MaxUnreadable (a share of the listed
+	// images, 0 to 1; 0: none) unreadable images an error that names them;
+	// without it they are skipped whatever their number.
+	LimitUnreadable bool
+	MaxUnreadable   float64
+	// FloatMode is the pixel mapping of a float first input when Mode is
+	// Auto (Auto: TargetFor's default); it lets a quantized model and its
+	// float baseline share one preprocessing preset.
+	FloatMode preprocess.Mode
 	// Warn receives one message per unreadable image; nil discards them.
 	Warn func(msg string)
 	// CountLayers adds each model's per-layer executed and static MACs to
@@ -113,7 +123,11 @@ func newChain(models []*ir.Graph, cfg Config) (*chain, error) {
 			return nil, fmt.Errorf("eval: between model %d and %d: %w", i, i+1, err)
 		}
 	}
-	t, err := preprocess.TargetFor(models[0], 0, cfg.Preset, cfg.Mode)
+	mode := cfg.Mode
+	if mode == preprocess.Auto && cfg.FloatMode != preprocess.Auto {
+		mode = preprocess.Recipe{Float: cfg.FloatMode}.ModeFor(models[0], 0)
+	}
+	t, err := preprocess.TargetFor(models[0], 0, cfg.Preset, mode)
 	if err != nil {
 		return nil, fmt.Errorf("eval: %s: %w", modelName(models[0]), err)
 	}
@@ -432,6 +446,9 @@ feed:
 		r.Cost = append(r.Cost, mc)
 	}
 	r.MACsPerImage, r.StaticMACs, r.WeightBytes = chainCost(r.Cost)
+	if cfg.LimitUnreadable && len(r.Skipped) > 0 && float64(len(r.Skipped)) > cfg.MaxUnreadable*float64(len(items)) {
+		return r, &UnreadableError{Skipped: r.Skipped, Listed: len(items), Max: cfg.MaxUnreadable}
+	}
 	minImages := max(cfg.MinImages, 1)
 	if r.N < minImages {
 		return r, fmt.Errorf("eval: only %d of %d images could be read, fewer than the minimum %d", r.N, len(items), minImages)
@@ -442,6 +459,28 @@ feed:
 		r.ImagesPerSecond = float64(r.N) / wall.Seconds()
 	}
 	return r, nil
+}
+
+// UnreadableError is Evaluate's refusal of a folder with more unreadable
+// images than Config.MaxUnreadable allows.
+type UnreadableError struct {
+	Skipped []Skipped
+	Listed  int
+	Max     float64
+}
+
+func (e *UnreadableError) Error() string {
+	const show = 5
+	var names []string
+	for i, s := range e.Skipped {
+		if i == show {
+			names = append(names, fmt.Sprintf("and %d more", len(e.Skipped)-show))
+			break
+		}
+		names = append(names, fmt.Sprintf("%s (%s)", s.File, s.Error))
+	}
+	return fmt.Sprintf("eval: %d of %d images are unreadable, more than the %.4g%% allowed: %s",
+		len(e.Skipped), e.Listed, 100*e.Max, strings.Join(names, "; "))
 }
 
 // numClasses is the number of class indices the output can name: 1000

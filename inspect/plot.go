@@ -3,19 +3,25 @@ package inspect
 import (
 	"bytes"
 	"fmt"
-	"io"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // Plot draws the per-layer MACs and parameters of the layers that have any
 // (convolutions and fully connected layers), in graph order, as two bar
 // charts stacked in one PNG.
-func Plot(r *Report) ([]byte, error) {
+func Plot(r *Report) ([]byte, error) { return PlotAs(r, "png") }
+
+// PlotAs is Plot in another format: "png" or "svg".
+func PlotAs(r *Report, format string) ([]byte, error) {
+	if format != "png" && format != "svg" {
+		return nil, fmt.Errorf("inspect: plot format %q: want png or svg", format)
+	}
 	var macs, params plotter.Values
 	var names []string
 	for _, l := range r.Layers {
@@ -56,11 +62,16 @@ func Plot(r *Report) ([]byte, error) {
 		return nil, err
 	}
 	const h = 4 * vg.Inch
-	img := vgimgCanvas(width, 2*h)
+	var img vg.CanvasWriterTo
+	if format == "svg" {
+		img = vgsvg.New(width, 2*h)
+	} else {
+		img = vgimg.PngCanvas{Canvas: vgimgCanvas(width, 2*h)}
+	}
 	top.Draw(subCanvas(img, 0, h, width, h))
 	bottom.Draw(subCanvas(img, 0, 0, width, h))
 	var buf bytes.Buffer
-	if err := writePNG(img, &buf); err != nil {
+	if _, err := img.WriteTo(&buf); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
@@ -82,13 +93,8 @@ func vgimgCanvas(w, h vg.Length) *vgimg.Canvas {
 	return vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(96))
 }
 
-func subCanvas(c *vgimg.Canvas, x, y, w, h vg.Length) draw.Canvas {
+func subCanvas(c vg.CanvasSizer, x, y, w, h vg.Length) draw.Canvas {
 	dc := draw.New(c)
 	dc.Rectangle = vg.Rectangle{Min: vg.Point{X: x, Y: y}, Max: vg.Point{X: x + w, Y: y + h}}
 	return dc
-}
-
-func writePNG(c *vgimg.Canvas, w io.Writer) error {
-	_, err := vgimg.PngCanvas{Canvas: c}.WriteTo(w)
-	return err
 }

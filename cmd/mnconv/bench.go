@@ -12,9 +12,10 @@ import (
 
 	"github.com/mnconv/mnconv/bench"
 	"github.com/mnconv/mnconv/builder"
-	"github.com/mnconv/mnconv/importers"
 	"github.com/mnconv/mnconv/ir"
 	"github.com/mnconv/mnconv/passes"
+	"github.com/mnconv/mnconv/preprocess"
+	"github.com/mnconv/mnconv/runtime"
 )
 
 var benchFlags struct {
@@ -31,6 +32,8 @@ var benchFlags struct {
 	alpha      float64
 	resolution int
 	classes    int
+	image      string
+	prep       prepFlags
 }
 
 var benchCmd = &cobra.Command{
@@ -55,8 +58,18 @@ scripts/install-refrt.sh installs; without them only ours is timed.
 
 The default optimization passes run first, as mnconv convert does (fold
 batch norms and pads, fuse activations); --no-passes times the graph as
-imported. --profile adds our time per layer, sorted, with op, kernel and MACs.`,
-	Args: cobra.ExactArgs(1),
+imported. --profile adds our time per layer, sorted, with op, kernel and MACs.
+The TFLite columns are TFLite's WebAssembly build with the XNNPACK delegate
+(TFLite-WASM), not a native TFLite.
+
+The input is a deterministic pattern, or --image IMG prepared as run and eval
+prepare it:
+` + prepHelp,
+	Example: `  mnconv bench model.tflite
+  mnconv bench model.onnx --tflite model.tflite --threads 1,2,4 --runs 50
+  mnconv bench mobilenet-v2 --alpha 0.5 --resolution 160 --profile
+  mnconv bench model.onnx --image cat.jpg --preprocess torchvision`,
+	Args: withUsage(cobra.ExactArgs(1)),
 	RunE: runBench,
 }
 
@@ -75,19 +88,37 @@ func init() {
 	f.Float64Var(&benchFlags.alpha, "alpha", 1, "width multiplier of a built ARCH")
 	f.IntVar(&benchFlags.resolution, "resolution", 224, "input size of a built ARCH")
 	f.IntVar(&benchFlags.classes, "classes", 1001, "classes of a built ARCH")
+	f.StringVar(&benchFlags.image, "image", "", "time on this image (default: a deterministic pattern)")
+	addPrepFlags(benchCmd, &benchFlags.prep)
 	rootCmd.AddCommand(benchCmd)
 }
 
 func runBench(cmd *cobra.Command, args []string) error {
 	model := args[0]
 	if benchFlags.runs < 1 || benchFlags.runs > 100000 || benchFlags.warmup < 0 {
-		return fmt.Errorf("bench: --runs must be in [1, 100000] and --warmup >= 0")
+		return usageErrorf("bench: --runs must be in [1, 100000] and --warmup >= 0")
+	}
+	for _, t := range benchFlags.threads {
+		if t < 1 {
+			return usageErrorf("bench: --threads: thread count %d must be at least 1", t)
+		}
+	}
+	if benchFlags.alpha <= 0 || benchFlags.resolution < 1 || benchFlags.classes < 1 {
+		return usageErrorf("bench: --alpha, --resolution and --classes must be positive")
+	}
+	stderr := cmd.ErrOrStderr()
+	if err := benchFlags.prep.parse(stderr); err != nil {
+		return err
+	}
+	fl := cmd.Flags()
+	if benchFlags.image == "" && (fl.Changed("preprocess") || fl.Changed("resize") || fl.Changed("input-mode")) {
+		return usageErrorf("bench: --preprocess, --resize and --input-mode prepare --image IMG; give one")
 	}
 	var g *ir.Graph
 	name := model
 	onnxFile, tfliteFile := benchFlags.onnx, benchFlags.tflite
 	if _, err := os.Stat(model); err == nil {
-		if g, err = importers.Load(model, importers.Options{Warn: inspWarn}); err != nil {
+		if g, err = loadModel(model, stderr); err != nil {
 			return err
 		}
 		name = filepath.Base(model)
@@ -112,6 +143,20 @@ func runBench(cmd *cobra.Command, args []string) error {
 		}
 		name = cfg.Name() + " (built, random weights)"
 	}
+	var input *runtime.Tensor
+	if benchFlags.image != "" {
+		if len(g.Inputs) != 1 {
+			return fmt.Errorf("bench: %s has %d inputs, want one image input", name, len(g.Inputs))
+		}
+		preset, mode, _ := benchFlags.prep.resolve(g, model, stderr)
+		t, err := preprocess.TargetFor(g, 0, preset, mode)
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		if input, err = preprocess.LoadBatch([]string{benchFlags.image}, preset, t); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+	}
 	if !benchFlags.noPasses {
 		if _, err := passes.Run(g, passes.Default, nil); err != nil {
 			return err
@@ -120,10 +165,9 @@ func runBench(cmd *cobra.Command, args []string) error {
 	opts := bench.Options{
 		Threads: benchFlags.threads, Runs: benchFlags.runs, Warmup: benchFlags.warmup,
 		ONNX: onnxFile, TFLite: tfliteFile, Profile: benchFlags.profile, Reference: benchFlags.reference,
-		Gap: msDuration(benchFlags.gapMS),
+		Gap: msDuration(benchFlags.gapMS), Input: input,
 	}
 	if !benchFlags.json {
-		stderr := cmd.ErrOrStderr()
 		opts.Progress = func(msg string) { fmt.Fprintln(stderr, "bench:", msg) }
 	}
 	rep, err := bench.Run(g, name, opts)

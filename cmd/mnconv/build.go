@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"github.com/mnconv/mnconv/exporters"
 	"github.com/mnconv/mnconv/internal/atomicfile"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -58,7 +57,10 @@ fraction of the largest model's next to the papers' alpha^2 x rho^2 rule, then
 each multiplier alone against alpha^2 and rho^2 and, for the default
 reference (alpha 1 at 224 px), the papers' quoted savings (alpha 0.75: about
 40 %; 224 -> 192 px: about 30 %) next to the measured ones.`,
-	Args:      cobra.ExactArgs(1),
+	Example: `  mnconv build mobilenet-v2 -o v2.onnx
+  mnconv build mobilenet-v3-small --alpha 0.75 --resolution 160 --classes 10 -o v3s.tflite
+  mnconv build mobilenet-v1 --sweep`,
+	Args:      withUsage(cobra.ExactArgs(1)),
 	ValidArgs: strings.Split(archList(), ", "),
 	RunE: func(cmd *cobra.Command, args []string) error {
 		arch, err := builder.ParseArch(args[0])
@@ -80,13 +82,13 @@ reference (alpha 1 at 224 px), the papers' quoted savings (alpha 0.75: about
 			return t.WriteRatios(cmd.OutOrStdout())
 		}
 		if buildAlpha <= 0 || buildResolution <= 0 || buildClasses <= 0 {
-			return fmt.Errorf("--alpha, --resolution and --classes must be positive")
+			return usageErrorf("--alpha, --resolution and --classes must be positive")
 		}
 		if buildOut == "" {
-			return fmt.Errorf("build needs -o FILE.onnx or -o FILE.tflite (or --sweep)")
+			return usageErrorf("build needs -o FILE.onnx or -o FILE.tflite (or --sweep)")
 		}
-		if ext := strings.ToLower(filepath.Ext(buildOut)); ext != ".onnx" && ext != ".tflite" {
-			return fmt.Errorf("%s: output must end in .onnx or .tflite", buildOut)
+		if _, err := checkModelOutput("-o", buildOut, ""); err != nil {
+			return err
 		}
 		g, err := builder.Build(builder.Config{Arch: arch, Alpha: buildAlpha, Resolution: buildResolution, Classes: buildClasses, Seed: buildSeed})
 		if err != nil {

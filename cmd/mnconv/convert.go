@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mnconv/mnconv/exporters"
-	"github.com/mnconv/mnconv/importers"
 	"github.com/mnconv/mnconv/internal/atomicfile"
 	"github.com/mnconv/mnconv/ir"
 	"github.com/mnconv/mnconv/passes"
@@ -35,8 +34,13 @@ prints what each pass changed.
 --dequantize turns a quantized model into a float one (weights dequantized,
 QUANTIZE / DEQUANTIZE and Q/DQ nodes removed) so that it can be re-quantized.
 --input-layout nchw|nhwc sets an ONNX output's image input layout (default:
-what the source had). The output is written atomically and never over IN.`,
-	Args: cobra.ExactArgs(2),
+what the source had). The output is written atomically and never over IN.
+OUT's folder, its extension and --to are checked before IN is read.`,
+	Example: `  mnconv convert model.onnx model.tflite
+  mnconv convert model.tflite model.onnx --input-layout nchw
+  mnconv convert int8.tflite float.tflite --dequantize
+  mnconv convert model.onnx out.bin --to tflite --passes fold-batchnorm --verbose`,
+	Args: withUsage(cobra.ExactArgs(2)),
 	RunE: runConvert,
 }
 
@@ -55,35 +59,29 @@ func runConvert(cmd *cobra.Command, args []string) error {
 	in, out := args[0], args[1]
 	stderr := cmd.ErrOrStderr()
 	warn := func(msg string) { fmt.Fprintln(stderr, "warning:", msg) }
-	var exp *exporters.Format
-	var err error
-	if convFlags.to != "" {
-		exp, err = exporters.ByName(convFlags.to)
-	} else {
-		exp, err = exporters.ForPath(out)
-	}
+	exp, err := checkModelOutput("OUT", out, convFlags.to)
 	if err != nil {
 		return err
 	}
 	layout, err := ir.ParseLayout(convFlags.inputLayout)
 	if err != nil {
-		return fmt.Errorf("--input-layout %q: want nchw or nhwc", convFlags.inputLayout)
+		return usageErrorf("--input-layout %q: want nchw or nhwc", convFlags.inputLayout)
 	}
 	list := passes.Default
 	switch {
 	case convFlags.noPasses && convFlags.passes != "":
-		return fmt.Errorf("--passes and --no-passes exclude each other")
+		return usageErrorf("--passes and --no-passes exclude each other")
 	case convFlags.noPasses:
 		list = nil
 	case convFlags.passes != "":
 		if list, err = passes.ByName(convFlags.passes); err != nil {
-			return err
+			return usageErrorf("--passes: %v", err)
 		}
 	}
 	if convFlags.dequantize {
 		list = append([]passes.Pass{passes.Dequantize}, list...)
 	}
-	g, err := importers.Load(in, importers.Options{Warn: warn})
+	g, err := loadModel(in, stderr)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -30,19 +29,29 @@ prints its per-layer cost, folds batch norm and fuses activations, quantizes it
 to int8 on synthetic calibration images with a per-layer error report, writes
 float and int8 models as ONNX and TFLite, reads every file back and checks it
 against the in-memory model with mnconv's runtime.`,
-	Args: cobra.NoArgs,
+	Example: `  mnconv demo
+  mnconv demo --out /tmp/tour --arch mobilenet-v3-small --resolution 128`,
+	Args: withUsage(cobra.NoArgs),
 	RunE: func(cmd *cobra.Command, args []string) error {
 		arch, err := builder.ParseArch(demoFlags.arch)
 		if err != nil {
-			return err
+			return usageErrorf("--arch: %v", err)
+		}
+		if demoFlags.alpha <= 0 || demoFlags.resolution <= 0 {
+			return usageErrorf("--alpha and --resolution must be positive")
 		}
 		dir := demoFlags.out
+		if dir != "" {
+			if err := checkOutput("--out", filepath.Join(dir, "float.onnx")); err != nil {
+				return err
+			}
+		}
 		if dir == "" {
 			if dir, err = os.MkdirTemp("", "mnconv-demo-"); err != nil {
 				return err
 			}
 		}
-		_, err = demo.Run(context.Background(), demo.Options{
+		_, err = demo.Run(cmd.Context(), demo.Options{
 			Dir: dir, Arch: arch, Alpha: demoFlags.alpha, Resolution: demoFlags.resolution, Classes: 10,
 			CalibN: 32, TestN: 16, Out: cmd.OutOrStdout(),
 			Inspect: func(w io.Writer, name string, g *ir.Graph) error {

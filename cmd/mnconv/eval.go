@@ -1,20 +1,17 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mnconv/mnconv/eval"
-	"github.com/mnconv/mnconv/importers"
 	"github.com/mnconv/mnconv/inspect"
 	"github.com/mnconv/mnconv/ir"
 	"github.com/mnconv/mnconv/preprocess"
@@ -23,12 +20,12 @@ import (
 var evalFlags struct {
 	images     string
 	labels     string
-	preprocess string
-	inputMode  string
+	prep       prepFlags
 	json       bool
 	limit      int
 	workers    int
 	minImages  int
+	maxUnread  float64
 	noProgress bool
 	baseline   []string
 	maxDrop    float64
@@ -48,14 +45,9 @@ Several MODELs run as a chain: the first output of each feeds the input of
 the next (as is when the types and quantization match, else converted through
 real values), e.g. an embedding extractor followed by its classifier head.
 
-Preprocessing (--preprocess) is the same code calibration uses:
-  slim   central 87.5% crop, bilinear resize to the model's size (default)
-  torch  short side to 256/224 of the size, central crop
-  full   whole image resized
---input-mode maps pixels x to the first model's input: tf (x-127.5)/127.5,
-unit x/255, torch (ImageNet mean/std), raw (x as is). Default: raw for
-quantized inputs (the pixel, or x-128 for int8), torch after --preprocess
-torch, tf otherwise.
+Preprocessing is the same code calibration uses; the first model decides
+the preset under auto, and a baseline takes the same one.
+` + prepHelp + `
 
 Ranking: descending score, ties to the lower output index. A 1001-way output
 has background first (index i is class i-1).
@@ -74,15 +66,23 @@ model's top-1 is below --min-top1, its MACs per image exceed --max-macs-ratio
 times the baseline's or its weight bytes --max-size-ratio times the
 baseline's. --junit writes the checks as JUnit XML.
 
-Unreadable images are named in a warning and skipped; fewer readable images
-than --min-images is an error. Exit status: 0 success (gate passed), 1 gate
-failed, 2 usage or input error.`,
-	Args: cobra.MinimumNArgs(1),
+Unreadable images: more than --max-unreadable percent of the listed images
+(default 0: any) is an error that names them; within the allowance they are
+named in a warning and skipped. Fewer readable images than --min-images
+(default 50: at one image per class-sized step a 50-image result moves in
+2-point steps, coarser than any useful --max-drop) is an error too; small
+test folders pass --min-images explicitly. Exit status: 0 success (gate
+passed), 1 gate failed, 2 usage or input error, 130 interrupted.`,
+	Example: `  mnconv eval model.tflite --images imagenet/eval
+  mnconv eval onnxzoo_mobilenetv2-12-int8.onnx --images imagenet/eval --preprocess torchvision
+  mnconv eval int8.tflite --images imagenet/eval --baseline float.tflite --max-drop 1 --junit gate.xml
+  mnconv eval extractor.tflite head.tflite --images imagenet/eval --limit 100 --json`,
+	Args: withUsage(cobra.MinimumNArgs(1)),
 	RunE: func(cmd *cobra.Command, args []string) error {
 		err := evalMain(cmd, args)
 		var ee *exitError
 		if err != nil && !errors.As(err, &ee) {
-			err = &exitError{2, err}
+			err = &exitError{code: 2, err: err}
 		}
 		return err
 	},
@@ -92,12 +92,12 @@ func init() {
 	f := evalCmd.Flags()
 	f.StringVar(&evalFlags.images, "images", "", "folder of images with labels.csv (required)")
 	f.StringVar(&evalFlags.labels, "labels", "", "labels CSV (default: DIR/labels.csv); file names are relative to --images")
-	f.StringVar(&evalFlags.preprocess, "preprocess", "slim", "geometry: slim, torch or full")
-	f.StringVar(&evalFlags.inputMode, "input-mode", "", "pixel mapping: tf, unit, torch or raw (default: from the model)")
+	addPrepFlags(evalCmd, &evalFlags.prep)
 	f.BoolVar(&evalFlags.json, "json", false, "print the result as JSON (per-image top-5 included)")
 	f.IntVar(&evalFlags.limit, "limit", 0, "evaluate only the first N listed images (0: all)")
 	f.IntVar(&evalFlags.workers, "workers", 0, "images evaluated in parallel (0: one per CPU)")
-	f.IntVar(&evalFlags.minImages, "min-images", 1, "fewest readable images that make a result")
+	f.IntVar(&evalFlags.minImages, "min-images", evalDefaultMinImages, "fewest readable images that make a result")
+	f.Float64Var(&evalFlags.maxUnread, "max-unreadable", 0, "largest share of unreadable images, in percent of those listed (0: none); within it they are skipped")
 	f.BoolVar(&evalFlags.noProgress, "no-progress", false, "no progress bar (it is shown only when stderr is a terminal)")
 	f.StringSliceVar(&evalFlags.baseline, "baseline", nil, "baseline model for the gate (repeat or comma-separate for a chain)")
 	f.Float64Var(&evalFlags.maxDrop, "max-drop", 0, "gate: largest allowed top-1 drop below the baseline, in points")
@@ -109,9 +109,13 @@ func init() {
 	rootCmd.AddCommand(evalCmd)
 }
 
+// evalDefaultMinImages is --min-images' default: a result on fewer images
+// moves in steps of more than 2 points of top-1, too coarse for a gate.
+const evalDefaultMinImages = 50
+
 // evalUsage marks a usage or input error (exit status 2).
 func evalUsage(format string, args ...any) error {
-	return &exitError{2, fmt.Errorf("eval: "+format, args...)}
+	return &exitError{code: 2, err: fmt.Errorf("eval: "+format, args...)}
 }
 
 func evalMain(cmd *cobra.Command, args []string) error {
@@ -137,13 +141,20 @@ func evalMain(cmd *cobra.Command, args []string) error {
 			return evalUsage("--%s %g must be positive", name, v)
 		}
 	}
-	preset, err := preprocess.ParsePreset(evalFlags.preprocess)
-	if err != nil {
-		return evalUsage("%v", err)
+	if err := checkCounts(cmd, []string{"limit", "workers", "min-images"}, nil); err != nil {
+		return err
 	}
-	mode, err := preprocess.ParseMode(evalFlags.inputMode)
-	if err != nil {
-		return evalUsage("%v", err)
+	if v := evalFlags.maxUnread; !(v >= 0 && v <= 100) {
+		return usageErrorf("eval: --max-unreadable %g must be a percentage, 0 to 100", v)
+	}
+	stderr := cmd.ErrOrStderr()
+	if err := evalFlags.prep.parse(stderr); err != nil {
+		return err
+	}
+	if evalFlags.junit != "" {
+		if err := checkOutput("--junit", evalFlags.junit, ".xml"); err != nil {
+			return err
+		}
 	}
 	if st, err := os.Stat(evalFlags.images); err != nil || !st.IsDir() {
 		return evalUsage("--images %s is not a folder", evalFlags.images)
@@ -160,9 +171,8 @@ func evalMain(cmd *cobra.Command, args []string) error {
 		items = items[:evalFlags.limit]
 	}
 
-	stderr := cmd.ErrOrStderr()
 	warn := func(msg string) { fmt.Fprintln(stderr, "mnconv: warning:", msg) }
-	models, err := evalLoadChain(args, warn)
+	models, err := evalLoadChain(args, stderr)
 	if err != nil {
 		return err
 	}
@@ -172,14 +182,15 @@ func evalMain(cmd *cobra.Command, args []string) error {
 		for _, b := range evalFlags.baseline {
 			paths = append(paths, strings.Split(b, ",")...)
 		}
-		if baseline, err = evalLoadChain(paths, warn); err != nil {
+		if baseline, err = evalLoadChain(paths, stderr); err != nil {
 			return err
 		}
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	cfg := eval.Config{Preset: preset, Mode: mode, Workers: evalFlags.workers, MinImages: evalFlags.minImages, Warn: warn, CountLayers: evalFlags.count}
+	ctx := cmd.Context()
+	preset, mode, floatMode := evalFlags.prep.resolve(models[0], args[0], stderr)
+	cfg := eval.Config{Preset: preset, Mode: mode, Workers: evalFlags.workers, MinImages: evalFlags.minImages, Warn: warn, CountLayers: evalFlags.count,
+		LimitUnreadable: true, MaxUnreadable: evalFlags.maxUnread / 100}
 	if !evalFlags.noProgress && evalIsTerminal(stderr) {
 		cfg.Progress = stderr
 	}
@@ -199,6 +210,11 @@ func evalMain(cmd *cobra.Command, args []string) error {
 
 	cfg.Description = "baseline"
 	cfg.Warn = nil // the same images were named once already
+	if !evalFlags.prep.explicitMode() {
+		// the baseline resolves its own input (raw for quantized, the
+		// preset's mapping for float) under the model's preset
+		cfg.Mode, cfg.FloatMode = preprocess.Auto, floatMode
+	}
 	base, err := eval.Evaluate(ctx, baseline, items, cfg)
 	if err != nil {
 		return fmt.Errorf("baseline: %w", err)
@@ -226,18 +242,18 @@ func evalMain(cmd *cobra.Command, args []string) error {
 		}
 	}
 	if !c.Pass {
-		return &exitError{1, fmt.Errorf("eval: accuracy gate failed: %s", strings.Join(c.Failures, "; "))}
+		return &exitError{code: 1, err: fmt.Errorf("eval: accuracy gate failed: %s", strings.Join(c.Failures, "; "))}
 	}
 	return nil
 }
 
-func evalLoadChain(paths []string, warn func(string)) ([]*ir.Graph, error) {
+func evalLoadChain(paths []string, stderr io.Writer) ([]*ir.Graph, error) {
 	var gs []*ir.Graph
 	for _, p := range paths {
 		if p = strings.TrimSpace(p); p == "" {
 			continue
 		}
-		g, err := importers.Load(p, importers.Options{Warn: warn})
+		g, err := loadModel(p, stderr)
 		if err != nil {
 			return nil, err
 		}

@@ -10,6 +10,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -89,9 +90,14 @@ func evalDataset(t *testing.T) string {
 }
 
 // evalCLI runs mnconv with args after putting every eval flag back to its
-// default (flags keep their values between Execute calls).
+// default (flags keep their values between Execute calls). The test folders
+// are small: an eval without --min-images gets --min-images 1 (the default,
+// 50, is for real folders).
 func evalCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
+	if len(args) > 0 && args[0] == "eval" && !slices.Contains(args, "--min-images") {
+		args = append(slices.Clone(args), "--min-images", "1")
+	}
 	return execCLI(t, []*cobra.Command{evalCmd}, args...)
 }
 

@@ -6,13 +6,13 @@ import (
 	"github.com/mnconv/mnconv/internal/atomicfile"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
 	"github.com/spf13/cobra"
 
-	"github.com/mnconv/mnconv/importers"
 	"github.com/mnconv/mnconv/inspect"
 )
 
@@ -46,10 +46,22 @@ pair (a DK x DK depthwise conv followed by a 1x1 conv, directly or through
 BatchNorm and activations) with what a standard DK x DK conv from the same M
 inputs to the same N outputs would cost on the same DF x DF output,
 DK·DK·M·N·DF·DF, what the pair costs, DK·DK·M·DF·DF + M·N·DF·DF, their ratio
-next to the paper's 1/N + 1/DK², and the totals (MobileNet v1 paper, 3.1).`,
-	Args: cobra.ExactArgs(1),
+next to the paper's 1/N + 1/DK², and the totals (MobileNet v1 paper, 3.1).
+
+--plot FILE.png|FILE.svg draws per-layer MACs and parameters; the format
+follows the extension.`,
+	Example: `  mnconv inspect model.tflite
+  mnconv inspect model.onnx --json
+  mnconv inspect model.tflite --plot layers.svg
+  mnconv inspect model.tflite --separable`,
+	Args: withUsage(cobra.ExactArgs(1)),
 	RunE: func(cmd *cobra.Command, args []string) error {
-		g, err := importers.Load(args[0], importers.Options{Warn: inspWarn})
+		if inspectPlot != "" {
+			if err := checkOutput("--plot", inspectPlot, ".png", ".svg"); err != nil {
+				return err
+			}
+		}
+		g, err := loadModel(args[0], cmd.ErrOrStderr())
 		if err != nil {
 			return err
 		}
@@ -58,11 +70,12 @@ next to the paper's 1/N + 1/DK², and the totals (MobileNet v1 paper, 3.1).`,
 			r.Model = args[0]
 		}
 		if inspectPlot != "" {
-			png, err := inspect.Plot(r)
+			format := strings.TrimPrefix(strings.ToLower(filepath.Ext(inspectPlot)), ".")
+			img, err := inspect.PlotAs(r, format)
 			if err != nil {
 				return err
 			}
-			if err := atomicfile.WriteFile(inspectPlot, png, args[0]); err != nil {
+			if err := atomicfile.WriteFile(inspectPlot, img, args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "plot written to %s\n", inspectPlot)
@@ -90,7 +103,7 @@ next to the paper's 1/N + 1/DK², and the totals (MobileNet v1 paper, 3.1).`,
 
 func init() {
 	inspectCmd.Flags().BoolVar(&inspectJSON, "json", false, "print the report as JSON")
-	inspectCmd.Flags().StringVar(&inspectPlot, "plot", "", "also draw per-layer MACs and params as a PNG")
+	inspectCmd.Flags().StringVar(&inspectPlot, "plot", "", "also draw per-layer MACs and params to FILE.png or FILE.svg")
 	inspectCmd.Flags().BoolVar(&inspectSeparable, "separable", false, "price each depthwise-separable pair against a standard convolution")
 	rootCmd.AddCommand(inspectCmd)
 }

@@ -2,11 +2,9 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"time"
@@ -15,18 +13,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mnconv/mnconv/exporters"
-	"github.com/mnconv/mnconv/importers"
 	"github.com/mnconv/mnconv/internal/atomicfile"
 	"github.com/mnconv/mnconv/ir"
-	"github.com/mnconv/mnconv/preprocess"
 	"github.com/mnconv/mnconv/quantize"
 )
 
 var quantFlags struct {
 	calib       string
 	count       int
-	preprocess  string
-	inputMode   string
+	prep        prepFlags
 	method      string
 	percentile  float64
 	perTensor   bool
@@ -60,8 +55,18 @@ images, and the output bytes do not depend on the number of workers.
 
 A per-tensor error report (SQNR and cosine against the float model on a few
 calibration images, worst first) is printed; --report FILE.json|FILE.md
-writes all of it.`,
-	Args: cobra.ExactArgs(2),
+writes all of it.
+
+Calibration images are prepared as eval prepares them.
+` + prepHelp + `
+
+OUT, --report and the flags are checked before calibration starts; Ctrl-C
+stops it (exit 130) and leaves no file behind.`,
+	Example: `  mnconv quantize float.tflite int8.tflite --calib imagenet/calib
+  mnconv quantize float.onnx int8.onnx --calib imagenet/calib --calib-count 100 --method percentile
+  mnconv quantize mobilenet_v2.onnx int8.tflite --calib imagenet/calib --preprocess torchvision --io int8
+  mnconv quantize float.tflite int8.tflite --calib imagenet/calib --report report.md`,
+	Args: withUsage(cobra.ExactArgs(2)),
 	RunE: runQuantize,
 }
 
@@ -69,8 +74,7 @@ func init() {
 	f := quantizeCmd.Flags()
 	f.StringVar(&quantFlags.calib, "calib", "", "folder of calibration images (required)")
 	f.IntVar(&quantFlags.count, "calib-count", 0, "use N images (a deterministic sample chosen by --seed); 0 = all")
-	f.StringVar(&quantFlags.preprocess, "preprocess", "slim", "image preset: slim, torch or full (the same code eval uses)")
-	f.StringVar(&quantFlags.inputMode, "input-mode", "", "pixel mapping: tf, unit, torch, raw or source (default: source for a model made by convert --dequantize, torch with --preprocess torch, else tf)")
+	addPrepFlags(quantizeCmd, &quantFlags.prep)
 	f.StringVar(&quantFlags.method, "method", "minmax", "range method: minmax, percentile, entropy or mse")
 	f.Float64Var(&quantFlags.percentile, "percentile", 99.99, "percentile for --method percentile")
 	f.BoolVar(&quantFlags.perTensor, "per-tensor", false, "one weight scale per tensor instead of per output channel")
@@ -104,14 +108,23 @@ func runQuantize(cmd *cobra.Command, args []string) error {
 	in, out := args[0], args[1]
 	stderr := cmd.ErrOrStderr()
 	warn := func(msg string) { fmt.Fprintln(stderr, "warning:", msg) }
-	exp, err := exporters.ForPath(out)
+	if err := checkCounts(cmd, []string{"calib-count", "workers", "report-images"}, nil); err != nil {
+		return err
+	}
+	exp, err := checkModelOutput("OUT", out, "")
 	if err != nil {
 		return err
 	}
 	if r := quantFlags.report; r != "" {
-		if _, err := reportEncoder(r); err != nil {
+		if err := checkOutput("--report", r, ".json", ".md", ".markdown"); err != nil {
 			return err
 		}
+	}
+	if st, err := os.Stat(quantFlags.calib); err != nil || !st.IsDir() {
+		return usageErrorf("--calib %s is not a folder", quantFlags.calib)
+	}
+	if !(quantFlags.percentile > 0 && quantFlags.percentile <= 100) {
+		return usageErrorf("--percentile %g must be in (0, 100]", quantFlags.percentile)
 	}
 	method, err := quantize.ParseMethod(quantFlags.method)
 	if err != nil {
@@ -125,15 +138,10 @@ func runQuantize(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return fmt.Errorf("--io: %v", err)
 	}
-	preset, err := preprocess.ParsePreset(quantFlags.preprocess)
-	if err != nil {
+	if err := quantFlags.prep.parse(stderr); err != nil {
 		return err
 	}
-	mode, err := preprocess.ParseMode(quantFlags.inputMode)
-	if err != nil {
-		return err
-	}
-	g, err := importers.Load(in, importers.Options{Warn: warn})
+	g, err := loadModel(in, stderr)
 	if err != nil {
 		return err
 	}
@@ -142,6 +150,7 @@ func runQuantize(cmd *cobra.Command, args []string) error {
 			return fmt.Errorf("%s is already quantized (tensor %q is %v); make it float first: mnconv convert --dequantize %s FLOAT%s", in, t.Name, t.DType, in, filepath.Ext(in))
 		}
 	}
+	preset, mode, _ := quantFlags.prep.resolve(g, in, stderr)
 	p := quantize.Pipeline{
 		Calibration: func(g *ir.Graph) (quantize.Source, error) {
 			files, err := quantize.ListImages(quantFlags.calib, quantFlags.count, quantFlags.seed)
@@ -168,9 +177,7 @@ func runQuantize(cmd *cobra.Command, args []string) error {
 			return func() { bar.Add(1) }, func() { bar.Finish() }
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	o, err := p.Run(ctx, g)
+	o, err := p.Run(cmd.Context(), g)
 	if err != nil {
 		return err
 	}

@@ -1,8 +1,8 @@
 package main
 
 import (
+	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mnconv/mnconv/eval"
-	"github.com/mnconv/mnconv/importers"
 	"github.com/mnconv/mnconv/inspect"
 	"github.com/mnconv/mnconv/ir"
 	"github.com/mnconv/mnconv/preprocess"
@@ -21,13 +20,13 @@ import (
 )
 
 var runFlags struct {
-	pixels     string
-	images     []string
-	preprocess string
-	resize     string
-	size       int
-	json       bool
-	count      bool
+	pixels string
+	images []string
+	prep   prepFlags
+	labels string
+	size   int
+	json   bool
+	count  bool
 }
 
 var runCmd = &cobra.Command{
@@ -41,16 +40,21 @@ Inputs:
   --pixels FILE  uint8 RGB images of the model's input size, NHWC, back to
                  back (1 byte per pixel for grayscale models); the file size
                  must be a whole number of images.
-  --image IMG    an image file (JPEG, PNG, BMP), resized by --resize; repeat
-                 the flag for several images.
+  --image IMG    an image file (JPEG, PNG, BMP), cropped and resized by the
+                 preset's geometry; repeat the flag for several images.
+Models whose input is NCHW ([1,3,H,W], as TFLite files converted from
+PyTorch keep it) take the same pixels, transposed at the edge.
 
---preprocess maps pixels x to the model's input:
-  tf     (x - 127.5) / 127.5        unit   x / 255
-  torch  ImageNet mean / std         raw    x as is
+` + prepHelp + `
 For int8/uint8 inputs with quantization, tf, unit and torch quantize that
 value with the input's scale and zero point (round half away from zero,
-clamp); raw stores the pixel itself (uint8) or x - 128 (int8). Without the
-flag: raw for quantized inputs, torch after --resize torch, tf otherwise.
+clamp); raw stores the pixel itself (uint8) or x - 128 (int8). --pixels
+files are already cropped and resized: only the pixel mapping applies.
+
+Class names: ImageNet's for 1000- and 1001-class outputs; --labels FILE
+names the classes of other models: a text file with one name per line (line
+i names output i) or a labels CSV with class_index and class_name columns
+(the one of an image folder; a 1001-way output puts background first).
 
 --json prints one line per image: {"index","output","top5"}, where output is
 every value of the first output as the model gives it (floats, or the raw
@@ -60,9 +64,13 @@ integers of a quantized output).
 executed per image (counted by the runtime's kernels as they run, padded taps
 included) beside inspect's static count, and the totals; with --json, one
 more line {"count": {...}}.`,
-	Args: cobra.ExactArgs(1),
+	Example: `  mnconv run model.tflite --image cat.jpg
+  mnconv run onnxzoo_mobilenetv2-12-int8.onnx --image cat.jpg --preprocess torchvision
+  mnconv run vww_96_int8.tflite --image person.bmp --labels vww.txt
+  mnconv run model.tflite --pixels imagenet16_u8_nhwc_224.bin --input-mode raw --json`,
+	Args: withUsage(cobra.ExactArgs(1)),
 	RunE: func(cmd *cobra.Command, args []string) error {
-		return runModel(cmd.OutOrStdout(), args[0])
+		return runModel(cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0])
 	},
 }
 
@@ -70,8 +78,8 @@ func init() {
 	f := runCmd.Flags()
 	f.StringVar(&runFlags.pixels, "pixels", "", "file of uint8 RGB NHWC images at the model's input size, back to back")
 	f.StringArrayVar(&runFlags.images, "image", nil, "image file to classify (repeatable)")
-	f.StringVar(&runFlags.preprocess, "preprocess", "", "pixel mapping: tf, unit, torch or raw (default: raw for quantized inputs, else tf; torch with --resize torch)")
-	f.StringVar(&runFlags.resize, "resize", "slim", "geometry for --image: slim (central 87.5% crop), torch (resize 256, crop 224) or full")
+	addPrepFlags(runCmd, &runFlags.prep)
+	f.StringVar(&runFlags.labels, "labels", "", "class names: a text file (one per line) or a labels CSV (class_index, class_name)")
 	f.IntVar(&runFlags.size, "size", 0, "side of the images in --pixels; must match the model's input (checked when set)")
 	f.BoolVar(&runFlags.json, "json", false, "print one JSON object per image")
 	f.BoolVar(&runFlags.count, "count", false, "print the MACs each layer executed per image beside inspect's static count")
@@ -85,34 +93,38 @@ type runImage struct {
 	pix   []uint8
 }
 
-func runModel(w io.Writer, modelPath string) error {
+func runModel(w, stderr io.Writer, modelPath string) error {
 	hasPixels, hasImages := runFlags.pixels != "", len(runFlags.images) > 0
 	if hasPixels == hasImages {
-		return errors.New("run: give either --pixels FILE or --image IMG (not both)")
+		return usageErrorf("run: give either --pixels FILE or --image IMG (not both)")
 	}
-	mode, err := preprocess.ParseMode(runFlags.preprocess)
-	if err != nil {
-		return fmt.Errorf("run: %w", err)
+	if runFlags.size < 0 {
+		return usageErrorf("run: --size %d must not be negative", runFlags.size)
 	}
-	preset, err := preprocess.ParsePreset(runFlags.resize)
-	if err != nil {
-		return fmt.Errorf("run: %w", err)
+	if err := runFlags.prep.parse(stderr); err != nil {
+		return err
 	}
-	g, err := importers.Load(modelPath, importers.Options{Warn: inspWarn})
+	var names []string
+	if runFlags.labels != "" {
+		var err error
+		if names, err = readClassNames(runFlags.labels); err != nil {
+			return usageErrorf("run: --labels: %v", err)
+		}
+	}
+	g, err := loadModel(modelPath, stderr)
 	if err != nil {
 		return err
 	}
 	if len(g.Inputs) != 1 || len(g.Outputs) < 1 {
 		return fmt.Errorf("run: %s has %d inputs and %d outputs, want one image input", modelPath, len(g.Inputs), len(g.Outputs))
 	}
+	preset, mode, _ := runFlags.prep.resolve(g, modelPath, stderr)
 	target, err := preprocess.TargetFor(g, 0, preset, mode)
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
-	if target.Layout != preprocess.NHWC {
-		// The IR keeps images NHWC whatever the source said.
-		return fmt.Errorf("run: input %q has shape %v, want NHWC", g.Inputs[0].Name, g.Inputs[0].Shape)
-	}
+	// An NCHW input (a TFLite file converted from PyTorch keeps [1,3,H,W])
+	// takes the same RGB pixels: Target.Fill transposes them.
 	if target.N != 1 {
 		return fmt.Errorf("run: input %q has batch %d, want 1", g.Inputs[0].Name, target.N)
 	}
@@ -153,7 +165,7 @@ func runModel(w io.Writer, modelPath string) error {
 			if out.DType != ir.Float32 && outT.Quant != nil {
 				v = fmt.Sprintf("%d (%.4g)", int64(out.Float(k)), real[k])
 			}
-			line := fmt.Sprintf("  %d. %-5d %-18s %s", rank+1, k, v, runClassName(out.Len(), k))
+			line := fmt.Sprintf("  %d. %-5d %-18s %s", rank+1, k, v, runClassName(names, out.Len(), k))
 			fmt.Fprintln(w, strings.TrimRight(line, " "))
 		}
 	}
@@ -292,8 +304,69 @@ func runPrintJSON(w io.Writer, i int, img runImage, out *runtime.Tensor, top []i
 	return err
 }
 
-// runClassName names output index k of an n-way output: ImageNet names for
-// 1000 and 1001 outputs (1001: index 0 is background), else "".
-func runClassName(n, k int) string {
+// runClassName names output index k of an n-way output: from names (the
+// --labels file) when it has one for k, else ImageNet names for 1000 and
+// 1001 outputs (1001: index 0 is background), else "".
+func runClassName(names []string, n, k int) string {
+	if len(names) > 0 {
+		i := k
+		if len(names) != n {
+			i = eval.ClassOf(n, k) // a CSV of class indices beside a 1001-way output
+		}
+		if i >= 0 && i < len(names) {
+			return names[i]
+		}
+		return ""
+	}
 	return eval.ClassName(n, eval.ClassOf(n, k))
+}
+
+// readClassNames reads a --labels file: a labels CSV (a header with
+// class_index and class_name; names indexed by class) or plain text, one
+// name per line.
+func readClassNames(path string) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > eval.MaxLabelsBytes {
+		return nil, fmt.Errorf("%s: %d bytes, more than the %d-byte limit", path, len(data), eval.MaxLabelsBytes)
+	}
+	text := strings.ReplaceAll(string(data), "\r\n", "\n")
+	first, _, _ := strings.Cut(text, "\n")
+	if strings.Contains(first, "class_index") && strings.Contains(first, ",") {
+		rows, err := csv.NewReader(strings.NewReader(text)).ReadAll()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+		ci, cn := -1, -1
+		for i, h := range rows[0] {
+			switch strings.TrimSpace(h) {
+			case "class_index":
+				ci = i
+			case "class_name":
+				cn = i
+			}
+		}
+		if ci < 0 || cn < 0 {
+			return nil, fmt.Errorf("%s: a labels CSV needs class_index and class_name columns", path)
+		}
+		var names []string
+		for line, r := range rows[1:] {
+			var k int
+			if _, err := fmt.Sscan(r[ci], &k); err != nil || k < 0 || k > 1<<20 {
+				return nil, fmt.Errorf("%s:%d: class_index %q", path, line+2, r[ci])
+			}
+			for len(names) <= k {
+				names = append(names, "")
+			}
+			names[k] = r[cn]
+		}
+		return names, nil
+	}
+	names := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	if len(names) == 0 || names[0] == "" && len(names) == 1 {
+		return nil, fmt.Errorf("%s: no names", path)
+	}
+	return names, nil
 }
