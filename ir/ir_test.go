@@ -133,3 +133,32 @@ func TestConvOutSize(t *testing.T) {
 		}
 	}
 }
+
+func TestInferArgMax(t *testing.T) {
+	mk := func(a ArgMaxAttrs, out DType) (*Node, error) {
+		x := &Tensor{Name: "x", DType: Uint8, Shape: []int{1, 33, 33, 21}}
+		n := NewNode("am", OpArgMax, []*Tensor{x}, &Tensor{Name: "y", DType: out})
+		*n.Attrs.(*ArgMaxAttrs) = a
+		return n, n.Op.Info().Infer(n)
+	}
+	n, err := mk(ArgMaxAttrs{Axis: -1, OutputType: Int32}, Invalid)
+	if y := n.Out(); err != nil || y.DType != Int32 || !reflect.DeepEqual(y.Shape, []int{1, 33, 33}) || n.Attrs.(*ArgMaxAttrs).Axis != 3 {
+		t.Errorf("deeplab form: %v %v, %v", y.DType, y.Shape, err)
+	}
+	if n, err = mk(ArgMaxAttrs{Axis: 1, KeepDims: true, OutputType: Int64}, Int64); err != nil || !reflect.DeepEqual(n.Out().Shape, []int{1, 1, 33, 21}) {
+		t.Errorf("keepdims: %v, %v", n.Out().Shape, err)
+	}
+	for _, c := range []struct {
+		a    ArgMaxAttrs
+		out  DType
+		want string
+	}{
+		{ArgMaxAttrs{Axis: 4, OutputType: Int64}, Invalid, "axis 4 out of range for rank 4"},
+		{ArgMaxAttrs{OutputType: Float32}, Invalid, "output type float32, want int32 or int64"},
+		{ArgMaxAttrs{OutputType: Int64}, Int32, `output "y" is int32, the attributes say int64`},
+	} {
+		if _, err := mk(c.a, c.out); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: error %v, want %q", c.a, err, c.want)
+		}
+	}
+}

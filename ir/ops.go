@@ -37,6 +37,7 @@ const (
 	OpQuantize       // float -> quantized, or requantize between quantized params
 	OpDequantize     // quantized -> float
 	OpIdentity       // y = x (Identity, Dropout at inference)
+	OpArgMax         // index of the largest value along Axis, as OutputType
 	numOps
 )
 
@@ -170,6 +171,18 @@ type SoftmaxAttrs struct {
 	Beta float32
 }
 
+// ArgMaxAttrs are ArgMax's attributes. Axis is the reduced axis; with
+// KeepDims it stays as a dimension of 1 (ONNX's keepdims), else it is
+// removed (TFLite's ARG_MAX). Ties give the lowest index, or the highest
+// with SelectLastIndex (ONNX's select_last_index). OutputType is the
+// index dtype, Int32 or Int64.
+type ArgMaxAttrs struct {
+	Axis            int
+	KeepDims        bool
+	SelectLastIndex bool
+	OutputType      DType
+}
+
 func (*ConvAttrs) isAttrs()        {}
 func (*GemmAttrs) isAttrs()        {}
 func (*BatchNormAttrs) isAttrs()   {}
@@ -182,6 +195,7 @@ func (*TransposeAttrs) isAttrs()   {}
 func (*ConcatAttrs) isAttrs()      {}
 func (*PadAttrs) isAttrs()         {}
 func (*SoftmaxAttrs) isAttrs()     {}
+func (*ArgMaxAttrs) isAttrs()      {}
 
 // OpInfo is the table of facts about one op: everything a package asks
 // about an op lives in its row, not in a switch of the package.
@@ -285,6 +299,9 @@ var opTable = [numOps]OpInfo{
 		Traits: unaryElementwise | ValuePreserving},
 	OpIdentity: {Name: "Identity", MinInputs: 1, MaxInputs: 1, Outputs: 1, Infer: inferSame,
 		Traits: unaryElementwise | passThrough | ValuePreserving},
+	OpArgMax: {Name: "ArgMax", MinInputs: 1, MaxInputs: 1, Outputs: 1,
+		NewAttrs: func() Attrs { return &ArgMaxAttrs{KeepDims: true, OutputType: Int64} }, Infer: inferArgMax,
+		Traits: IndexOutput},
 }
 
 // maxInputs bounds variadic ops (Concat).

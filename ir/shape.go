@@ -310,3 +310,38 @@ func inferPad(n *Node) error {
 	setOut(n, out)
 	return nil
 }
+
+// inferArgMax drops Axis (or keeps it as 1 with KeepDims); the output is
+// OutputType, Int32 or Int64.
+func inferArgMax(n *Node) error {
+	a := n.Attrs.(*ArgMaxAttrs)
+	x, o := n.Inputs[0], n.Outputs[0]
+	if x.Rank() == 0 {
+		return n.Errorf("argmax of a scalar")
+	}
+	ax, err := NormAxis(a.Axis, x.Rank())
+	if err != nil {
+		return n.Errorf("%v", err)
+	}
+	a.Axis = ax
+	if x.Shape[ax] == 0 {
+		return n.Errorf("argmax along axis %d of size 0", ax)
+	}
+	if a.OutputType != Int32 && a.OutputType != Int64 {
+		return n.Errorf("output type %v, want int32 or int64", a.OutputType)
+	}
+	if o.DType != Invalid && o.DType != a.OutputType {
+		return n.Errorf("output %q is %v, the attributes say %v", o.Name, o.DType, a.OutputType)
+	}
+	var out []int
+	for i, d := range x.Shape {
+		switch {
+		case i != ax:
+			out = append(out, d)
+		case a.KeepDims:
+			out = append(out, 1)
+		}
+	}
+	o.Shape, o.DType = out, a.OutputType
+	return nil
+}

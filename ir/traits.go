@@ -52,13 +52,19 @@ const (
 	// Windowed: a sliding window over H and W of an NHWC input, whose
 	// output geometry is Node.Window's (Conv, AvgPool, MaxPool).
 	Windowed
+	// IndexOutput: the output holds integer indices into the input, not
+	// values (ArgMax). It carries no quantization: the quantizer feeds the
+	// node its input's quantized twin and keeps the output's integer dtype,
+	// which gives the same indices because dequantization with a positive
+	// scale is monotonic.
+	IndexOutput
 
 	numTraits = iota
 )
 
 var traitNames = [numTraits]string{
 	"Elementwise", "Broadcasting", "Arithmetic", "PerChannel", "QuantPassThrough", "QuantPlain",
-	"FixedOutputRange", "ValuePreserving", "FusedActivation", "Weighted", "Windowed",
+	"FixedOutputRange", "ValuePreserving", "FusedActivation", "Weighted", "Windowed", "IndexOutput",
 }
 
 // Has reports whether every trait of want is set.

@@ -61,6 +61,9 @@ func TestOpTraitsConsistent(t *testing.T) {
 				t.Errorf("%v: FixedOutputRange but bounds [%v, %v]", op, lo, hi)
 			}
 		}
+		if tr.Has(IndexOutput) && tr&(Elementwise|QuantPassThrough|QuantPlain|FixedOutputRange|ValuePreserving|Weighted|FusedActivation) != 0 {
+			t.Errorf("%v: IndexOutput (integer indices) with value traits %v", op, tr)
+		}
 		if tr.Has(ValuePreserving) && info.MaxInputs != 1 {
 			t.Errorf("%v: ValuePreserving with %d inputs", op, info.MaxInputs)
 		}

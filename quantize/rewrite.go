@@ -155,6 +155,9 @@ func (q *quantizer) chooseParams() error {
 	}
 	prod := q.g.Producers()
 	for _, n := range q.g.Nodes {
+		if n.Op.Has(ir.IndexOutput) {
+			keepExtremes[n.Inputs[0]] = true // ArgMax ranks it
+		}
 		if n.Op == ir.OpSoftmax {
 			keepExtremes[n.Inputs[0]] = true
 			if p := prod[n.Inputs[0]]; p != nil && p.Op == ir.OpReshape {
@@ -193,6 +196,8 @@ func (q *quantizer) chooseParams() error {
 		}
 		out := n.Out()
 		switch {
+		case n.Op.Has(ir.IndexOutput):
+			// Integer indices (ArgMax): nothing to quantize.
 		case n.Op.Has(ir.FixedOutputRange):
 			// TFLite's int8 spec fixes these outputs to scale 1/256 over [0, 1).
 			q.params[out] = &ir.Quant{Scale: []float32{1.0 / 256}, ZeroPoint: []int64{qmin}}

@@ -53,7 +53,7 @@ func (q *quantizer) rewrite() error {
 			return fmt.Errorf("graph output %q was not quantized", t.Name)
 		}
 		switch {
-		case qt.DType == ir.Float32 || q.cfg.IO == act:
+		case qt.DType == ir.Float32 || qt.Quant == nil || q.cfg.IO == act:
 			out.Outputs = append(out.Outputs, qt)
 		case q.cfg.IO == ir.Float32:
 			f := &ir.Tensor{Name: t.Name, DType: ir.Float32, Shape: clone(t.Shape)}
@@ -107,6 +107,8 @@ func (q *quantizer) node(n *ir.Node) error {
 		}
 	case n.Op.Has(ir.QuantPlain):
 		return q.plain(n)
+	case n.Op.Has(ir.IndexOutput):
+		return q.indices(n)
 	}
 	return q.island(n, "no integer kernel for this form")
 }
@@ -168,6 +170,25 @@ func (q *quantizer) plain(n *ir.Node) error {
 		ins[i] = qt
 	}
 	q.out.Nodes = append(q.out.Nodes, copyNode(n, ins, q.outTensor(n.Out())))
+	return nil
+}
+
+// indices rewrites an op whose output is integer indices (ArgMax):
+//
+//	ArgMax(x)  =>  ArgMax(x_q)
+//
+// It reads its input's quantized twin as it is, no Dequantize before it:
+// real = scale * (q - zp) with scale > 0 orders the values as q does, so the
+// indices are the float model's. The output keeps its integer dtype.
+func (q *quantizer) indices(n *ir.Node) error {
+	x, err := q.activation(n, n.Inputs[0])
+	if err != nil {
+		return err
+	}
+	out := n.Out()
+	qt := &ir.Tensor{Name: out.Name, DType: out.DType, Shape: clone(out.Shape)}
+	q.qt[out] = qt
+	q.out.Nodes = append(q.out.Nodes, copyNode(n, []*ir.Tensor{x}, qt))
 	return nil
 }
 

@@ -52,6 +52,8 @@ func (w *writer) lower(n *ir.Node) error {
 		err = w.quantize(n)
 	case ir.OpDequantize:
 		err = w.dequantizeNode(n)
+	case ir.OpArgMax:
+		err = w.argMax(n)
 	default:
 		err = fmt.Errorf("op %v has no ONNX translation", n.Op)
 	}
@@ -674,4 +676,47 @@ func (w *writer) dequantizeNode(n *ir.Node) error {
 		return err
 	}
 	return w.dequantizeAxis(n.Name, raw, w.out(y, perm), x, q, rank)
+}
+
+// argMax writes ArgMax, whose indices are int64 (a Cast follows where the
+// ir wants int32). An image is read NCHW with the axis remapped where the
+// other axes keep ONNX's order (KeepDims, or the channel axis dropped),
+// else in the ir's order. A quantized input is read dequantized, as QDQ
+// computes; a positive scale keeps the indices.
+func (w *writer) argMax(n *ir.Node) error {
+	a := n.Attrs.(*ir.ArgMaxAttrs)
+	x, y := n.In(0), n.Out()
+	axis := a.Axis
+	if axis < 0 || axis >= x.Rank() {
+		return fmt.Errorf("axis %d out of range for rank %d", a.Axis, x.Rank())
+	}
+	perm := w.layoutOf(x) && x.Rank() == 4 && (a.KeepDims || axis == 3)
+	xs, err := w.read(x, perm)
+	if err != nil {
+		return err
+	}
+	if perm {
+		axis = onnxfmt.ToNHWC[axis]
+	}
+	keep := int64(0)
+	if a.KeepDims {
+		keep = 1
+	}
+	attrs := []*pb.AttributeProto{intAttr("axis", int64(axis)), intAttr("keepdims", keep)}
+	if a.SelectLastIndex {
+		attrs = append(attrs, intAttr("select_last_index", 1))
+	}
+	out := w.out(y, perm && a.KeepDims)
+	switch a.OutputType {
+	case ir.Int64:
+		w.node("ArgMax", n.Name, []string{xs}, []string{out}, attrs...)
+	case ir.Int32:
+		mid := w.uniq(w.tname[y] + "_int64")
+		w.node("ArgMax", n.Name, []string{xs}, []string{mid}, attrs...)
+		to, _ := onnxfmt.ElemType(ir.Int32)
+		w.node("Cast", w.nodeName("int32"), []string{mid}, []string{out}, intAttr("to", int64(to)))
+	default:
+		return fmt.Errorf("output type %v, want int32 or int64", a.OutputType)
+	}
+	return nil
 }

@@ -271,6 +271,38 @@ var opCases = []opCase{
 		y.DType = ir.Float32
 		return b.finish(t, y)
 	}},
+	{name: "argmax-channels-int64", build: func(t *testing.T) *ir.Graph {
+		// A segmentation head: the class of every pixel, channel axis dropped.
+		b, x := newGB(ir.Float32, 1, 5, 5, 3)
+		c := b.node(ir.OpConv, &ir.ConvAttrs{Strides: [2]int{1, 1}, Dilations: [2]int{1, 1}, Pads: [4]int{1, 1, 1, 1}, Group: 1},
+			x, b.konst(6, 3, 3, 3), b.konst(6))
+		return b.finish(t, b.node(ir.OpArgMax, &ir.ArgMaxAttrs{Axis: 3, OutputType: ir.Int64}, c))
+	}},
+	{name: "argmax-keepdims-int32-last-index", build: func(t *testing.T) *ir.Graph {
+		b, x := newGB(ir.Float32, 1, 5, 4, 3)
+		c := b.node(ir.OpRelu, nil, b.node(ir.OpConv, &ir.ConvAttrs{Strides: [2]int{1, 1}, Dilations: [2]int{1, 1}, Pads: [4]int{1, 1, 1, 1}, Group: 1},
+			x, b.konst(6, 3, 3, 3)))
+		return b.finish(t, b.node(ir.OpArgMax, &ir.ArgMaxAttrs{Axis: 1, KeepDims: true, SelectLastIndex: true, OutputType: ir.Int32}, c))
+	}},
+	{name: "argmax-height-dropped", transposes: 1, build: func(t *testing.T) *ir.Graph {
+		// Dropping H leaves (N,W,C) in the ir and (N,C,W) in NCHW: one
+		// Transpose to the ir's order before the ArgMax.
+		b, x := newGB(ir.Float32, 1, 5, 4, 3)
+		c := b.node(ir.OpConv, &ir.ConvAttrs{Strides: [2]int{1, 1}, Dilations: [2]int{1, 1}, Pads: [4]int{1, 1, 1, 1}, Group: 1},
+			x, b.konst(6, 3, 3, 3))
+		return b.finish(t, b.node(ir.OpArgMax, &ir.ArgMaxAttrs{Axis: 1, OutputType: ir.Int64}, c))
+	}},
+	{name: "argmax-qdq", build: func(t *testing.T) *ir.Graph {
+		// ArgMax reads the int8 logits as they are (QDQ reads them dequantized).
+		b, x := newGB(ir.Float32, 1, 6, 6, 3)
+		qx := b.node(ir.OpQuantize, nil, x)
+		qx.DType, qx.Quant = ir.Int8, &ir.Quant{Scale: []float32{0.016}, ZeroPoint: []int64{3}}
+		ws := []float32{0.004, 0.005, 0.006, 0.007}
+		c := b.node(ir.OpConv, &ir.ConvAttrs{Strides: [2]int{1, 1}, Dilations: [2]int{1, 1}, Pads: [4]int{1, 1, 1, 1}, Group: 1},
+			qx, quantWeight("w", []int{4, 3, 3, 3}, ws), quantBias("b", 0.016, ws))
+		c.DType, c.Quant = ir.Int8, &ir.Quant{Scale: []float32{0.02}, ZeroPoint: []int64{-5}}
+		return b.finish(t, b.node(ir.OpArgMax, &ir.ArgMaxAttrs{Axis: 3, OutputType: ir.Int64}, c))
+	}},
 }
 
 // TestOps exports small graphs covering every op and layout rule, reads

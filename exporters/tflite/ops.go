@@ -66,6 +66,8 @@ func (w *writer) node(n *ir.Node) error {
 			return n.Errorf("TFLite's DEQUANTIZE needs a quantized input and a float32 output")
 		}
 		return w.oneToOne(n, int8Version(n.In(0), 2))
+	case ir.OpArgMax:
+		return w.argMax(n)
 	case ir.OpIdentity:
 		// TFLite has no identity op; readers of the output read the input.
 		w.alias[n.Out()] = n.In(0)
@@ -814,15 +816,21 @@ func (w *writer) reshape(n *ir.Node) error {
 	if err != nil {
 		return err
 	}
+	return w.reshapeOp(xt, yt, y.Name, y.Shape)
+}
+
+// reshapeOp writes RESHAPE of xt into yt, whose shape is shape; name names
+// the shape constant.
+func (w *writer) reshapeOp(xt, yt *ftensor, name string, shape []int) error {
 	ins := []*ftensor{xt}
-	if y.Rank() > 0 {
-		st, err := w.int32Const(y.Name+"/shape", []int{y.Rank()}, y.Shape)
+	if len(shape) > 0 {
+		st, err := w.int32Const(name+"/shape", []int{len(shape)}, shape)
 		if err != nil {
 			return err
 		}
 		ins = append(ins, st)
 	}
-	shape := slices.Clone(y.Shape)
+	shape = slices.Clone(shape)
 	w.emit(&fop{code: fb.BuiltinOperatorRESHAPE, version: 1, inputs: ins, outputs: []*ftensor{yt},
 		optType: fb.BuiltinOptionsReshapeOptions,
 		options: func(b *flatbuffers.Builder) flatbuffers.UOffsetT {
@@ -1306,4 +1314,52 @@ func growForSame(n *ir.Node) *ir.Node {
 	c.Attrs = &ca
 	c.Inputs = append([]*ir.Tensor{x, grown}, n.Inputs[2:]...)
 	return &c
+}
+
+// argMax writes ARG_MAX: the axis as a scalar int32 constant (as TFLite's
+// converter writes it), output_type INT32 or INT64 in ArgMaxOptions. TFLite
+// removes the axis; KeepDims adds a RESHAPE to the kept shape. A quantized
+// input goes in as it is: TFLite compares its stored integers, which give
+// the real values' indices under one positive scale.
+func (w *writer) argMax(n *ir.Node) error {
+	a := n.Attrs.(*ir.ArgMaxAttrs)
+	x, y := n.In(0), n.Out()
+	if q := x.Quant; q != nil && q.PerAxis() && q.Axis == a.Axis {
+		return n.Errorf("input %q has per-channel scales along the reduced axis; TFLite's ARG_MAX compares stored integers", x.Name)
+	}
+	row := tfl.MustCode(ir.OpArgMax)
+	outType, ok := tfl.TensorType(a.OutputType)
+	if !ok || (a.OutputType != ir.Int32 && a.OutputType != ir.Int64) {
+		return n.Errorf("output type %v; TFLite's ARG_MAX writes int32 or int64", a.OutputType)
+	}
+	xt, err := w.tensor(x)
+	if err != nil {
+		return err
+	}
+	axis, err := w.int32Const(y.Name+"/axis", nil, []int{a.Axis})
+	if err != nil {
+		return err
+	}
+	yt, err := w.tensor(y)
+	if err != nil {
+		return err
+	}
+	dst := yt
+	if a.KeepDims {
+		dropped := slices.Delete(slices.Clone(x.Shape), a.Axis, a.Axis+1)
+		if dst, err = w.newTensor(w.fresh(y.Name+"/argmax"), a.OutputType, dropped, nil, nil); err != nil {
+			return err
+		}
+	}
+	w.emit(&fop{code: row.Code, version: int8Version(x, 2), inputs: []*ftensor{xt, axis}, outputs: []*ftensor{dst},
+		optType: row.Options,
+		options: func(b *flatbuffers.Builder) flatbuffers.UOffsetT {
+			fb.ArgMaxOptionsStart(b)
+			fb.ArgMaxOptionsAddOutputType(b, outType)
+			return fb.ArgMaxOptionsEnd(b)
+		}})
+	if a.KeepDims {
+		return w.reshapeOp(dst, yt, y.Name, y.Shape)
+	}
+	return nil
 }

@@ -37,6 +37,7 @@ var OpCodes = []OpCode{
 	{fb.BuiltinOperatorRELU, ir.OpRelu, fb.BuiltinOptionsNONE},
 	{fb.BuiltinOperatorQUANTIZE, ir.OpQuantize, fb.BuiltinOptionsNONE},
 	{fb.BuiltinOperatorDEQUANTIZE, ir.OpDequantize, fb.BuiltinOptionsNONE},
+	{fb.BuiltinOperatorARG_MAX, ir.OpArgMax, fb.BuiltinOptionsArgMaxOptions},
 }
 
 var (

@@ -157,6 +157,7 @@ var (
 		tflitefb.BuiltinOptionsQuantizeOptions:   emptySpec("QuantizeOptions"),
 		tflitefb.BuiltinOptionsDequantizeOptions: emptySpec("DequantizeOptions"),
 		tflitefb.BuiltinOptionsHardSwishOptions:  emptySpec("HardSwishOptions"),
+		tflitefb.BuiltinOptionsArgMaxOptions:     {name: "ArgMaxOptions", fields: []fieldSpec{scalar("output_type", 0, 1)}},
 	}
 	operatorSpec = &tableSpec{name: "Operator", fields: []fieldSpec{
 		scalar("opcode_index", 0, 4),

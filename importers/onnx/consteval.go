@@ -4,6 +4,7 @@ import (
 	"fmt"
 	onnxfmt "github.com/mnconv/mnconv/format/onnx"
 	"math"
+	"slices"
 
 	pb "github.com/mnconv/mnconv/format/onnx/onnxpb"
 	"github.com/mnconv/mnconv/ir"
@@ -326,6 +327,19 @@ func opCast(im *importer, n *node) error {
 	x := n.in[0]
 	if x.dtype() == dt && x.quant() == nil {
 		im.set(n, 0, x)
+		return nil
+	}
+	if p := im.producer[x.t]; p != nil && p.Op == ir.OpArgMax && !x.isConst() && (dt == ir.Int32 || dt == ir.Int64) {
+		// ArgMax's int64 indices cast to int32 (mnconv's export of an
+		// int32 ArgMax): the same ArgMax with int32 indices. The int64
+		// one is removed as dead unless something else reads it.
+		a := *p.Attrs.(*ir.ArgMaxAttrs)
+		a.OutputType = dt
+		out := n.outTensor(0, dt)
+		if _, err := im.emit(n, "", ir.OpArgMax, &a, slices.Clone(p.Inputs), out); err != nil {
+			return err
+		}
+		im.set(n, 0, value{t: out, perm: x.perm})
 		return nil
 	}
 	if !x.isConst() {

@@ -54,6 +54,7 @@ func init() {
 		"Softmax":            opSoftmax,
 		"ReduceMean":         opReduce(ir.OpMean),
 		"ReduceMax":          opReduce(ir.OpReduceMax),
+		"ArgMax":             opArgMax,
 		// elementwise (and onnxfmt.UnaryOps, onnxfmt.BinaryOps below)
 		"HardSigmoid": opHardSigmoid,
 		"Clip":        opClip,

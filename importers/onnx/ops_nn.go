@@ -542,3 +542,53 @@ func opReduce(op ir.Op) handler {
 		return nil
 	}
 }
+
+// opArgMax imports ArgMax (opsets 1 to 13: axis, keepdims,
+// select_last_index; int64 indices). On a stored-NHWC image the axis is
+// remapped; dropping it keeps ONNX's order of the other axes only for the
+// channel axis, so another dropped axis reduces the ONNX-order tensor.
+// Integer inputs are fine as they are: ONNX compares stored integers, and so
+// does the ir's kernel on a quantized tensor (one positive scale keeps the
+// order of the real values).
+func opArgMax(im *importer, n *node) error {
+	if err := n.need(1, 1); err != nil {
+		return err
+	}
+	x := n.in[0]
+	if x.rank() == 0 {
+		return fmt.Errorf("argmax of a scalar")
+	}
+	ax64, err := n.a.int("axis", 0)
+	if err != nil {
+		return err
+	}
+	keep, err := n.a.int("keepdims", 1)
+	if err != nil {
+		return err
+	}
+	last, err := n.a.int("select_last_index", 0)
+	if err != nil {
+		return err
+	}
+	axis, err := normAxis(int(ax64), x.rank())
+	if err != nil {
+		return err
+	}
+	tx, perm := x.t, x.perm
+	if perm && keep == 0 && axis != 1 {
+		if tx, err = im.nchw(n, x); err != nil {
+			return err
+		}
+		perm = false
+	}
+	if perm {
+		axis = storedAxis(axis)
+	}
+	out := n.outTensor(0, ir.Int64)
+	a := &ir.ArgMaxAttrs{Axis: axis, KeepDims: keep != 0, SelectLastIndex: last != 0, OutputType: ir.Int64}
+	if _, err := im.emit(n, "", ir.OpArgMax, a, []*ir.Tensor{tx}, out); err != nil {
+		return err
+	}
+	im.set(n, 0, value{t: out, perm: perm && keep != 0})
+	return nil
+}

@@ -39,6 +39,7 @@ var converters = map[fb.BuiltinOperator]func(*opCtx) error{
 	fb.BuiltinOperatorCONCATENATION:     convertConcat,
 	fb.BuiltinOperatorQUANTIZE:          convertQuantize,
 	fb.BuiltinOperatorDEQUANTIZE:        convertDequantize,
+	fb.BuiltinOperatorARG_MAX:           convertArgMax,
 }
 
 // opCtx is one operator being converted.
@@ -906,5 +907,45 @@ func convertDequantize(c *opCtx) error {
 		return c.errorf("dequantizes %q (%v, quantized: %v) to %v; want a quantized input and a float32 output", x.Name, x.DType, x.Quant != nil, y.DType)
 	}
 	c.emit(ir.OpDequantize, []*ir.Tensor{x}, y, nil)
+	return nil
+}
+
+// convertArgMax reads ARG_MAX: the axis is a constant input (int32 or
+// int64, one entry), the axis is removed (TFLite has no keepdims), and
+// ArgMaxOptions.output_type says INT32 or INT64. Where a file writes no
+// options, or an options table without output_type (which reads FLOAT32,
+// the schema's default), the output tensor's own type decides.
+func convertArgMax(c *opCtx) error {
+	if err := c.arity(2, 2); err != nil {
+		return err
+	}
+	x, err := c.need(0)
+	if err != nil {
+		return err
+	}
+	axis, _, err := c.constInts(1)
+	if err != nil {
+		return err
+	}
+	if len(axis) != 1 {
+		return c.errorf("axis input has %d entries, want 1", len(axis))
+	}
+	y, err := c.out()
+	if err != nil {
+		return err
+	}
+	var o fb.ArgMaxOptions
+	if err := c.options(c.row().Options, &o); err != nil {
+		return err
+	}
+	if t := o.OutputType(); t != fb.TensorTypeFLOAT32 {
+		if dt, ok := tfl.DType(t); !ok || dt != y.DType {
+			return c.errorf("output_type %v does not match output %q of type %v", t, y.Name, y.DType)
+		}
+	}
+	if y.DType != ir.Int32 && y.DType != ir.Int64 {
+		return c.errorf("output %q is %v, want int32 or int64", y.Name, y.DType)
+	}
+	c.emit(c.row().Op, []*ir.Tensor{x}, y, &ir.ArgMaxAttrs{Axis: axis[0], OutputType: y.DType})
 	return nil
 }

@@ -23,6 +23,7 @@ const (
 	BuiltinOptionsSubOptions             BuiltinOptions = 28
 	BuiltinOptionsSqueezeOptions         BuiltinOptions = 30
 	BuiltinOptionsDequantizeOptions      BuiltinOptions = 38
+	BuiltinOptionsArgMaxOptions          BuiltinOptions = 40
 	BuiltinOptionsPadV2Options           BuiltinOptions = 43
 	BuiltinOptionsQuantizeOptions        BuiltinOptions = 89
 	BuiltinOptionsHardSwishOptions       BuiltinOptions = 91
@@ -45,6 +46,7 @@ var EnumNamesBuiltinOptions = map[BuiltinOptions]string{
 	BuiltinOptionsSubOptions:             "SubOptions",
 	BuiltinOptionsSqueezeOptions:         "SqueezeOptions",
 	BuiltinOptionsDequantizeOptions:      "DequantizeOptions",
+	BuiltinOptionsArgMaxOptions:          "ArgMaxOptions",
 	BuiltinOptionsPadV2Options:           "PadV2Options",
 	BuiltinOptionsQuantizeOptions:        "QuantizeOptions",
 	BuiltinOptionsHardSwishOptions:       "HardSwishOptions",
@@ -67,6 +69,7 @@ var EnumValuesBuiltinOptions = map[string]BuiltinOptions{
 	"SubOptions":             BuiltinOptionsSubOptions,
 	"SqueezeOptions":         BuiltinOptionsSqueezeOptions,
 	"DequantizeOptions":      BuiltinOptionsDequantizeOptions,
+	"ArgMaxOptions":          BuiltinOptionsArgMaxOptions,
 	"PadV2Options":           BuiltinOptionsPadV2Options,
 	"QuantizeOptions":        BuiltinOptionsQuantizeOptions,
 	"HardSwishOptions":       BuiltinOptionsHardSwishOptions,
