@@ -104,6 +104,7 @@ func init() {
 	f.Float64Var(&evalFlags.minTop1, "min-top1", -1, "gate: smallest allowed top-1 of the model, in percent (negative: unchecked)")
 	f.StringVar(&evalFlags.junit, "junit", "", "gate: write the checks as JUnit XML to this file")
 	f.BoolVar(&evalFlags.count, "count", false, "print each model's executed MACs per layer beside inspect's static count")
+	f.BoolVar(&tableWide, "wide", false, "print every table column at full width, whatever the terminal's width")
 	f.Float64Var(&evalFlags.maxMACs, "max-macs-ratio", 0, "gate: largest allowed ratio of the model's executed MACs per image to the baseline's (0: unchecked)")
 	f.Float64Var(&evalFlags.maxSize, "max-size-ratio", 0, "gate: largest allowed ratio of the model's weight bytes to the baseline's (0: unchecked)")
 	rootCmd.AddCommand(evalCmd)

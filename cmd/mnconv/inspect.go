@@ -105,6 +105,7 @@ func init() {
 	inspectCmd.Flags().BoolVar(&inspectJSON, "json", false, "print the report as JSON")
 	inspectCmd.Flags().StringVar(&inspectPlot, "plot", "", "also draw per-layer MACs and params to FILE.png or FILE.svg")
 	inspectCmd.Flags().BoolVar(&inspectSeparable, "separable", false, "price each depthwise-separable pair against a standard convolution")
+	inspectCmd.Flags().BoolVar(&tableWide, "wide", false, "print every table column at full width, whatever the terminal's width")
 	rootCmd.AddCommand(inspectCmd)
 }
 
@@ -216,13 +217,11 @@ func inspPrintSeparable(w io.Writer, path string, r *inspect.SeparableReport) er
 		return nil
 	}
 	right, left := tw.AlignRight, tw.AlignLeft
-	align := tw.CellAlignment{PerColumn: []tw.Align{right, left, left, right, right, right, right, right, right, right, right, right}}
-	t := tablewriter.NewTable(w,
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithRowAlignmentConfig(align),
-		tablewriter.WithFooterAlignmentConfig(align),
-	)
-	t.Header("#", "Depthwise", "Pointwise", "DK", "M", "N", "DF", "Standard MACs", "Separable MACs", "Ratio", "1/N+1/DK²", "Saving")
+	cols := []tableCol{{"#", right, 0, false}, {"Depthwise", left, 1, true}, {"Pointwise", left, 0, true},
+		{"DK", right, 0, false}, {"M", right, 0, false}, {"N", right, 0, false}, {"DF", right, 0, false},
+		{"Standard MACs", right, 0, false}, {"Separable MACs", right, 0, false}, {"Ratio", right, 0, false},
+		{"1/N+1/DK²", right, 2, false}, {"Saving", right, 3, false}}
+	var rows [][]string
 	for i, p := range r.Pairs {
 		dk, df := fmt.Sprint(p.KH), fmt.Sprint(p.DFH)
 		if p.KW != p.KH {
@@ -231,15 +230,13 @@ func inspPrintSeparable(w io.Writer, path string, r *inspect.SeparableReport) er
 		if p.DFW != p.DFH {
 			df = fmt.Sprintf("%dx%d", p.DFH, p.DFW)
 		}
-		if err := t.Append(fmt.Sprint(i), inspShorten(p.Depthwise, 32), inspShorten(p.Pointwise, 32), dk,
+		rows = append(rows, []string{fmt.Sprint(i), inspShorten(p.Depthwise, 32), inspShorten(p.Pointwise, 32), dk,
 			fmt.Sprint(p.M), fmt.Sprint(p.N), df, inspect.Thousands(p.StandardMACs), inspect.Thousands(p.ActualMACs),
-			fmt.Sprintf("%.4f", p.Ratio), fmt.Sprintf("%.4f", p.Formula), fmt.Sprintf("%.2fx", 1/p.Ratio)); err != nil {
-			return err
-		}
+			fmt.Sprintf("%.4f", p.Ratio), fmt.Sprintf("%.4f", p.Formula), fmt.Sprintf("%.2fx", 1/p.Ratio)})
 	}
-	t.Footer("", "total", fmt.Sprintf("%d pairs", len(r.Pairs)), "", "", "", "",
-		inspect.Thousands(r.StandardMACs), inspect.Thousands(r.ActualMACs), fmt.Sprintf("%.4f", r.Ratio), "", fmt.Sprintf("%.2fx", r.Reduction))
-	if err := t.Render(); err != nil {
+	footer := []string{"", "total", fmt.Sprintf("%d pairs", len(r.Pairs)), "", "", "", "",
+		inspect.Thousands(r.StandardMACs), inspect.Thousands(r.ActualMACs), fmt.Sprintf("%.4f", r.Ratio), "", fmt.Sprintf("%.2fx", r.Reduction)}
+	if err := renderTable(w, cols, rows, footer, outputWidth(w, tableWide)); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "separable pairs: %s MACs where standard convolutions would need %s: %.2fx less (ratio %.4f)\n",

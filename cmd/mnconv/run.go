@@ -8,7 +8,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
 	"github.com/spf13/cobra"
 
@@ -83,6 +82,7 @@ func init() {
 	f.IntVar(&runFlags.size, "size", 0, "side of the images in --pixels; must match the model's input (checked when set)")
 	f.BoolVar(&runFlags.json, "json", false, "print one JSON object per image")
 	f.BoolVar(&runFlags.count, "count", false, "print the MACs each layer executed per image beside inspect's static count")
+	f.BoolVar(&tableWide, "wide", false, "print every table column at full width, whatever the terminal's width")
 	rootCmd.AddCommand(runCmd)
 }
 
@@ -197,25 +197,21 @@ func runModel(w, stderr io.Writer, modelPath string) error {
 // inspect's static count, and the totals.
 func countPrint(w io.Writer, mc *eval.ModelCost) {
 	right, left := tw.AlignRight, tw.AlignLeft
-	align := tw.CellAlignment{PerColumn: []tw.Align{right, left, left, right, right, left}}
-	t := tablewriter.NewTable(w,
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithRowAlignmentConfig(align),
-		tablewriter.WithFooterAlignmentConfig(align),
-	)
-	t.Header("#", "Name", "Op", "Executed MACs/image", "Static MACs", "")
+	cols := []tableCol{{"#", right, 0, false}, {"Name", left, 0, true}, {"Op", left, 1, false},
+		{"Executed MACs/image", right, 0, false}, {"Static MACs", right, 0, false}, {"", left, 0, false}}
 	same := func(a, b int64) string {
 		if a == b {
 			return "="
 		}
 		return "DIFFERS"
 	}
+	var rows [][]string
 	for i, l := range mc.Layers {
-		_ = t.Append(fmt.Sprint(i), inspShortName(l.Name), l.Op, inspect.Thousands(l.MACsPerImage), inspect.Thousands(l.StaticMACs), same(l.MACsPerImage, l.StaticMACs))
+		rows = append(rows, []string{fmt.Sprint(i), inspShortName(l.Name), l.Op, inspect.Thousands(l.MACsPerImage), inspect.Thousands(l.StaticMACs), same(l.MACsPerImage, l.StaticMACs)})
 	}
-	t.Footer("", "total", fmt.Sprintf("%d MAC layers", len(mc.Layers)), inspect.Thousands(mc.MACsPerImage), inspect.Thousands(mc.StaticMACs), same(mc.MACsPerImage, mc.StaticMACs))
+	footer := []string{"", "total", fmt.Sprintf("%d MAC layers", len(mc.Layers)), inspect.Thousands(mc.MACsPerImage), inspect.Thousands(mc.StaticMACs), same(mc.MACsPerImage, mc.StaticMACs)}
 	fmt.Fprintf(w, "executed MACs of %s over %d image(s)\n", mc.Model, mc.Images)
-	_ = t.Render()
+	_ = renderTable(w, cols, rows, footer, outputWidth(w, tableWide))
 	verdict := "executed equals inspect's static count"
 	if !mc.Matches() {
 		verdict = "executed DIFFERS from inspect's static count"
