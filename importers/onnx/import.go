@@ -118,6 +118,9 @@ func (im *importer) run(m *pb.ModelProto) (*ir.Graph, error) {
 	if m.GetIrVersion() < 1 {
 		return nil, errors.New("model has no ir_version")
 	}
+	if v := m.GetIrVersion(); v > MaxIRVersion {
+		return nil, fmt.Errorf("ir_version %d is newer than the newest this importer knows (%d, ONNX 1.21)", v, MaxIRVersion)
+	}
 	if err := im.readOpsets(m); err != nil {
 		return nil, err
 	}
@@ -509,6 +512,13 @@ func (im *importer) spend(n int64) error {
 // input, a constant, or another output gets an Identity so that each output
 // is its own tensor with its ONNX name.
 func (im *importer) readOutputs(gp *pb.GraphProto) error {
+	listed := make(map[string]bool, len(gp.Output))
+	for _, vi := range gp.Output {
+		if listed[vi.GetName()] {
+			return fmt.Errorf("graph output %q is listed twice", vi.GetName())
+		}
+		listed[vi.GetName()] = true
+	}
 	used := map[*ir.Tensor]bool{}
 	inputs := map[*ir.Tensor]bool{}
 	for _, t := range im.g.Inputs {

@@ -128,6 +128,9 @@ func (im *importer) warnf(format string, args ...any) {
 
 func (im *importer) run() (*ir.Graph, error) {
 	m := im.model
+	if v := m.Version(); v != tfl.SchemaVersion {
+		return nil, im.errorf("schema version %d is not supported (TFLite reads version %d only)", v, tfl.SchemaVersion)
+	}
 	if n := m.SubgraphsLength(); n == 0 {
 		return nil, im.errorf("model has no subgraphs")
 	} else if n > 1 {
@@ -162,6 +165,9 @@ func (im *importer) run() (*ir.Graph, error) {
 		im.g.Meta["subgraph"] = string(s)
 	}
 
+	if err := im.checkIODuplicates(); err != nil {
+		return nil, err
+	}
 	for i := 0; i < im.sg.InputsLength(); i++ {
 		t, err := im.ioTensor(im.sg.Inputs(i), "input")
 		if err != nil {
@@ -197,6 +203,30 @@ func (im *importer) run() (*ir.Graph, error) {
 		return nil, im.errorf("%v", err)
 	}
 	return im.g, nil
+}
+
+// checkIODuplicates refuses a subgraph that lists one tensor twice among its
+// inputs or among its outputs.
+func (im *importer) checkIODuplicates() error {
+	for _, io := range []struct {
+		what string
+		n    int
+		at   func(int) int32
+	}{{"input", im.sg.InputsLength(), im.sg.Inputs}, {"output", im.sg.OutputsLength(), im.sg.Outputs}} {
+		seen := make(map[int32]bool, io.n)
+		for i := 0; i < io.n; i++ {
+			idx := io.at(i)
+			if seen[idx] {
+				name := fmt.Sprint(idx)
+				if idx >= 0 && int(idx) < im.ntensors {
+					name = fmt.Sprintf("%d %q", idx, im.names[idx])
+				}
+				return im.errorf("graph %s tensor %s is listed twice", io.what, name)
+			}
+			seen[idx] = true
+		}
+	}
+	return nil
 }
 
 func (im *importer) ioTensor(idx int32, what string) (*ir.Tensor, error) {
