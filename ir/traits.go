@@ -52,13 +52,17 @@ const (
 	// Windowed: a sliding window over H and W of an NHWC input, whose
 	// output geometry is Node.Window's (Conv, AvgPool, MaxPool).
 	Windowed
+	// Opaque: an op whose semantics mnconv does not know (OpOpaque, kept by
+	// a lenient import): no kernel, no format binding, no MACs; its output
+	// shapes are the source file's.
+	Opaque
 
 	numTraits = iota
 )
 
 var traitNames = [numTraits]string{
 	"Elementwise", "Broadcasting", "Arithmetic", "PerChannel", "QuantPassThrough", "QuantPlain",
-	"FixedOutputRange", "ValuePreserving", "FusedActivation", "Weighted", "Windowed",
+	"FixedOutputRange", "ValuePreserving", "FusedActivation", "Weighted", "Windowed", "Opaque",
 }
 
 // Has reports whether every trait of want is set.

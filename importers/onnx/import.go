@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	onnxfmt "github.com/mnconv/mnconv/format/onnx"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -63,6 +64,19 @@ func importUnguarded(name string, data []byte, opts importers.Options) (*ir.Grap
 	im.budget = im.limit()
 	g, err := im.run(m)
 	if err != nil {
+		if im.sawUnsupported && !opts.Lenient {
+			// Name every unsupported op, not only the first: import again
+			// leniently and collect them.
+			lenient := opts
+			lenient.Lenient, lenient.Warn = true, nil
+			lim := &importer{file: name, opts: lenient, fileSize: int64(len(data))}
+			lim.budget = lim.limit()
+			if lg, lerr := lim.run(m); lerr == nil {
+				if uerr := importers.Unsupported("onnx: "+name, lg); uerr != nil {
+					return nil, uerr
+				}
+			}
+		}
 		return nil, fmt.Errorf("onnx: %s: %w", name, err)
 	}
 	return g, nil
@@ -108,6 +122,11 @@ type importer struct {
 	fileSize   int64
 	nhwcOf     map[*ir.Tensor]*ir.Tensor
 	nchwOf     map[*ir.Tensor]*ir.Tensor
+	// declared holds the file's value_info and graph outputs by name: the
+	// types a lenient import gives an opaque node's outputs.
+	declared map[string]*pb.ValueInfoProto
+	// sawUnsupported is set when a node's op type has no translation.
+	sawUnsupported bool
 }
 
 func (im *importer) run(m *pb.ModelProto) (*ir.Graph, error) {
@@ -144,6 +163,12 @@ func (im *importer) run(m *pb.ModelProto) (*ir.Graph, error) {
 	im.producer = map[*ir.Tensor]*ir.Node{}
 	im.nhwcOf = map[*ir.Tensor]*ir.Tensor{}
 	im.nchwOf = map[*ir.Tensor]*ir.Tensor{}
+	if im.opts.Lenient {
+		im.declared = map[string]*pb.ValueInfoProto{}
+		for _, vi := range append(slices.Clone(gp.ValueInfo), gp.Output...) {
+			im.declared[vi.GetName()] = vi
+		}
+	}
 
 	for _, t := range gp.Initializer {
 		if t.GetName() == "" {

@@ -85,7 +85,19 @@ func importModel(name string, data []byte, opts importers.Options) (*ir.Graph, e
 		declared:   map[*ir.Tensor][]int{},
 		nodeOp:     map[*ir.Node]*opCtx{},
 	}
-	return im.run()
+	g, err := im.run()
+	if err != nil && im.sawUnsupported && !opts.Lenient {
+		// Name every unsupported op, not only the first: import again
+		// leniently and collect them.
+		lenient := opts
+		lenient.Lenient, lenient.Warn = true, nil
+		if lg, lerr := importModel(name, data, lenient); lerr == nil {
+			if uerr := importers.Unsupported("tflite: "+name, lg); uerr != nil {
+				return nil, uerr
+			}
+		}
+	}
+	return g, err
 }
 
 // importer holds the state of one import.
@@ -114,6 +126,8 @@ type importer struct {
 	// shape inference; nodeOp the operator each node came from.
 	declared map[*ir.Tensor][]int
 	nodeOp   map[*ir.Node]*opCtx
+	// sawUnsupported is set when an operator's type has no translation.
+	sawUnsupported bool
 }
 
 func (im *importer) errorf(format string, args ...any) error {
