@@ -39,6 +39,9 @@ what the source had). The output is written atomically and never over IN.`,
 	RunE: runConvert,
 }
 
+// convertCut holds convert's --inputs and --outputs.
+var convertCut cutFlags
+
 func init() {
 	f := convertCmd.Flags()
 	f.StringVar(&convFlags.to, "to", "", "output format: onnx or tflite (default: from OUT's extension)")
@@ -47,6 +50,7 @@ func init() {
 	f.BoolVar(&convFlags.dequantize, "dequantize", false, "turn a quantized model into a float one")
 	f.StringVar(&convFlags.inputLayout, "input-layout", "", "ONNX image input layout: nchw or nhwc")
 	f.BoolVar(&convFlags.verbose, "verbose", false, "print what each pass changed")
+	convertCut.register(convertCmd)
 	rootCmd.AddCommand(convertCmd)
 }
 
@@ -84,6 +88,9 @@ func runConvert(cmd *cobra.Command, args []string) error {
 	}
 	g, err := importers.Load(in, importers.Options{Warn: warn})
 	if err != nil {
+		return err
+	}
+	if g, err = convertCut.apply(in, g); err != nil {
 		return err
 	}
 	if len(list) > 0 {

@@ -14,12 +14,14 @@ import (
 
 	"github.com/mnconv/mnconv/importers"
 	"github.com/mnconv/mnconv/inspect"
+	"github.com/mnconv/mnconv/ir"
 )
 
 var (
 	inspectJSON      bool
 	inspectPlot      string
 	inspectSeparable bool
+	inspectCut       cutFlags
 )
 
 var inspectCmd = &cobra.Command{
@@ -46,11 +48,26 @@ pair (a DK x DK depthwise conv followed by a 1x1 conv, directly or through
 BatchNorm and activations) with what a standard DK x DK conv from the same M
 inputs to the same N outputs would cost on the same DF x DF output,
 DK·DK·M·N·DF·DF, what the pair costs, DK·DK·M·DF·DF + M·N·DF·DF, their ratio
-next to the paper's 1/N + 1/DK², and the totals (MobileNet v1 paper, 3.1).`,
+next to the paper's 1/N + 1/DK², and the totals (MobileNet v1 paper, 3.1).
+
+Models with ops mnconv cannot translate still load: such a node is kept
+opaque (its source op name, inputs and outputs with the shapes the file
+declares), shown with '?' for what cannot be counted, and listed under
+"unsupported" with counts; the totals cover the rest. Other verbs refuse
+such models, naming every unsupported op.
+
+--inputs and --outputs cut the graph at named tensors first (as for convert,
+run and quantize). --json adds every quantized tensor's parameters and the
+activation memory the runtime's arena planner needs (peak bytes).`,
 	Args: cobra.ExactArgs(1),
 	RunE: func(cmd *cobra.Command, args []string) error {
-		g, err := importers.Load(args[0], importers.Options{Warn: inspWarn})
+		// inspect shows every model it can read: ops it cannot translate
+		// stay in the graph as opaque nodes, listed apart.
+		g, err := importers.Load(args[0], importers.Options{Warn: inspWarn, Lenient: true})
 		if err != nil {
+			return err
+		}
+		if g, err = inspectCut.apply(args[0], g); err != nil {
 			return err
 		}
 		r := inspect.Analyze(g)
@@ -92,6 +109,7 @@ func init() {
 	inspectCmd.Flags().BoolVar(&inspectJSON, "json", false, "print the report as JSON")
 	inspectCmd.Flags().StringVar(&inspectPlot, "plot", "", "also draw per-layer MACs and params as a PNG")
 	inspectCmd.Flags().BoolVar(&inspectSeparable, "separable", false, "price each depthwise-separable pair against a standard convolution")
+	inspectCut.register(inspectCmd)
 	rootCmd.AddCommand(inspectCmd)
 }
 
@@ -106,20 +124,38 @@ func inspPrint(w io.Writer, path string, r *inspect.Report) error {
 		tablewriter.WithFooterAlignmentConfig(align),
 	)
 	t.Header("#", "Name", "Op", "DType", "Output (NHWC)", "Params", "MACs", "Other params")
+	opaque := 0
 	for i, l := range r.Layers {
-		if err := t.Append(fmt.Sprint(i), inspShortName(l.Name), l.Op, l.DType, inspShape(l.OutputShape),
-			inspect.Thousands(l.Params), inspect.Thousands(l.MACs), inspect.Thousands(l.OtherParams)); err != nil {
+		params, macs, shape := inspect.Thousands(l.Params), inspect.Thousands(l.MACs), inspShape(l.OutputShape)
+		if l.Opaque {
+			opaque++
+			params, macs = "?", "?"
+			if len(l.OutputShape) == 0 {
+				shape = "?"
+			}
+		}
+		if err := t.Append(fmt.Sprint(i), inspShortName(l.Name), l.Op, l.DType, shape,
+			params, macs, inspect.Thousands(l.OtherParams)); err != nil {
 			return err
 		}
 	}
+	unknown := ""
+	if opaque > 0 {
+		unknown = " + ?"
+	}
 	t.Footer("", "total", fmt.Sprintf("%d layers", len(r.Layers)), "", "",
-		inspect.Thousands(r.TotalParams), inspect.Thousands(r.TotalMACs), inspect.Thousands(r.OtherParams))
+		inspect.Thousands(r.TotalParams)+unknown, inspect.Thousands(r.TotalMACs)+unknown, inspect.Thousands(r.OtherParams))
 	fmt.Fprintf(w, "%s\n", path)
 	if err := t.Render(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "params %s, MACs %s, other params %s\n",
+	fmt.Fprintf(w, "params %s, MACs %s, other params %s",
 		inspect.Thousands(r.TotalParams), inspect.Thousands(r.TotalMACs), inspect.Thousands(r.OtherParams))
+	if opaque > 0 {
+		fmt.Fprintf(w, " (without the %d opaque %s)", opaque, map[bool]string{true: "layer", false: "layers"}[opaque == 1])
+	}
+	fmt.Fprintln(w)
+	inspPrintOpaque(w, r.Unsupported)
 	fmt.Fprintf(w, "weight bytes %s (%s)", inspect.Thousands(r.TotalWeightBytes), inspBytes(r.WeightBytes))
 	if len(r.OtherBytes) > 0 {
 		fmt.Fprintf(w, "; other constants %s", inspBytes(r.OtherBytes))
@@ -128,6 +164,26 @@ func inspPrint(w io.Writer, path string, r *inspect.Report) error {
 	fmt.Fprintf(w, "inputs:  %s\n", inspTensors(r.Inputs))
 	fmt.Fprintf(w, "outputs: %s\n", inspTensors(r.Outputs))
 	return nil
+}
+
+// inspPrintOpaque lists the ops kept opaque: those whose type has no
+// translation as "unsupported: 3 x RESIZE_BILINEAR (first operator 64 ...)",
+// the others with the reason the first one was refused.
+func inspPrintOpaque(w io.Writer, groups []ir.OpaqueGroup) {
+	var unsupported, refused []string
+	for _, o := range groups {
+		if o.Unsupported {
+			unsupported = append(unsupported, o.String())
+		} else {
+			refused = append(refused, fmt.Sprintf("%s: %s", o, o.Reason))
+		}
+	}
+	if len(unsupported) > 0 {
+		fmt.Fprintf(w, "unsupported: %s\n", strings.Join(unsupported, ", "))
+	}
+	if len(refused) > 0 {
+		fmt.Fprintf(w, "not translated: %s\n", strings.Join(refused, "; "))
+	}
 }
 
 // inspNameWidth bounds the name column; --json keeps whole names.

@@ -67,6 +67,9 @@ writes all of it.`,
 	RunE: runQuantize,
 }
 
+// quantizeCut holds quantize's --inputs and --outputs.
+var quantizeCut cutFlags
+
 func init() {
 	f := quantizeCmd.Flags()
 	f.StringVar(&quantFlags.calib, "calib", "", "folder of calibration images (required)")
@@ -85,6 +88,7 @@ func init() {
 	f.BoolVar(&quantFlags.noProgress, "no-progress", false, "no progress bar")
 	f.IntVar(&quantFlags.workers, "workers", 0, "calibration workers (0 = all cores); the output does not depend on it")
 	_ = quantizeCmd.MarkFlagRequired("calib")
+	quantizeCut.register(quantizeCmd)
 	rootCmd.AddCommand(quantizeCmd)
 }
 
@@ -137,6 +141,9 @@ func runQuantize(cmd *cobra.Command, args []string) error {
 	}
 	g, err := importers.Load(in, importers.Options{Warn: warn})
 	if err != nil {
+		return err
+	}
+	if g, err = quantizeCut.apply(in, g); err != nil {
 		return err
 	}
 	for _, t := range g.Tensors() {

@@ -66,6 +66,9 @@ more line {"count": {...}}.`,
 	},
 }
 
+// runCut holds run's --inputs and --outputs.
+var runCut cutFlags
+
 func init() {
 	f := runCmd.Flags()
 	f.StringVar(&runFlags.pixels, "pixels", "", "file of uint8 RGB NHWC images at the model's input size, back to back")
@@ -75,6 +78,7 @@ func init() {
 	f.IntVar(&runFlags.size, "size", 0, "side of the images in --pixels; must match the model's input (checked when set)")
 	f.BoolVar(&runFlags.json, "json", false, "print one JSON object per image")
 	f.BoolVar(&runFlags.count, "count", false, "print the MACs each layer executed per image beside inspect's static count")
+	runCut.register(runCmd)
 	rootCmd.AddCommand(runCmd)
 }
 
@@ -100,6 +104,9 @@ func runModel(w io.Writer, modelPath string) error {
 	}
 	g, err := importers.Load(modelPath, importers.Options{Warn: inspWarn})
 	if err != nil {
+		return err
+	}
+	if g, err = runCut.apply(modelPath, g); err != nil {
 		return err
 	}
 	if len(g.Inputs) != 1 || len(g.Outputs) < 1 {
