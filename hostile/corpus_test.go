@@ -55,6 +55,8 @@ var malformed = map[string]string{
 	"tfl_graph_input_index.tflite":      "graph input refers to tensor 50; the subgraph has 11",
 	"tfl_graph_output_negative.tflite":  "graph output refers to tensor -7",
 	"tfl_cycle.tflite":                  `node "a" (Add): reads "b", which no earlier node produces (missing tensor or cycle)`,
+	"tfl_schema_version_99.tflite":      "schema version 99 is not supported (TFLite reads version 3 only)",
+	"tfl_duplicate_output.tflite":       `graph output tensor 10 "y" is listed twice`,
 	"tfl_two_producers.tflite":          `node "y" (Softmax): writes "y", which already has a producer`,
 	"tfl_output_is_constant.tflite":     `operator 4 "fc_b" (SOFTMAX): output "fc_b" is a constant`,
 	"tfl_float16.tflite":                `tensor 0 "x": type FLOAT16 is not supported`,
@@ -89,6 +91,8 @@ var malformed = map[string]string{
 	"onnx_deep_nesting.onnx":       "exceeded maximum recursion depth",
 	"onnx_no_graph.onnx":           "model has no graph",
 	"onnx_no_ir_version.onnx":      "model has no ir_version",
+	"onnx_ir_version_99.onnx":      "ir_version 99 is newer than the newest this importer knows (13, ONNX 1.21)",
+	"onnx_duplicate_output.onnx":   `graph output "y" is listed twice`,
 	"onnx_opset_99.onnx":           "opset 99 of the default domain is not supported",
 	"onnx_no_default_opset.onnx":   "model imports no opset of the default ONNX domain",
 

@@ -111,6 +111,11 @@ func generate() []corpusFile {
 	add("tfl_graph_input_index.tflite", tfl(func(m *tflitetest.Model) { m.Inputs = []int32{50} }))
 	add("tfl_graph_output_negative.tflite", tfl(func(m *tflitetest.Model) { m.Outputs = []int32{-7} }))
 	add("tfl_cycle.tflite", cycleTFLite())
+	add("tfl_schema_version_99.tflite", patch(tfl(func(*tflitetest.Model) {}), func(b []byte) {
+		at := fieldPos(b, u32(b, 0), 0) // Model.version
+		b[at], b[at+1], b[at+2], b[at+3] = 99, 0, 0, 0
+	}))
+	add("tfl_duplicate_output.tflite", tfl(func(m *tflitetest.Model) { m.Outputs = append(m.Outputs, m.Outputs[0]) }))
 	add("tfl_two_producers.tflite", tfl(func(m *tflitetest.Model) { m.Ops = append(m.Ops, m.Ops[4]) }))
 	add("tfl_output_is_constant.tflite", tfl(func(m *tflitetest.Model) { m.Ops[4].Outputs = []int32{8} }))
 	add("tfl_float16.tflite", tfl(func(m *tflitetest.Model) { m.Tensors[0].Type = fb.TensorTypeFLOAT16 }))
@@ -172,6 +177,8 @@ func generate() []corpusFile {
 	add("onnx_no_graph.onnx", marshal(&pb.ModelProto{IrVersion: proto.Int64(8),
 		OpsetImport: []*pb.OperatorSetIdProto{{Version: proto.Int64(13)}}}))
 	add("onnx_no_ir_version.onnx", onnx(func(m *pb.ModelProto) { m.IrVersion = nil }))
+	add("onnx_ir_version_99.onnx", onnx(func(m *pb.ModelProto) { m.IrVersion = proto.Int64(99) }))
+	add("onnx_duplicate_output.onnx", onnx(func(m *pb.ModelProto) { m.Graph.Output = append(m.Graph.Output, m.Graph.Output[0]) }))
 	add("onnx_opset_99.onnx", onnx(func(m *pb.ModelProto) { m.OpsetImport[0].Version = proto.Int64(99) }))
 	add("onnx_no_default_opset.onnx", onnx(func(m *pb.ModelProto) { m.OpsetImport[0].Domain = proto.String("com.microsoft") }))
 

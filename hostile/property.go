@@ -83,6 +83,24 @@ func CheckBudget(alloc uint64, took time.Duration, size int) error {
 	return nil
 }
 
+// CheckLenient is the property of a lenient import (inspect's) of a file
+// the strict import refused: it stays within the same budgets and, when it
+// succeeds, gives a graph that validates.
+func CheckLenient(size int, lenient func() (*ir.Graph, error)) error {
+	var g *ir.Graph
+	var err error
+	alloc, took := Measure(func() { g, err = lenient() })
+	if err := CheckBudget(alloc, took, size); err != nil {
+		return fmt.Errorf("lenient import: %v", err)
+	}
+	if err == nil {
+		if err := g.Validate(); err != nil {
+			return fmt.Errorf("lenient import: %v\ngraph:\n%s", err, g.Dump())
+		}
+	}
+	return nil
+}
+
 // AddCorpusSeeds adds every file of the malformed corpus (testdata/malformed
 // at the repository root, found from dir, a package folder) whose name ends
 // in ext as a fuzz seed: each is one defect away from a valid model.

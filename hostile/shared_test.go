@@ -46,14 +46,16 @@ func TestCollidingNames(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		data []byte
+		want string // the error, "" when it imports
 	}{
-		{"same_names.tflite", m.Build()},
-		{"outputs_named_like_input.onnx", marshal(onnxModel(13, g))},
+		{"same_names.tflite", m.Build(), ""},
+		// An output listed twice is refused (issue 13), and quickly.
+		{"outputs_named_like_input.onnx", marshal(onnxModel(13, g)), `graph output "x" is listed twice`},
 	} {
 		alloc, took, err := importMeasured(t, c.name, c.data)
 		t.Logf("%s (%d bytes, %d colliding names): %v, %.1f MiB allocated, error %v", c.name, len(c.data), n, took, float64(alloc)/(1<<20), err)
-		if err != nil {
-			t.Errorf("%s: %v", c.name, err)
+		if (err == nil) != (c.want == "") || err != nil && !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want %q", c.name, err, c.want)
 		}
 		if took > 2*time.Second {
 			t.Errorf("%s took %v: naming is not linear", c.name, took)

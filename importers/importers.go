@@ -23,6 +23,52 @@ type Options struct {
 	Batch int
 	// Warn receives non-fatal findings (quirks accepted); nil discards them.
 	Warn func(msg string)
+	// Lenient keeps what cannot be translated (an unsupported op, or
+	// attributes or inputs of a supported one that the translation refuses)
+	// as an ir.OpOpaque node with the source op's name, inputs and outputs
+	// (shapes as the file declares them), instead of failing: for inspect,
+	// which shows every model it can read. Such a graph has no kernels or
+	// exporter for its opaque nodes. Without Lenient an import fails, and a
+	// model with unsupported ops is refused with all of them named
+	// (UnsupportedError).
+	Lenient bool
+}
+
+// UnsupportedError is a strict import's refusal of a model whose op types
+// have no translation: it names every such op, not only the first.
+type UnsupportedError struct {
+	Prefix string           // "tflite: file.tflite"
+	Ops    []ir.OpaqueGroup // by op type, with counts
+}
+
+func (e *UnsupportedError) Error() string {
+	if len(e.Ops) == 1 && e.Ops[0].Count == 1 {
+		o := e.Ops[0]
+		return fmt.Sprintf("%s: %s (%s): %s", e.Prefix, o.First, o.Op, o.Reason)
+	}
+	n := 0
+	parts := make([]string, len(e.Ops))
+	for i, o := range e.Ops {
+		n += o.Count
+		parts[i] = o.String()
+	}
+	return fmt.Sprintf("%s: %d unsupported ops: %s", e.Prefix, n, strings.Join(parts, ", "))
+}
+
+// Unsupported collects the untranslatable op types of a lenient import's
+// graph as an UnsupportedError, nil when there are none. Importers call it
+// to turn a strict import that met an unsupported op into the full list.
+func Unsupported(prefix string, g *ir.Graph) error {
+	e := &UnsupportedError{Prefix: prefix}
+	for _, o := range g.OpaqueOps() {
+		if o.Unsupported {
+			e.Ops = append(e.Ops, o)
+		}
+	}
+	if len(e.Ops) == 0 {
+		return nil
+	}
+	return e
 }
 
 // Format is a registered model format.

@@ -19,11 +19,13 @@
 package inspect
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/mnconv/mnconv/ir"
+	"github.com/mnconv/mnconv/runtime"
 )
 
 // Layer is one node's cost.
@@ -37,6 +39,10 @@ type Layer struct {
 	// or biases of a MAC layer.
 	OtherParams int64  `json:"other_params"`
 	DType       string `json:"dtype"` // the output's element type
+	// Opaque marks a node the import kept untranslated (a lenient import):
+	// Op is then the source op's name, and its MACs and params are unknown
+	// (0 here, "?" in the table).
+	Opaque bool `json:"opaque,omitempty"`
 }
 
 // TensorInfo describes a graph input or output.
@@ -63,6 +69,38 @@ type Report struct {
 	WeightBytes      map[string]int64 `json:"weight_bytes"`
 	TotalWeightBytes int64            `json:"total_weight_bytes"`
 	OtherBytes       map[string]int64 `json:"other_bytes"`
+	// Unsupported groups the opaque nodes by source op, with counts; the
+	// totals above leave them out.
+	Unsupported []ir.OpaqueGroup `json:"unsupported,omitempty"`
+	// Quantization lists every quantized tensor's parameters.
+	Quantization []QuantInfo `json:"quantization,omitempty"`
+	// Activation is the memory the runtime plans for activations.
+	Activation ActivationMemory `json:"activation_memory"`
+}
+
+// QuantInfo is one quantized tensor's parameters: the scale and zero point
+// when per-tensor; when per-channel, the axis, channel count, the scales'
+// range and the distinct zero points.
+type QuantInfo struct {
+	Tensor    string   `json:"tensor"`
+	DType     string   `json:"dtype"`
+	Const     bool     `json:"const,omitempty"`
+	Scale     *float32 `json:"scale,omitempty"`
+	ZeroPoint *int64   `json:"zero_point,omitempty"`
+	Axis      *int     `json:"axis,omitempty"`
+	Channels  int      `json:"channels,omitempty"`
+	ScaleMin  float32  `json:"scale_min,omitempty"`
+	ScaleMax  float32  `json:"scale_max,omitempty"`
+	// ZeroPoints are the distinct per-channel zero points, sorted.
+	ZeroPoints []int64 `json:"zero_points,omitempty"`
+}
+
+// ActivationMemory is the runtime's liveness arena plan
+// (runtime.PlanArenaBytes): the peak bytes of intermediate tensors, graph
+// inputs and constants excluded.
+type ActivationMemory struct {
+	PeakArenaBytes int64            `json:"peak_arena_bytes"`
+	ByDType        map[string]int64 `json:"by_dtype"`
 }
 
 // Analyze computes g's report. It needs shapes set (importers infer them).
@@ -78,6 +116,9 @@ func Analyze(g *ir.Graph) *Report {
 	counted := map[*ir.Tensor]bool{}
 	for _, n := range g.Nodes {
 		l := Layer{Name: n.Name, Op: opLabel(n, prod), MACs: n.MACs()}
+		if a := n.Opaque(); a != nil {
+			l.Op, l.Opaque = a.Op, true
+		}
 		if len(n.Outputs) > 0 && n.Outputs[0] != nil {
 			l.OutputShape = append([]int{}, n.Outputs[0].Shape...)
 			l.DType = n.Outputs[0].DType.String()
@@ -111,7 +152,44 @@ func Analyze(g *ir.Graph) *Report {
 	}
 	r.Inputs = describe(g.Inputs, g.InputLayouts)
 	r.Outputs = describe(g.Outputs, g.OutputLayouts)
+	r.Unsupported = g.OpaqueOps()
+	r.Quantization = quantInfos(g)
+	total, byDType := runtime.PlanArenaBytes(g)
+	r.Activation = ActivationMemory{PeakArenaBytes: total, ByDType: map[string]int64{}}
+	for dt, b := range byDType {
+		r.Activation.ByDType[dt.String()] = b
+	}
 	return r
+}
+
+// quantInfos describes every quantized tensor of g, in Tensors order.
+func quantInfos(g *ir.Graph) []QuantInfo {
+	var out []QuantInfo
+	for _, t := range g.Tensors() {
+		q := t.Quant
+		if q == nil || len(q.Scale) == 0 {
+			continue
+		}
+		qi := QuantInfo{Tensor: t.Name, DType: t.DType.String(), Const: t.IsConst()}
+		if len(q.Scale) == 1 {
+			s, z := q.Scale[0], q.ZP(0)
+			qi.Scale, qi.ZeroPoint = &s, &z
+		} else {
+			axis := q.Axis
+			qi.Axis, qi.Channels = &axis, len(q.Scale)
+			qi.ScaleMin, qi.ScaleMax = slices.Min(q.Scale), slices.Max(q.Scale)
+			zps := map[int64]bool{}
+			for i := range q.Scale {
+				zps[q.ZP(i)] = true
+			}
+			for z := range zps {
+				qi.ZeroPoints = append(qi.ZeroPoints, z)
+			}
+			slices.Sort(qi.ZeroPoints)
+		}
+		out = append(out, qi)
+	}
+	return out
 }
 
 // constSource follows t back to a constant through the single-input

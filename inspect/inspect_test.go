@@ -6,7 +6,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mnconv/mnconv/importers"
+	_ "github.com/mnconv/mnconv/importers/tflite"
+	"github.com/mnconv/mnconv/internal/testutil"
 	"github.com/mnconv/mnconv/ir"
+	"github.com/mnconv/mnconv/runtime"
 )
 
 func act(name string) *ir.Tensor { return &ir.Tensor{Name: name, DType: ir.Float32} }
@@ -171,5 +175,59 @@ func TestThousands(t *testing.T) {
 		if got := Thousands(n); got != want {
 			t.Errorf("Thousands(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// TestQuantAndActivation: the report lists every quantized tensor's
+// parameters (per-channel ones summarized) and prices activations with the
+// runtime's own arena plan.
+func TestQuantAndActivation(t *testing.T) {
+	path := testutil.Shared(t, "models/tflite/coral_mobilenet_v1_0.25_128_quant.tflite")
+	g, err := importers.Load(path, importers.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := Analyze(g)
+	it, err := runtime.New(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Activation.PeakArenaBytes != it.ArenaBytes() || r.Activation.PeakArenaBytes == 0 {
+		t.Errorf("peak arena %d bytes, the runtime allocates %d", r.Activation.PeakArenaBytes, it.ArenaBytes())
+	}
+	in := g.Inputs[0]
+	q := r.Quantization[0]
+	if q.Tensor != in.Name || q.Scale == nil || *q.Scale != in.Quant.Scale[0] || *q.ZeroPoint != in.Quant.ZP(0) || q.Axis != nil {
+		t.Errorf("input quantization %+v, want %+v", q, *in.Quant)
+	}
+	quantized := 0
+	for _, t := range g.Tensors() {
+		if t.Quant != nil {
+			quantized++
+		}
+	}
+	if len(r.Quantization) != quantized {
+		t.Errorf("%d quantization entries for %d quantized tensors", len(r.Quantization), quantized)
+	}
+}
+
+// TestOpaqueLayers: a lenient import's opaque nodes are layers marked
+// opaque under their source op's name, and grouped in Unsupported.
+func TestOpaqueLayers(t *testing.T) {
+	path := testutil.Shared(t, "apps/models/ssd_mobilenet_v1_0.75_depth_pets_quant_detect.tflite")
+	g, err := importers.Load(path, importers.Options{Lenient: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := Analyze(g)
+	last := r.Layers[len(r.Layers)-1]
+	if !last.Opaque || last.Op != "TFLite_Detection_PostProcess" || last.MACs != 0 {
+		t.Errorf("last layer %+v", last)
+	}
+	if len(r.Unsupported) != 1 || r.Unsupported[0].Count != 1 || !r.Unsupported[0].Unsupported {
+		t.Errorf("unsupported %+v", r.Unsupported)
+	}
+	if r.TotalMACs == 0 || r.Activation.PeakArenaBytes == 0 {
+		t.Errorf("totals: %d MACs, arena %d", r.TotalMACs, r.Activation.PeakArenaBytes)
 	}
 }

@@ -49,6 +49,9 @@ func CloneAttrs(a Attrs) Attrs {
 	case *ArgMaxAttrs:
 		c := *v
 		return &c
+	case *OpaqueAttrs:
+		c := *v
+		return &c
 	}
 	return nil
 }

@@ -38,6 +38,12 @@ const (
 	OpDequantize     // quantized -> float
 	OpIdentity       // y = x (Identity, Dropout at inference)
 	OpArgMax         // index of the largest value along Axis, as OutputType
+	// OpOpaque is a source op the importer could not translate, kept in a
+	// lenient import (importers.Options.Lenient) so that a graph can be
+	// inspected whole: any inputs, one or more outputs with the shapes the
+	// file declares (nil where it declares none). It has no kernel and no
+	// format binding; every verb but inspect refuses it.
+	OpOpaque
 	numOps
 )
 
@@ -183,7 +189,20 @@ type ArgMaxAttrs struct {
 	OutputType      DType
 }
 
+// OpaqueAttrs describe an OpOpaque node: the source op (TFLite builtin or
+// custom code, ONNX op type with its domain), where it is in the file
+// (`operator 64 "ResizeBilinear"`, `node "resize"`), and why it was not
+// translated. Unsupported is set when the op type itself has no translation
+// (rather than one of its attributes or inputs).
+type OpaqueAttrs struct {
+	Op          string
+	Where       string
+	Reason      string
+	Unsupported bool
+}
+
 func (*ConvAttrs) isAttrs()        {}
+func (*OpaqueAttrs) isAttrs()      {}
 func (*GemmAttrs) isAttrs()        {}
 func (*BatchNormAttrs) isAttrs()   {}
 func (*ClipAttrs) isAttrs()        {}
@@ -202,7 +221,8 @@ func (*ArgMaxAttrs) isAttrs()      {}
 type OpInfo struct {
 	Name                 string
 	MinInputs, MaxInputs int
-	Outputs              int
+	// Outputs is the op's output count; with MaxOutputs set, the least.
+	Outputs, MaxOutputs int
 	// NewAttrs returns a zero attribute struct of the op's type, or nil when
 	// the op takes none.
 	NewAttrs func() Attrs
@@ -302,10 +322,30 @@ var opTable = [numOps]OpInfo{
 	OpArgMax: {Name: "ArgMax", MinInputs: 1, MaxInputs: 1, Outputs: 1,
 		NewAttrs: func() Attrs { return &ArgMaxAttrs{KeepDims: true, OutputType: Int64} }, Infer: inferArgMax,
 		Traits: IndexOutput},
+	OpOpaque: {Name: "Opaque", MinInputs: 0, MaxInputs: maxInputs, Outputs: 1, MaxOutputs: maxOutputs,
+		NewAttrs: func() Attrs { return &OpaqueAttrs{} }, Infer: inferOpaque,
+		Traits: Opaque},
 }
 
-// maxInputs bounds variadic ops (Concat).
-const maxInputs = 1 << 16
+// maxInputs bounds variadic ops (Concat, Opaque), maxOutputs the outputs of
+// an Opaque node.
+const (
+	maxInputs  = 1 << 16
+	maxOutputs = 1 << 10
+)
+
+// inferOpaque keeps the shapes the source file declared: nothing is known
+// of an untranslated op's semantics.
+func inferOpaque(*Node) error { return nil }
+
+// Opaque returns the attributes of an OpOpaque node, nil for any other.
+func (n *Node) Opaque() *OpaqueAttrs {
+	a, _ := n.Attrs.(*OpaqueAttrs)
+	if n.Op != OpOpaque {
+		return nil
+	}
+	return a
+}
 
 // Info returns op's row of the op table.
 func (op Op) Info() *OpInfo {
@@ -359,4 +399,42 @@ func (n *Node) IsDepthwise() bool {
 		return false
 	}
 	return a.Group > 1 && a.Group == n.Inputs[0].Shape[3]
+}
+
+// OpaqueGroup counts the OpOpaque nodes of one source op.
+type OpaqueGroup struct {
+	Op          string `json:"op"`
+	Count       int    `json:"count"`
+	First       string `json:"first"`  // where the first one is: `operator 64 "ResizeBilinear"`
+	Reason      string `json:"reason"` // why the first one was not translated
+	Unsupported bool   `json:"unsupported"`
+}
+
+func (o OpaqueGroup) String() string {
+	if o.Count == 1 {
+		return fmt.Sprintf("1 x %s (%s)", o.Op, o.First)
+	}
+	return fmt.Sprintf("%d x %s (first %s)", o.Count, o.Op, o.First)
+}
+
+// OpaqueOps groups g's OpOpaque nodes by source op (and whether the op type
+// itself is unsupported), in the order each first appears.
+func (g *Graph) OpaqueOps() []OpaqueGroup {
+	var out []OpaqueGroup
+	at := map[OpaqueAttrs]int{}
+	for _, n := range g.Nodes {
+		a := n.Opaque()
+		if a == nil {
+			continue
+		}
+		key := OpaqueAttrs{Op: a.Op, Unsupported: a.Unsupported}
+		i, ok := at[key]
+		if !ok {
+			i = len(out)
+			at[key] = i
+			out = append(out, OpaqueGroup{Op: a.Op, First: a.Where, Reason: a.Reason, Unsupported: a.Unsupported})
+		}
+		out[i].Count++
+	}
+	return out
 }

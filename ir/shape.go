@@ -35,8 +35,11 @@ func checkArity(n *Node) error {
 			return n.Errorf("required input %d is missing", i)
 		}
 	}
-	if len(n.Outputs) != info.Outputs {
-		return n.Errorf("has %d outputs, want %d", len(n.Outputs), info.Outputs)
+	if hi := max(info.Outputs, info.MaxOutputs); len(n.Outputs) < info.Outputs || len(n.Outputs) > hi {
+		if hi == info.Outputs {
+			return n.Errorf("has %d outputs, want %d", len(n.Outputs), info.Outputs)
+		}
+		return n.Errorf("has %d outputs, want %d to %d", len(n.Outputs), info.Outputs, hi)
 	}
 	for i, t := range n.Outputs {
 		if t == nil {

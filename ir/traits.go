@@ -58,13 +58,17 @@ const (
 	// which gives the same indices because dequantization with a positive
 	// scale is monotonic.
 	IndexOutput
+	// Opaque: an op whose semantics mnconv does not know (OpOpaque, kept by
+	// a lenient import): no kernel, no format binding, no MACs; its output
+	// shapes are the source file's.
+	Opaque
 
 	numTraits = iota
 )
 
 var traitNames = [numTraits]string{
 	"Elementwise", "Broadcasting", "Arithmetic", "PerChannel", "QuantPassThrough", "QuantPlain",
-	"FixedOutputRange", "ValuePreserving", "FusedActivation", "Weighted", "Windowed", "IndexOutput",
+	"FixedOutputRange", "ValuePreserving", "FusedActivation", "Weighted", "Windowed", "IndexOutput", "Opaque",
 }
 
 // Has reports whether every trait of want is set.

@@ -153,3 +153,24 @@ func (a *arena) tensor(lt *lifetime) *Tensor {
 func (a *arena) bytes() int64 {
 	return int64(len(a.f32))*4 + int64(len(a.i8)) + int64(len(a.u8)) + int64(len(a.i32))*4 + int64(len(a.i64))*8
 }
+
+// PlanArenaBytes is the activation memory New would allocate for g, per
+// dtype and in total: the liveness plan of every node output (graph inputs
+// and constants excluded), computed without preparing kernels or
+// allocating, so it also prices graphs the runtime cannot run (inspect's
+// lenient imports; an opaque node's output counts its declared shape).
+func PlanArenaBytes(g *ir.Graph) (total int64, byDType map[ir.DType]int64) {
+	inputs := map[*ir.Tensor]bool{}
+	for _, t := range g.Inputs {
+		inputs[t] = true
+	}
+	plan := planArena(g, func(t *ir.Tensor) bool { return inputs[t] || t.IsConst() })
+	byDType = map[ir.DType]int64{}
+	for dt, n := range plan.sizes {
+		if b := int64(n) * int64(dt.Size()); b > 0 {
+			byDType[dt] = b
+			total += b
+		}
+	}
+	return total, byDType
+}

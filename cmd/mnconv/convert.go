@@ -44,6 +44,9 @@ OUT's folder, its extension and --to are checked before IN is read.`,
 	RunE: runConvert,
 }
 
+// convertCut holds convert's --inputs and --outputs.
+var convertCut cutFlags
+
 func init() {
 	f := convertCmd.Flags()
 	f.StringVar(&convFlags.to, "to", "", "output format: onnx or tflite (default: from OUT's extension)")
@@ -52,6 +55,7 @@ func init() {
 	f.BoolVar(&convFlags.dequantize, "dequantize", false, "turn a quantized model into a float one")
 	f.StringVar(&convFlags.inputLayout, "input-layout", "", "ONNX image input layout: nchw or nhwc")
 	f.BoolVar(&convFlags.verbose, "verbose", false, "print what each pass changed")
+	convertCut.register(convertCmd)
 	rootCmd.AddCommand(convertCmd)
 }
 
@@ -83,6 +87,9 @@ func runConvert(cmd *cobra.Command, args []string) error {
 	}
 	g, err := loadModel(in, stderr)
 	if err != nil {
+		return err
+	}
+	if g, err = convertCut.apply(in, g); err != nil {
 		return err
 	}
 	if len(list) > 0 {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"github.com/mnconv/mnconv/internal/atomicfile"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -13,13 +12,16 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 	"github.com/spf13/cobra"
 
+	"github.com/mnconv/mnconv/importers"
 	"github.com/mnconv/mnconv/inspect"
+	"github.com/mnconv/mnconv/ir"
 )
 
 var (
 	inspectJSON      bool
 	inspectPlot      string
 	inspectSeparable bool
+	inspectCut       cutFlags
 )
 
 var inspectCmd = &cobra.Command{
@@ -49,11 +51,22 @@ DK·DK·M·N·DF·DF, what the pair costs, DK·DK·M·DF·DF + M·N·DF·DF, the
 next to the paper's 1/N + 1/DK², and the totals (MobileNet v1 paper, 3.1).
 
 --plot FILE.png|FILE.svg draws per-layer MACs and parameters; the format
-follows the extension.`,
+follows the extension.
+
+Models with ops mnconv cannot translate still load: such a node is kept
+opaque (its source op name, inputs and outputs with the shapes the file
+declares), shown with '?' for what cannot be counted, and listed under
+"unsupported" with counts; the totals cover the rest. Other verbs refuse
+such models, naming every unsupported op.
+
+--inputs and --outputs cut the graph at named tensors first (as for convert,
+run and quantize). --json adds every quantized tensor's parameters and the
+activation memory the runtime's arena planner needs (peak bytes).`,
 	Example: `  mnconv inspect model.tflite
   mnconv inspect model.onnx --json
   mnconv inspect model.tflite --plot layers.svg
-  mnconv inspect model.tflite --separable`,
+  mnconv inspect model.tflite --separable
+  mnconv inspect model.onnx --outputs logits`,
 	Args: withUsage(cobra.ExactArgs(1)),
 	RunE: func(cmd *cobra.Command, args []string) error {
 		if inspectPlot != "" {
@@ -61,8 +74,13 @@ follows the extension.`,
 				return err
 			}
 		}
-		g, err := loadModel(args[0], cmd.ErrOrStderr())
+		// inspect shows every model it can read: ops it cannot translate
+		// stay in the graph as opaque nodes, listed apart.
+		g, err := loadModelWith(args[0], cmd.ErrOrStderr(), importers.Options{Lenient: true})
 		if err != nil {
+			return err
+		}
+		if g, err = inspectCut.apply(args[0], g); err != nil {
 			return err
 		}
 		r := inspect.Analyze(g)
@@ -106,10 +124,9 @@ func init() {
 	inspectCmd.Flags().StringVar(&inspectPlot, "plot", "", "also draw per-layer MACs and params to FILE.png or FILE.svg")
 	inspectCmd.Flags().BoolVar(&inspectSeparable, "separable", false, "price each depthwise-separable pair against a standard convolution")
 	inspectCmd.Flags().BoolVar(&tableWide, "wide", false, "print every table column at full width, whatever the terminal's width")
+	inspectCut.register(inspectCmd)
 	rootCmd.AddCommand(inspectCmd)
 }
-
-func inspWarn(msg string) { fmt.Fprintln(os.Stderr, "mnconv: warning:", msg) }
 
 func inspPrint(w io.Writer, path string, r *inspect.Report) error {
 	right, left := tw.AlignRight, tw.AlignLeft
@@ -120,20 +137,38 @@ func inspPrint(w io.Writer, path string, r *inspect.Report) error {
 		tablewriter.WithFooterAlignmentConfig(align),
 	)
 	t.Header("#", "Name", "Op", "DType", "Output (NHWC)", "Params", "MACs", "Other params")
+	opaque := 0
 	for i, l := range r.Layers {
-		if err := t.Append(fmt.Sprint(i), inspShortName(l.Name), l.Op, l.DType, inspShape(l.OutputShape),
-			inspect.Thousands(l.Params), inspect.Thousands(l.MACs), inspect.Thousands(l.OtherParams)); err != nil {
+		params, macs, shape := inspect.Thousands(l.Params), inspect.Thousands(l.MACs), inspShape(l.OutputShape)
+		if l.Opaque {
+			opaque++
+			params, macs = "?", "?"
+			if len(l.OutputShape) == 0 {
+				shape = "?"
+			}
+		}
+		if err := t.Append(fmt.Sprint(i), inspShortName(l.Name), l.Op, l.DType, shape,
+			params, macs, inspect.Thousands(l.OtherParams)); err != nil {
 			return err
 		}
 	}
+	unknown := ""
+	if opaque > 0 {
+		unknown = " + ?"
+	}
 	t.Footer("", "total", fmt.Sprintf("%d layers", len(r.Layers)), "", "",
-		inspect.Thousands(r.TotalParams), inspect.Thousands(r.TotalMACs), inspect.Thousands(r.OtherParams))
+		inspect.Thousands(r.TotalParams)+unknown, inspect.Thousands(r.TotalMACs)+unknown, inspect.Thousands(r.OtherParams))
 	fmt.Fprintf(w, "%s\n", path)
 	if err := t.Render(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "params %s, MACs %s, other params %s\n",
+	fmt.Fprintf(w, "params %s, MACs %s, other params %s",
 		inspect.Thousands(r.TotalParams), inspect.Thousands(r.TotalMACs), inspect.Thousands(r.OtherParams))
+	if opaque > 0 {
+		fmt.Fprintf(w, " (without the %d opaque %s)", opaque, map[bool]string{true: "layer", false: "layers"}[opaque == 1])
+	}
+	fmt.Fprintln(w)
+	inspPrintOpaque(w, r.Unsupported)
 	fmt.Fprintf(w, "weight bytes %s (%s)", inspect.Thousands(r.TotalWeightBytes), inspBytes(r.WeightBytes))
 	if len(r.OtherBytes) > 0 {
 		fmt.Fprintf(w, "; other constants %s", inspBytes(r.OtherBytes))
@@ -142,6 +177,26 @@ func inspPrint(w io.Writer, path string, r *inspect.Report) error {
 	fmt.Fprintf(w, "inputs:  %s\n", inspTensors(r.Inputs))
 	fmt.Fprintf(w, "outputs: %s\n", inspTensors(r.Outputs))
 	return nil
+}
+
+// inspPrintOpaque lists the ops kept opaque: those whose type has no
+// translation as "unsupported: 3 x RESIZE_BILINEAR (first operator 64 ...)",
+// the others with the reason the first one was refused.
+func inspPrintOpaque(w io.Writer, groups []ir.OpaqueGroup) {
+	var unsupported, refused []string
+	for _, o := range groups {
+		if o.Unsupported {
+			unsupported = append(unsupported, o.String())
+		} else {
+			refused = append(refused, fmt.Sprintf("%s: %s", o, o.Reason))
+		}
+	}
+	if len(unsupported) > 0 {
+		fmt.Fprintf(w, "unsupported: %s\n", strings.Join(unsupported, ", "))
+	}
+	if len(refused) > 0 {
+		fmt.Fprintf(w, "not translated: %s\n", strings.Join(refused, "; "))
+	}
 }
 
 // inspNameWidth bounds the name column; --json keeps whole names.

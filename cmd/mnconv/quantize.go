@@ -70,6 +70,9 @@ stops it (exit 130) and leaves no file behind.`,
 	RunE: runQuantize,
 }
 
+// quantizeCut holds quantize's --inputs and --outputs.
+var quantizeCut cutFlags
+
 func init() {
 	f := quantizeCmd.Flags()
 	f.StringVar(&quantFlags.calib, "calib", "", "folder of calibration images (required)")
@@ -87,6 +90,7 @@ func init() {
 	f.BoolVar(&quantFlags.noProgress, "no-progress", false, "no progress bar")
 	f.IntVar(&quantFlags.workers, "workers", 0, "calibration workers (0 = all cores); the output does not depend on it")
 	_ = quantizeCmd.MarkFlagRequired("calib")
+	quantizeCut.register(quantizeCmd)
 	rootCmd.AddCommand(quantizeCmd)
 }
 
@@ -143,6 +147,9 @@ func runQuantize(cmd *cobra.Command, args []string) error {
 	}
 	g, err := loadModel(in, stderr)
 	if err != nil {
+		return err
+	}
+	if g, err = quantizeCut.apply(in, g); err != nil {
 		return err
 	}
 	for _, t := range g.Tensors() {

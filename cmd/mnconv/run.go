@@ -73,6 +73,9 @@ more line {"count": {...}}.`,
 	},
 }
 
+// runCut holds run's --inputs and --outputs.
+var runCut cutFlags
+
 func init() {
 	f := runCmd.Flags()
 	f.StringVar(&runFlags.pixels, "pixels", "", "file of uint8 RGB NHWC images at the model's input size, back to back")
@@ -83,6 +86,7 @@ func init() {
 	f.BoolVar(&runFlags.json, "json", false, "print one JSON object per image")
 	f.BoolVar(&runFlags.count, "count", false, "print the MACs each layer executed per image beside inspect's static count")
 	f.BoolVar(&tableWide, "wide", false, "print every table column at full width, whatever the terminal's width")
+	runCut.register(runCmd)
 	rootCmd.AddCommand(runCmd)
 }
 
@@ -113,6 +117,9 @@ func runModel(w, stderr io.Writer, modelPath string) error {
 	}
 	g, err := loadModel(modelPath, stderr)
 	if err != nil {
+		return err
+	}
+	if g, err = runCut.apply(modelPath, g); err != nil {
 		return err
 	}
 	if len(g.Inputs) != 1 || len(g.Outputs) < 1 {

@@ -50,7 +50,13 @@ func (ws *warnings) flush() {
 
 // loadModel imports a model, printing its warnings de-duplicated on w.
 func loadModel(path string, w io.Writer) (*ir.Graph, error) {
+	return loadModelWith(path, w, importers.Options{})
+}
+
+// loadModelWith is loadModel with importer options (Warn is set here).
+func loadModelWith(path string, w io.Writer, opt importers.Options) (*ir.Graph, error) {
 	ws := newWarnings(w)
 	defer ws.flush()
-	return importers.Load(path, importers.Options{Warn: ws.add})
+	opt.Warn = ws.add
+	return importers.Load(path, opt)
 }

@@ -53,3 +53,7 @@ const (
 	// verification quadratic.
 	minTableBudget = 1 << 10
 )
+
+// SchemaVersion is Model.version of every TFLite file since schema 3, the
+// only version TFLite itself reads.
+const SchemaVersion = 3

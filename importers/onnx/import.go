@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	onnxfmt "github.com/mnconv/mnconv/format/onnx"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -63,6 +64,19 @@ func importUnguarded(name string, data []byte, opts importers.Options) (*ir.Grap
 	im.budget = im.limit()
 	g, err := im.run(m)
 	if err != nil {
+		if im.sawUnsupported && !opts.Lenient {
+			// Name every unsupported op, not only the first: import again
+			// leniently and collect them.
+			lenient := opts
+			lenient.Lenient, lenient.Warn = true, nil
+			lim := &importer{file: name, opts: lenient, fileSize: int64(len(data))}
+			lim.budget = lim.limit()
+			if lg, lerr := lim.run(m); lerr == nil {
+				if uerr := importers.Unsupported("onnx: "+name, lg); uerr != nil {
+					return nil, uerr
+				}
+			}
+		}
 		return nil, fmt.Errorf("onnx: %s: %w", name, err)
 	}
 	return g, nil
@@ -108,6 +122,11 @@ type importer struct {
 	fileSize   int64
 	nhwcOf     map[*ir.Tensor]*ir.Tensor
 	nchwOf     map[*ir.Tensor]*ir.Tensor
+	// declared holds the file's value_info and graph outputs by name: the
+	// types a lenient import gives an opaque node's outputs.
+	declared map[string]*pb.ValueInfoProto
+	// sawUnsupported is set when a node's op type has no translation.
+	sawUnsupported bool
 }
 
 func (im *importer) run(m *pb.ModelProto) (*ir.Graph, error) {
@@ -117,6 +136,9 @@ func (im *importer) run(m *pb.ModelProto) (*ir.Graph, error) {
 	}
 	if m.GetIrVersion() < 1 {
 		return nil, errors.New("model has no ir_version")
+	}
+	if v := m.GetIrVersion(); v > MaxIRVersion {
+		return nil, fmt.Errorf("ir_version %d is newer than the newest this importer knows (%d, ONNX 1.21)", v, MaxIRVersion)
 	}
 	if err := im.readOpsets(m); err != nil {
 		return nil, err
@@ -141,6 +163,12 @@ func (im *importer) run(m *pb.ModelProto) (*ir.Graph, error) {
 	im.producer = map[*ir.Tensor]*ir.Node{}
 	im.nhwcOf = map[*ir.Tensor]*ir.Tensor{}
 	im.nchwOf = map[*ir.Tensor]*ir.Tensor{}
+	if im.opts.Lenient {
+		im.declared = map[string]*pb.ValueInfoProto{}
+		for _, vi := range append(slices.Clone(gp.ValueInfo), gp.Output...) {
+			im.declared[vi.GetName()] = vi
+		}
+	}
 
 	for _, t := range gp.Initializer {
 		if t.GetName() == "" {
@@ -509,6 +537,13 @@ func (im *importer) spend(n int64) error {
 // input, a constant, or another output gets an Identity so that each output
 // is its own tensor with its ONNX name.
 func (im *importer) readOutputs(gp *pb.GraphProto) error {
+	listed := make(map[string]bool, len(gp.Output))
+	for _, vi := range gp.Output {
+		if listed[vi.GetName()] {
+			return fmt.Errorf("graph output %q is listed twice", vi.GetName())
+		}
+		listed[vi.GetName()] = true
+	}
 	used := map[*ir.Tensor]bool{}
 	inputs := map[*ir.Tensor]bool{}
 	for _, t := range im.g.Inputs {

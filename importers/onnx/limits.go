@@ -47,6 +47,12 @@ const (
 	// after 21 only by gaining element types mnconv refuses by name).
 	MinOpset = 6
 	MaxOpset = 25
+	// MaxIRVersion is the newest ONNX IR version this importer knows: 13,
+	// that of ONNX 1.21 (2026), which wrote the operator tests under
+	// shared/onnx-tests. IR 10 is ONNX 1.16-1.17, 11 ONNX 1.18 (May 2025),
+	// 12 ONNX 1.19-1.20. A newer file may hold structures this reader would
+	// silently skip, so it is refused.
+	MaxIRVersion = 13
 	// MaxMSOpset bounds the com.microsoft contrib opset.
 	MaxMSOpset = 1
 )

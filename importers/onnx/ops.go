@@ -18,6 +18,8 @@ type node struct {
 	// quantized marks nodes from ONNX's quantized ops: the ir nodes they
 	// produce follow ONNX Runtime's arithmetic.
 	quantized bool
+	// unsupported is set when the op type has no translation.
+	unsupported bool
 }
 
 // has reports whether optional input i is present.
@@ -90,13 +92,118 @@ var notSupported = map[string]string{
 	"DepthToSpace":          "DepthToSpace is not supported",
 }
 
-// node translates one ONNX node; its errors name the node and op.
+// node translates one ONNX node; its errors name the node and op. In a
+// lenient import a node that cannot be translated becomes an ir.OpOpaque
+// node instead.
 func (im *importer) node(p *pb.NodeProto, idx int) error {
 	n := &node{p: p, idx: idx, label: label(p, idx)}
-	if err := im.translate(n); err != nil {
+	mark := len(im.g.Nodes)
+	err := im.translate(n)
+	if err == nil {
+		return nil
+	}
+	if !im.opts.Lenient {
+		if n.unsupported {
+			im.sawUnsupported = true
+		}
+		return nodeErr(p, idx, "%v", err)
+	}
+	im.rollback(mark)
+	if oerr := im.opaque(n, err.Error()); oerr != nil {
 		return nodeErr(p, idx, "%v", err)
 	}
 	return nil
+}
+
+// rollback drops the ir nodes made after the first mark ones (a translation
+// that failed half way) and every cached layout variant they produced.
+func (im *importer) rollback(mark int) {
+	gone := map[*ir.Tensor]bool{}
+	for _, n := range im.g.Nodes[mark:] {
+		for _, o := range n.Outputs {
+			gone[o] = true
+			delete(im.producer, o)
+		}
+	}
+	clear(im.g.Nodes[mark:])
+	im.g.Nodes = im.g.Nodes[:mark]
+	for _, m := range []map[*ir.Tensor]*ir.Tensor{im.nhwcOf, im.nchwOf} {
+		for k, v := range m {
+			if gone[k] || gone[v] {
+				delete(m, k)
+			}
+		}
+	}
+}
+
+// opaque keeps n as an ir.OpOpaque node: its present inputs as they are,
+// its outputs with the element type and shape the file declares for them
+// (value_info or graph outputs), else the first input's element type and no
+// shape.
+func (im *importer) opaque(n *node, reason string) error {
+	var ins []*ir.Tensor
+	dt := ir.Float32
+	for i, name := range n.p.Input {
+		if name == "" {
+			continue
+		}
+		v, err := im.lookup(name)
+		if err != nil {
+			continue // a poisoned value: the opaque node does without it
+		}
+		if i == 0 || len(ins) == 0 {
+			dt = v.t.DType
+		}
+		ins = append(ins, v.t)
+	}
+	var outs []*ir.Tensor
+	for _, o := range n.p.Output {
+		if o == "" {
+			continue
+		}
+		t := &ir.Tensor{Name: o, DType: dt}
+		if vi := im.declared[o]; vi != nil {
+			tt := vi.GetType().GetTensorType()
+			if d, err := onnxfmt.DType(tt.GetElemType()); err == nil {
+				t.DType = d
+			}
+			if s, ok := staticShape(tt.GetShape()); ok {
+				t.Shape = s
+			}
+		}
+		outs = append(outs, t)
+	}
+	if len(outs) == 0 || len(outs) > ir.OpOpaque.Info().MaxOutputs {
+		return fmt.Errorf("has %d outputs", len(outs))
+	}
+	on := ir.NewNode(n.label, ir.OpOpaque, ins, outs...)
+	on.Attrs = &ir.OpaqueAttrs{Op: opName(n.p), Where: fmt.Sprintf("node %q", n.label), Reason: reason, Unsupported: n.unsupported}
+	if err := im.add(on); err != nil {
+		return err
+	}
+	for _, t := range outs {
+		delete(im.poisoned, t.Name)
+		im.vals[t.Name] = value{t: t}
+	}
+	return nil
+}
+
+// staticShape returns a declared shape whose dimensions are all known and
+// within the limits.
+func staticShape(sp *pb.TensorShapeProto) ([]int, bool) {
+	if sp == nil || len(sp.GetDim()) > MaxRank {
+		return nil, false
+	}
+	dims := make([]int64, len(sp.GetDim()))
+	for i, d := range sp.GetDim() {
+		v, ok := d.GetValue().(*pb.TensorShapeProto_Dimension_DimValue)
+		if !ok || v.DimValue < 0 {
+			return nil, false
+		}
+		dims[i] = v.DimValue
+	}
+	s, _, err := checkShape(dims)
+	return s, err == nil
 }
 
 func (im *importer) translate(n *node) error {
@@ -112,10 +219,12 @@ func (im *importer) translate(n *node) error {
 		}
 		key = d + "." + key
 	default:
+		n.unsupported = true
 		return fmt.Errorf("op domain %q is not supported", d)
 	}
 	h := handlers[key]
 	if h == nil {
+		n.unsupported = true
 		if why, ok := notSupported[key]; ok {
 			return fmt.Errorf("unsupported op: %s", why)
 		}

@@ -3,6 +3,7 @@ package tflite
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	flatbuffers "github.com/google/flatbuffers/go"
 
@@ -81,12 +82,64 @@ func (im *importer) operator(i int) error {
 	c.code = im.opcodes[oi]
 	convert, ok := converters[c.code.code]
 	if !ok {
-		return c.errorf("unsupported op %s", c.code.name())
+		im.sawUnsupported = true
+		return im.opaque(c, c.errorf("unsupported op %s", c.code.name()), fmt.Sprintf("unsupported op %s", c.code.name()), true)
 	}
+	mark := len(im.g.Nodes)
+	err := c.convert(convert)
+	if err != nil && im.opts.Lenient {
+		for _, n := range im.g.Nodes[mark:] {
+			delete(im.nodeOp, n)
+		}
+		clear(im.g.Nodes[mark:])
+		im.g.Nodes = im.g.Nodes[:mark]
+		c.nodes = 0
+		return im.opaque(c, err, strings.TrimPrefix(err.Error(), c.errorf("").Error()), false)
+	}
+	return err
+}
+
+func (c *opCtx) convert(convert func(*opCtx) error) error {
 	if n := c.op.OutputsLength(); n != 1 {
 		return c.errorf("has %d outputs, want 1", n)
 	}
 	return convert(c)
+}
+
+// opaque keeps operator c, which could not be translated (err says why), as
+// an ir.OpOpaque node in a lenient import; a strict one fails with err.
+func (im *importer) opaque(c *opCtx, err error, reason string, unsupported bool) error {
+	if !im.opts.Lenient {
+		return err
+	}
+	ins := make([]*ir.Tensor, c.op.InputsLength())
+	for j := range ins {
+		t, ierr := c.in(j)
+		if ierr != nil {
+			return err
+		}
+		ins[j] = t
+	}
+	outs := make([]*ir.Tensor, c.op.OutputsLength())
+	if len(outs) == 0 || len(outs) > ir.OpOpaque.Info().MaxOutputs {
+		return err
+	}
+	for j := range outs {
+		idx := c.op.Outputs(j)
+		if idx < 0 || int(idx) >= im.ntensors {
+			return err
+		}
+		t, terr := im.tensor(int(idx))
+		if terr != nil || t.IsConst() {
+			return err
+		}
+		outs[j] = t
+	}
+	n := ir.NewNode(c.name, ir.OpOpaque, ins, outs...)
+	n.Attrs = &ir.OpaqueAttrs{Op: c.code.name(), Where: fmt.Sprintf("operator %d %q", c.index, c.name), Reason: reason, Unsupported: unsupported}
+	im.g.Nodes = append(im.g.Nodes, n)
+	im.nodeOp[n] = c
+	return nil
 }
 
 // arity checks the operator's input count.

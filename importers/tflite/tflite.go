@@ -85,7 +85,19 @@ func importModel(name string, data []byte, opts importers.Options) (*ir.Graph, e
 		declared:   map[*ir.Tensor][]int{},
 		nodeOp:     map[*ir.Node]*opCtx{},
 	}
-	return im.run()
+	g, err := im.run()
+	if err != nil && im.sawUnsupported && !opts.Lenient {
+		// Name every unsupported op, not only the first: import again
+		// leniently and collect them.
+		lenient := opts
+		lenient.Lenient, lenient.Warn = true, nil
+		if lg, lerr := importModel(name, data, lenient); lerr == nil {
+			if uerr := importers.Unsupported("tflite: "+name, lg); uerr != nil {
+				return nil, uerr
+			}
+		}
+	}
+	return g, err
 }
 
 // importer holds the state of one import.
@@ -114,6 +126,8 @@ type importer struct {
 	// shape inference; nodeOp the operator each node came from.
 	declared map[*ir.Tensor][]int
 	nodeOp   map[*ir.Node]*opCtx
+	// sawUnsupported is set when an operator's type has no translation.
+	sawUnsupported bool
 }
 
 func (im *importer) errorf(format string, args ...any) error {
@@ -128,6 +142,9 @@ func (im *importer) warnf(format string, args ...any) {
 
 func (im *importer) run() (*ir.Graph, error) {
 	m := im.model
+	if v := m.Version(); v != tfl.SchemaVersion {
+		return nil, im.errorf("schema version %d is not supported (TFLite reads version %d only)", v, tfl.SchemaVersion)
+	}
 	if n := m.SubgraphsLength(); n == 0 {
 		return nil, im.errorf("model has no subgraphs")
 	} else if n > 1 {
@@ -156,6 +173,9 @@ func (im *importer) run() (*ir.Graph, error) {
 		im.g.Meta["subgraph"] = string(s)
 	}
 
+	if err := im.checkIODuplicates(); err != nil {
+		return nil, err
+	}
 	for i := 0; i < im.sg.InputsLength(); i++ {
 		t, err := im.ioTensor(im.sg.Inputs(i), "input")
 		if err != nil {
@@ -191,6 +211,30 @@ func (im *importer) run() (*ir.Graph, error) {
 		return nil, im.errorf("%v", err)
 	}
 	return im.g, nil
+}
+
+// checkIODuplicates refuses a subgraph that lists one tensor twice among its
+// inputs or among its outputs.
+func (im *importer) checkIODuplicates() error {
+	for _, io := range []struct {
+		what string
+		n    int
+		at   func(int) int32
+	}{{"input", im.sg.InputsLength(), im.sg.Inputs}, {"output", im.sg.OutputsLength(), im.sg.Outputs}} {
+		seen := make(map[int32]bool, io.n)
+		for i := 0; i < io.n; i++ {
+			idx := io.at(i)
+			if seen[idx] {
+				name := fmt.Sprint(idx)
+				if idx >= 0 && int(idx) < im.ntensors {
+					name = fmt.Sprintf("%d %q", idx, im.names[idx])
+				}
+				return im.errorf("graph %s tensor %s is listed twice", io.what, name)
+			}
+			seen[idx] = true
+		}
+	}
+	return nil
 }
 
 func (im *importer) ioTensor(idx int32, what string) (*ir.Tensor, error) {
