@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
 	"github.com/spf13/cobra"
 
@@ -130,13 +129,12 @@ func init() {
 
 func inspPrint(w io.Writer, path string, r *inspect.Report) error {
 	right, left := tw.AlignRight, tw.AlignLeft
-	align := tw.CellAlignment{PerColumn: []tw.Align{right, left, left, left, left, right, right, right}}
-	t := tablewriter.NewTable(w,
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithRowAlignmentConfig(align),
-		tablewriter.WithFooterAlignmentConfig(align),
-	)
-	t.Header("#", "Name", "Op", "DType", "Output (NHWC)", "Params", "MACs", "Other params")
+	// Narrow terminals lose "Other params" first, then the dtype, then the
+	// op; names shorten from the left (their end is the layer's own name).
+	cols := []tableCol{{"#", right, 0, false}, {"Name", left, 0, true}, {"Op", left, 1, false},
+		{"DType", left, 2, false}, {"Output (NHWC)", left, 0, false}, {"Params", right, 0, false},
+		{"MACs", right, 0, false}, {"Other params", right, 3, false}}
+	var rows [][]string
 	opaque := 0
 	for i, l := range r.Layers {
 		params, macs, shape := inspect.Thousands(l.Params), inspect.Thousands(l.MACs), inspShape(l.OutputShape)
@@ -147,19 +145,17 @@ func inspPrint(w io.Writer, path string, r *inspect.Report) error {
 				shape = "?"
 			}
 		}
-		if err := t.Append(fmt.Sprint(i), inspShortName(l.Name), l.Op, l.DType, shape,
-			params, macs, inspect.Thousands(l.OtherParams)); err != nil {
-			return err
-		}
+		rows = append(rows, []string{fmt.Sprint(i), inspShortName(l.Name), l.Op, l.DType, shape,
+			params, macs, inspect.Thousands(l.OtherParams)})
 	}
 	unknown := ""
 	if opaque > 0 {
 		unknown = " + ?"
 	}
-	t.Footer("", "total", fmt.Sprintf("%d layers", len(r.Layers)), "", "",
-		inspect.Thousands(r.TotalParams)+unknown, inspect.Thousands(r.TotalMACs)+unknown, inspect.Thousands(r.OtherParams))
+	footer := []string{"", "total", fmt.Sprintf("%d layers", len(r.Layers)), "", "",
+		inspect.Thousands(r.TotalParams) + unknown, inspect.Thousands(r.TotalMACs) + unknown, inspect.Thousands(r.OtherParams)}
 	fmt.Fprintf(w, "%s\n", path)
-	if err := t.Render(); err != nil {
+	if err := renderTable(w, cols, rows, footer, outputWidth(w, tableWide)); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "params %s, MACs %s, other params %s",

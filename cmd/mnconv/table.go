@@ -27,8 +27,12 @@ type tableCol struct {
 	shrink bool
 }
 
-// minShrunk is the narrowest a shortened column gets.
-const minShrunk = 16
+// A shortened column keeps readableShrunk runes before the least useful
+// optional columns go, and never fewer than minShrunk.
+const (
+	readableShrunk = 32
+	minShrunk      = 16
+)
 
 // outputWidth is the width tables must fit on w: 0 (no limit) with --wide,
 // else the terminal's width when w is one, else $COLUMNS when set.
@@ -119,26 +123,40 @@ func fitColumns(cols []tableCol, rows [][]string, footer []string, width int) (k
 		}
 		return t
 	}
-	for width > 0 && total() > width {
-		worst := -1
+	// Optional columns of drop >= 2 go first, then names shrink to a
+	// readable width, then the drop-1 columns go, then names shrink to
+	// minShrunk.
+	dropDown := func(floor int) {
+		for width > 0 && total() > width {
+			worst := -1
+			for c := range cols {
+				if kept[c] && cols[c].drop >= floor && (worst < 0 || cols[c].drop > cols[worst].drop) {
+					worst = c
+				}
+			}
+			if worst < 0 {
+				return
+			}
+			kept[worst] = false
+		}
+	}
+	shrinkTo := func(least int) {
 		for c := range cols {
-			if kept[c] && cols[c].drop > 0 && (worst < 0 || cols[c].drop > cols[worst].drop) {
-				worst = c
-			}
-		}
-		if worst < 0 {
-			break
-		}
-		kept[worst] = false
-	}
-	for c := range cols {
-		if over := total() - width; width > 0 && over > 0 && kept[c] && cols[c].shrink {
-			widths[c] = max(minShrunk, natural[c]-over)
-			if widths[c] >= natural[c] {
-				widths[c] = 0
+			if over := total() - width; width > 0 && over > 0 && kept[c] && cols[c].shrink {
+				cur := natural[c]
+				if widths[c] > 0 {
+					cur = widths[c]
+				}
+				if w := max(least, cur-over); w < cur {
+					widths[c] = w
+				}
 			}
 		}
 	}
+	dropDown(2)
+	shrinkTo(readableShrunk)
+	dropDown(1)
+	shrinkTo(minShrunk)
 	for c := range cols {
 		if kept[c] {
 			keep = append(keep, c)

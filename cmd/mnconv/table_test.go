@@ -23,8 +23,10 @@ func TestFitColumns(t *testing.T) {
 		{0, []int{0, 1, 2, 3}, 0},
 		{83, []int{0, 1, 2, 3}, 0},
 		{80, []int{0, 1, 2}, 0},      // "More" (drop 2) goes first
-		{72, []int{0, 1}, 0},         // then "Extra": 1 + 4 + 63 = 68
-		{50, []int{0, 1}, 42},        // then the name shrinks to fit
+		{72, []int{0, 1, 2}, 56},     // then the name shrinks
+		{50, []int{0, 1, 2}, 34},     // down to readableShrunk
+		{40, []int{0, 1}, 32},        // then "Extra" (drop 1) goes
+		{30, []int{0, 1}, 22},        // then the name shrinks further
 		{10, []int{0, 1}, minShrunk}, // never below minShrunk
 	} {
 		keep, widths := fitColumns(cols, rows, nil, c.width)
