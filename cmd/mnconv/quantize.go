@@ -61,7 +61,7 @@ images, and the output bytes do not depend on the number of workers.
 A per-tensor error report (SQNR and cosine against the float model on a few
 calibration images, worst first) is printed; --report FILE.json|FILE.md
 writes all of it.`,
-	Args: cobra.ExactArgs(2),
+	Args: cobra.RangeArgs(1, 2), // IN only with --stats-out (shard_quantize.go)
 	RunE: runQuantize,
 }
 
@@ -82,7 +82,6 @@ func init() {
 	f.Uint64Var(&quantFlags.seed, "seed", 1, "seed for --calib-count sampling")
 	f.BoolVar(&quantFlags.noProgress, "no-progress", false, "no progress bar")
 	f.IntVar(&quantFlags.workers, "workers", 0, "calibration workers (0 = all cores); the output does not depend on it")
-	_ = quantizeCmd.MarkFlagRequired("calib")
 	rootCmd.AddCommand(quantizeCmd)
 }
 
@@ -101,12 +100,19 @@ func parseDType(s string, allowFloat bool) (ir.DType, error) {
 }
 
 func runQuantize(cmd *cobra.Command, args []string) error {
-	in, out := args[0], args[1]
-	stderr := cmd.ErrOrStderr()
-	warn := func(msg string) { fmt.Fprintln(stderr, "warning:", msg) }
-	exp, err := exporters.ForPath(out)
+	sh, err := quantShardSetup(cmd, args) // --shard, --stats-out, --stats
 	if err != nil {
 		return err
+	}
+	in, out := args[0], ""
+	stderr := cmd.ErrOrStderr()
+	warn := func(msg string) { fmt.Fprintln(stderr, "warning:", msg) }
+	var exp *exporters.Format
+	if sh.statsOut == "" {
+		out = args[1]
+		if exp, err = exporters.ForPath(out); err != nil {
+			return err
+		}
 	}
 	if r := quantFlags.report; r != "" {
 		if _, err := reportEncoder(r); err != nil {
@@ -148,13 +154,18 @@ func runQuantize(cmd *cobra.Command, args []string) error {
 			if err != nil {
 				return nil, err
 			}
+			if sh.statsOut != "" {
+				files = sh.files(files)
+			}
 			src, err := quantize.NewImageSource(g, files, preset, mode)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %v", in, err)
 			}
 			return src, nil
 		},
-		Calibrate: quantize.CalibrateOptions{Workers: quantFlags.workers, Warn: warn},
+		Calibrate: quantize.CalibrateOptions{Workers: quantFlags.workers, Warn: warn, AllowEmpty: sh.statsOut != ""},
+		Stats:     sh.merged,
+		StatsOnly: sh.statsOut != "",
 		Configs: []quantize.Config{{Method: method, Percentile: quantFlags.percentile,
 			PerTensor: quantFlags.perTensor, ReduceRange: quantFlags.reduceRange, Activations: act, IO: iot, Warn: warn}},
 	}
@@ -170,9 +181,15 @@ func runQuantize(cmd *cobra.Command, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if quantFlags.calib == "" {
+		p.Calibration = nil // merged --stats, no images for the error report
+	}
 	o, err := p.Run(ctx, g)
 	if err != nil {
 		return err
+	}
+	if sh.statsOut != "" {
+		return sh.writeStats(cmd.OutOrStdout(), o.Stats, o.CalibTime.Seconds())
 	}
 	st, res := o.Stats, o.Results[0]
 	data, err := exp.Export(res.Graph, exporters.Options{Warn: warn})
@@ -183,9 +200,9 @@ func runQuantize(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	stdout := cmd.OutOrStdout()
-	fmt.Fprintf(stdout, "calibrated on %d images (%d skipped) in %.1fs; %s ranges; wrote %s (%d bytes)\n",
-		st.Images, len(st.Skipped), o.CalibTime.Seconds(), method, out, len(data))
-	if quantFlags.reportN > 0 {
+	fmt.Fprintf(stdout, "%s; %s ranges; wrote %s (%d bytes)\n",
+		sh.describe(st, o.CalibTime.Seconds()), method, out, len(data))
+	if quantFlags.reportN > 0 && o.Source != nil {
 		rep, err := o.Compare(0, quantFlags.reportN)
 		if err != nil {
 			return fmt.Errorf("error report: %v", err)
