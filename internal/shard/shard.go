@@ -152,7 +152,7 @@ func Check(specs []Spec, names []string) error {
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("missing shard %s of %d (have %d parts)", strings.Join(missing, ", "), n, len(specs))
+		return fmt.Errorf("missing shard %s of %d (%d given)", strings.Join(missing, ", "), n, len(specs))
 	}
 	return nil
 }
