@@ -20,10 +20,10 @@ var mergeFlags struct {
 }
 
 var mergeCmd = &cobra.Command{
-	Use:   "merge PART.json...",
+	Use:   "merge PART.json|FOLDER...",
 	Short: "Join the partial results of a sharded eval into its report and gate decision",
 	Long: `merge reads the partial results that eval --shard I/N --partial-out F.json
-wrote, one per shard, and prints the report an unsharded eval of the same
+wrote, one per shard (a FOLDER stands for its .json files), and prints the report an unsharded eval of the same
 models and images gives (text, or --json), applies the same gate (--max-drop
 and the other gate flags, when the shards ran with --baseline) and writes
 the same --junit file. Only the timings differ: the merged report sums the
@@ -65,6 +65,10 @@ func mergeUsage(format string, args ...any) error {
 
 func mergeMain(cmd *cobra.Command, args []string) error {
 	fl := cmd.Flags()
+	args, err := expandParts(args, ".json")
+	if err != nil {
+		return mergeUsage("%v", err)
+	}
 	parts := make([]*eval.Partial, len(args))
 	for i, a := range args {
 		p, err := eval.ReadPartial(a)

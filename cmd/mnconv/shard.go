@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -36,7 +37,7 @@ func addShardFlags(f *pflag.FlagSet, v *shardFlagValues, what string) {
 
 func init() {
 	addShardFlags(evalCmd.Flags(), &evalShardFlags, "labelled images")
-	evalCmd.Flags().StringVar(&evalPartialOut, "partial-out", "", "write this shard's per-image results as JSON for mnconv merge (gate flags then go to merge)")
+	evalCmd.Flags().StringVar(&evalPartialOut, "partial-out", "", "write this shard's per-image results as JSON for mnconv merge (gate flags then go to merge); a folder gets FOLDER/eval-I-of-N.json")
 	addShardFlags(quantizeCmd.Flags(), &quantShardFlags, "calibration images")
 }
 
@@ -84,7 +85,11 @@ func evalPartialSetup(cmd *cobra.Command) (*evalPartial, error) {
 			return nil, evalUsage("--%s applies to the whole evaluation: give it to mnconv merge, not to a shard with --partial-out", name)
 		}
 	}
-	return &evalPartial{spec: s, out: evalPartialOut}, nil
+	out, err := shardPath(evalPartialOut, "eval", ".json", s)
+	if err != nil {
+		return nil, evalUsage("--partial-out: %v", err)
+	}
+	return &evalPartial{spec: s, out: out}, nil
 }
 
 // run evaluates the shard's slice of items with the models (and the
@@ -150,4 +155,42 @@ func splitList(list []string) []string {
 		}
 	}
 	return out
+}
+
+// shardPath is where a shard writes: path itself, or when path is a folder
+// (an existing one, or a name ending in /) a file in it named for the
+// shard, e.g. DIR/eval-2-of-4.json, so that every pod of an Indexed Job
+// can be given the same flags.
+func shardPath(path, prefix, ext string, s shard.Spec) (string, error) {
+	st, err := os.Stat(path)
+	isDir := err == nil && st.IsDir()
+	if !isDir && !strings.HasSuffix(path, "/") && !strings.HasSuffix(path, string(filepath.Separator)) {
+		return path, nil
+	}
+	if err := os.MkdirAll(path, 0o755); err != nil {
+		return "", err
+	}
+	return filepath.Join(path, fmt.Sprintf("%s-%d-of-%d%s", prefix, s.Index, s.Count, ext)), nil
+}
+
+// expandParts replaces each folder among paths by its files ending in ext,
+// sorted (merges take the parts in any order).
+func expandParts(paths []string, ext string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil || !st.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		files, err := filepath.Glob(filepath.Join(p, "*"+ext))
+		if err != nil {
+			return nil, err
+		}
+		if len(files) == 0 {
+			return nil, fmt.Errorf("%s: no %s files", p, ext)
+		}
+		out = append(out, files...) // Glob sorts
+	}
+	return out, nil
 }

@@ -24,7 +24,7 @@ var quantStats struct {
 func init() {
 	f := quantizeCmd.Flags()
 	f.StringVar(&quantStats.out, "stats-out", "", "calibrate (a shard of) --calib and write the statistics to this file instead of a model: quantize IN --calib DIR --shard I/N --stats-out S.stats")
-	f.StringSliceVar(&quantStats.in, "stats", nil, "merge these calibration statistics (every shard once, comma-separated or repeated) instead of calibrating, and write the model")
+	f.StringSliceVar(&quantStats.in, "stats", nil, "merge these calibration statistics (every shard once, comma-separated or repeated; a folder stands for its .stats files) instead of calibrating, and write the model")
 }
 
 // quantShard is quantize's shard mode.
@@ -48,7 +48,10 @@ func quantShardSetup(cmd *cobra.Command, args []string) (*quantShard, error) {
 	if sharded {
 		q.spec = s
 	}
-	stats := splitList(quantStats.in)
+	stats, err := expandParts(splitList(quantStats.in), ".stats")
+	if err != nil {
+		return nil, fmt.Errorf("--stats: %v", err)
+	}
 	switch {
 	case q.statsOut != "" && len(stats) > 0:
 		return nil, fmt.Errorf("--stats-out (write a shard's statistics) and --stats (merge them into a model) exclude each other")
@@ -60,6 +63,11 @@ func quantShardSetup(cmd *cobra.Command, args []string) (*quantShard, error) {
 		return nil, fmt.Errorf("shard %s: a shard's calibration is partial: write it with --stats-out S.stats and merge the shards with quantize IN OUT --stats S1,S2,...", s)
 	case len(stats) == 0 && quantFlags.calib == "":
 		return nil, fmt.Errorf("--calib DIR is required (or --stats S1,S2,... to merge calibration statistics)")
+	}
+	if q.statsOut != "" {
+		if q.statsOut, err = shardPath(q.statsOut, "calib", ".stats", q.spec); err != nil {
+			return nil, fmt.Errorf("--stats-out: %v", err)
+		}
 	}
 	preset, err := preprocess.ParsePreset(quantFlags.preprocess)
 	if err != nil {
