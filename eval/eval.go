@@ -280,12 +280,25 @@ func runSafely(it *runtime.Interpreter) (err error) {
 }
 
 // Evaluate classifies every item with the chain of models (output 0 of each
-// feeding input 0 of the next) and scores the top-1 and top-5 accuracy.
-// Images run in parallel, one interpreter chain per worker; the graphs are
-// shared read-only. Unreadable images are counted, named through cfg.Warn
-// and skipped; fewer readable images than cfg.MinImages (at least 1) is an
-// error, as is any failure of the models themselves.
+// feeding input 0 of the next) and scores the top-1 and top-5 accuracy:
+// Run, then Summarize. Images run in parallel, one interpreter chain per
+// worker; the graphs are shared read-only. Unreadable images are counted,
+// named through cfg.Warn and skipped; fewer readable images than
+// cfg.MinImages (at least 1) is an error, as is any failure of the models
+// themselves.
 func Evaluate(ctx context.Context, models []*ir.Graph, items []Item, cfg Config) (*Result, error) {
+	t, err := Run(ctx, models, items, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return Summarize(t, cfg)
+}
+
+// Run classifies every item with the chain of models and returns the
+// per-image outcomes and executed costs, in the order of items; it applies
+// no minimum of readable images (a shard may hold none). Unreadable images
+// are named through cfg.Warn.
+func Run(ctx context.Context, models []*ir.Graph, items []Item, cfg Config) (*Tally, error) {
 	c, err := newChain(models, cfg)
 	if err != nil {
 		return nil, err
@@ -404,61 +417,38 @@ feed:
 		return nil, fmt.Errorf("eval: %w", err)
 	}
 
-	r := &Result{Classes: c.classes, Workers: nw, WallSeconds: wall.Seconds(), PerImage: []ImageResult{}}
+	t := &Tally{Classes: c.classes, Workers: nw, WallSeconds: wall.Seconds(), Images: make([]TallyImage, 0, len(items))}
 	for _, d := range decodeTime {
-		r.DecodeSeconds += d.Seconds()
+		t.DecodeSeconds += d.Seconds()
 	}
 	for _, w := range workers {
-		r.InferenceSeconds += w.infer.Seconds()
+		t.InferenceSeconds += w.infer.Seconds()
 	}
-	var hit1, hit5 int
+	n := 0
 	for i, it := range items {
+		ti := TallyImage{Index: it.Index, File: it.File, Label: it.Label, Top5: tops[i]}
 		if readErr[i] != nil {
-			r.Skipped = append(r.Skipped, Skipped{File: it.File, Error: readErr[i].Error()})
+			ti.Top5, ti.Error = nil, readErr[i].Error()
 			if cfg.Warn != nil {
 				cfg.Warn(fmt.Sprintf("skipping unreadable image %s: %v", it.File, readErr[i]))
 			}
-			continue
+		} else {
+			n++
 		}
-		top := tops[i]
-		res := ImageResult{File: it.File, Label: it.Label, Top5: top}
-		res.CorrectTop1 = len(top) > 0 && top[0] == it.Label
-		res.CorrectTop5 = slices.Contains(top, it.Label)
-		if res.CorrectTop1 {
-			hit1++
-		}
-		if res.CorrectTop5 {
-			hit5++
-		}
-		r.PerImage = append(r.PerImage, res)
+		t.Images = append(t.Images, ti)
 	}
-	r.N = len(r.PerImage)
-	r.Unreadable = len(r.Skipped)
 	for mi := range c.models {
 		its := make([]*runtime.Interpreter, len(workers))
 		for wi, w := range workers {
 			its[wi] = w.its[mi]
 		}
-		mc, err := CountRuns(r.N, cfg.CountLayers, its...)
+		mc, err := CountRuns(n, cfg.CountLayers, its...)
 		if err != nil {
 			return nil, err
 		}
-		r.Cost = append(r.Cost, mc)
+		t.Cost = append(t.Cost, mc)
 	}
-	r.MACsPerImage, r.StaticMACs, r.WeightBytes = chainCost(r.Cost)
-	if cfg.LimitUnreadable && len(r.Skipped) > 0 && float64(len(r.Skipped)) > cfg.MaxUnreadable*float64(len(items)) {
-		return r, &UnreadableError{Skipped: r.Skipped, Listed: len(items), Max: cfg.MaxUnreadable}
-	}
-	minImages := max(cfg.MinImages, 1)
-	if r.N < minImages {
-		return r, fmt.Errorf("eval: only %d of %d images could be read, fewer than the minimum %d", r.N, len(items), minImages)
-	}
-	r.Top1 = 100 * float64(hit1) / float64(r.N)
-	r.Top5 = 100 * float64(hit5) / float64(r.N)
-	if wall > 0 {
-		r.ImagesPerSecond = float64(r.N) / wall.Seconds()
-	}
-	return r, nil
+	return t, nil
 }
 
 // UnreadableError is Evaluate's refusal of a folder with more unreadable

@@ -82,7 +82,7 @@ func TestParseLabels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Item{{Path: "/img/a.png", File: "a.png", Label: 2}, {Path: "/img/sub/b.png", File: "sub/b.png", Label: 0}}
+	want := []Item{{Path: "/img/a.png", File: "a.png", Label: 2}, {Path: "/img/sub/b.png", File: "sub/b.png", Label: 0, Index: 1}}
 	if !slices.Equal(items, want) {
 		t.Errorf("got %v, want %v", items, want)
 	}

@@ -17,6 +17,9 @@ type Item struct {
 	Path  string // file to read
 	File  string // name as the labels file gives it (what reports show)
 	Label int    // class index, 0-based (ImageNet: 0..999)
+	// Index is the item's position in its labels file, 0-based: results
+	// of shards merge back into this order.
+	Index int
 }
 
 // MaxLabelsBytes bounds a labels file.
@@ -100,7 +103,7 @@ func ParseLabels(r io.Reader, name, imageDir string) ([]Item, error) {
 			return nil, fmt.Errorf("%s:%d: file %q already listed on line %d", name, line, file, prev)
 		}
 		seen[file] = line
-		items = append(items, Item{Path: filepath.Join(imageDir, clean), File: file, Label: class})
+		items = append(items, Item{Path: filepath.Join(imageDir, clean), File: file, Label: class, Index: len(items)})
 	}
 	if len(items) == 0 {
 		return nil, fmt.Errorf("%s: no images listed", name)

@@ -31,6 +31,9 @@ type CalibrateOptions struct {
 	Workers  int          // 0 means GOMAXPROCS
 	Progress func()       // called once per item, from any worker
 	Warn     func(string) // unreadable items; nil discards
+	// AllowEmpty accepts a run in which no item could be used (a shard of
+	// a sharded calibration may hold none); else that is an error.
+	AllowEmpty bool
 }
 
 // Calibrate runs the float graph over every item of src with an observer on
@@ -175,7 +178,7 @@ feed:
 			}
 		}
 	}
-	if st.Images == 0 {
+	if st.Images == 0 && !opts.AllowEmpty {
 		return nil, fmt.Errorf("calibration: none of the %d items could be used", src.Len())
 	}
 	return st, nil

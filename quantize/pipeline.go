@@ -2,6 +2,7 @@ package quantize
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/mnconv/mnconv/ir"
@@ -22,8 +23,15 @@ type Pipeline struct {
 	// PrepareGraph with the graph and the passes' report.
 	Optimized func(g *ir.Graph, rep *passes.Report) error
 	// Calibration makes the calibration source for the optimized, prepared
-	// graph (how images are preprocessed depends on its input). Required.
+	// graph (how images are preprocessed depends on its input). Required
+	// unless Stats is set (then it only feeds Outcome.Compare).
 	Calibration func(g *ir.Graph) (Source, error)
+	// Stats, when set, are statistics calibrated before (the merged shards
+	// of a sharded calibration): Calibrate is skipped.
+	Stats *Stats
+	// StatsOnly stops after calibration, with no quantized graph (a shard
+	// of a sharded calibration writes its Stats).
+	StatsOnly bool
 	// Calibrate tunes calibration. Its Progress is replaced when Progress
 	// below is set.
 	Calibrate CalibrateOptions
@@ -68,8 +76,26 @@ func (p Pipeline) Run(ctx context.Context, g *ir.Graph) (*Outcome, error) {
 	if err := PrepareGraph(g); err != nil {
 		return nil, err
 	}
-	if out.Source, err = p.Calibration(g); err != nil {
+	if p.Calibration != nil {
+		if out.Source, err = p.Calibration(g); err != nil {
+			return nil, err
+		}
+	}
+	if p.Stats != nil {
+		out.Stats = p.Stats
+	} else if err := p.calibrate(ctx, g, out); err != nil {
 		return nil, err
+	}
+	if p.StatsOnly {
+		return out, nil
+	}
+	return p.finish(g, out)
+}
+
+// calibrate runs Calibrate over the source into out.
+func (p Pipeline) calibrate(ctx context.Context, g *ir.Graph, out *Outcome) error {
+	if out.Source == nil {
+		return fmt.Errorf("quantize: no calibration source and no statistics")
 	}
 	opts := p.Calibrate
 	end := func() {}
@@ -77,12 +103,18 @@ func (p Pipeline) Run(ctx context.Context, g *ir.Graph) (*Outcome, error) {
 		opts.Progress, end = p.Progress(out.Source.Len())
 	}
 	start := time.Now()
+	var err error
 	out.Stats, err = Calibrate(ctx, g, out.Source, opts)
 	end()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	out.CalibTime = time.Since(start)
+	return nil
+}
+
+// finish quantizes the calibrated graph once per config.
+func (p Pipeline) finish(g *ir.Graph, out *Outcome) (*Outcome, error) {
 	configs := p.Configs
 	if len(configs) == 0 {
 		configs = []Config{{}}
@@ -101,6 +133,9 @@ func (p Pipeline) Run(ctx context.Context, g *ir.Graph) (*Outcome, error) {
 // Compare is the error report of result i against the float graph on the
 // first n readable calibration items.
 func (o *Outcome) Compare(i, n int) (*Report, error) {
+	if o.Source == nil {
+		return nil, fmt.Errorf("no calibration images to compare on")
+	}
 	var inputs []*rt.Tensor
 	for k := 0; k < o.Source.Len() && len(inputs) < n; k++ {
 		if x, err := o.Source.Load(k); err == nil {

@@ -125,13 +125,17 @@ func evalMain(cmd *cobra.Command, args []string) error {
 	if evalFlags.images == "" {
 		return evalUsage("--images DIR is required")
 	}
+	part, err := evalPartialSetup(cmd) // shard.go: eval --shard / --partial-out
+	if err != nil {
+		return err
+	}
 	if !gate {
 		for _, name := range []string{"max-drop", "min-top1", "junit", "max-macs-ratio", "max-size-ratio"} {
 			if fl.Changed(name) {
 				return evalUsage("--%s needs --baseline", name)
 			}
 		}
-	} else if !fl.Changed("max-drop") {
+	} else if !fl.Changed("max-drop") && part == nil {
 		return evalUsage("--baseline needs --max-drop POINTS")
 	}
 	if evalFlags.maxDrop < 0 {
@@ -196,17 +200,16 @@ func evalMain(cmd *cobra.Command, args []string) error {
 		cfg.Progress = stderr
 	}
 	cfg.Description = "model"
+	if part != nil {
+		return part.run(ctx, cmd, args, models, baseline, items, cfg)
+	}
 	res, err := eval.Evaluate(ctx, models, items, cfg)
 	if err != nil {
 		return err
 	}
 	out := cmd.OutOrStdout()
 	if !gate {
-		if evalFlags.json {
-			return evalJSON(out, evalReport{Models: args, Result: res})
-		}
-		evalPrint(out, "model", args, res)
-		return nil
+		return evalOutput(out, evalOut{json: evalFlags.json, models: args, res: res})
 	}
 
 	cfg.Description = "baseline"
@@ -221,19 +224,47 @@ func evalMain(cmd *cobra.Command, args []string) error {
 		return fmt.Errorf("baseline: %w", err)
 	}
 	g := eval.Gate{MaxDrop: evalFlags.maxDrop, MinTop1: evalFlags.minTop1, MaxMACsRatio: evalFlags.maxMACs, MaxSizeRatio: evalFlags.maxSize}
+	return evalOutput(out, evalOut{json: evalFlags.json, junit: evalFlags.junit, models: args, res: res,
+		baselineModels: evalFlags.baseline, base: base, gate: &g})
+}
+
+// evalOut is what eval (and merge, from the parts of a sharded eval)
+// reports: the model's result, and in gate mode the baseline's and the gate.
+type evalOut struct {
+	json           bool
+	junit          string
+	models         []string
+	res            *eval.Result
+	baselineModels []string
+	base           *eval.Result
+	gate           *eval.Gate // nil: no gate
+}
+
+// evalOutput prints the report (text or JSON), writes the JUnit file and
+// returns the gate's verdict as the exit status.
+func evalOutput(out io.Writer, o evalOut) error {
+	args, res, base := o.models, o.res, o.base
+	if o.gate == nil {
+		if o.json {
+			return evalJSON(out, evalReport{Models: args, Result: res})
+		}
+		evalPrint(out, "model", args, res)
+		return nil
+	}
+	g := *o.gate
 	c := g.Compare(res, base)
-	if evalFlags.junit != "" {
-		if err := g.WriteJUnit(evalFlags.junit, "mnconv eval gate", c); err != nil {
+	if o.junit != "" {
+		if err := g.WriteJUnit(o.junit, "mnconv eval gate", c); err != nil {
 			return fmt.Errorf("eval: writing the JUnit report: %w", err)
 		}
 	}
-	if evalFlags.json {
-		if err := evalJSON(out, evalReport{Models: args, Result: res, Baseline: base, BaselineModels: evalFlags.baseline, Gate: &c}); err != nil {
+	if o.json {
+		if err := evalJSON(out, evalReport{Models: args, Result: res, Baseline: base, BaselineModels: o.baselineModels, Gate: &c}); err != nil {
 			return err
 		}
 	} else {
 		evalPrint(out, "model", args, res)
-		evalPrint(out, "baseline", evalFlags.baseline, base)
+		evalPrint(out, "baseline", o.baselineModels, base)
 		fmt.Fprintf(out, "drop:      %.2f points (allowed %.2f), top-1 agreement %.2f%% of %d images\n", c.Drop, g.MaxDrop, c.Agreement, c.Common)
 		evalPrintCost(out, g, c)
 		if c.Pass {

@@ -75,6 +75,9 @@ func main() {
 		stop() // a second Ctrl-C kills at once
 		select {
 		case r = <-done:
+			if r.err == nil {
+				return // it finished before it saw the interrupt: its output is whole
+			}
 		case <-time.After(interruptGrace):
 		}
 		fmt.Fprintln(os.Stderr, "mnconv: interrupted")
@@ -83,7 +86,7 @@ func main() {
 	interrupted := ctx.Err() != nil // before stop, which cancels ctx too
 	stop()
 	if r.err == nil {
-		return
+		return // finished: an interrupt that came after the work changes nothing
 	}
 	if interrupted {
 		fmt.Fprintln(os.Stderr, "mnconv: interrupted")

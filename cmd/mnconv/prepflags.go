@@ -151,3 +151,21 @@ func otherRecipes(except string) []string {
 // explicitMode reports whether --input-mode (or an old --preprocess MAPPING)
 // fixed the pixel mapping.
 func (p *prepFlags) explicitMode() bool { return p.mode != preprocess.Auto }
+
+// fingerprint names the preset and geometry as given (a shard's
+// calibration statistics record it; parts of different settings do not
+// merge).
+func (p *prepFlags) fingerprint() string {
+	if p.resize == "" {
+		return p.preprocess
+	}
+	return p.preprocess + " --resize " + p.resize
+}
+
+// inputModeName is --input-mode as given, "auto" when unset.
+func (p *prepFlags) inputModeName() string {
+	if p.inputMode == "" {
+		return "auto"
+	}
+	return p.inputMode
+}

@@ -66,7 +66,7 @@ stops it (exit 130) and leaves no file behind.`,
   mnconv quantize float.onnx int8.onnx --calib imagenet/calib --calib-count 100 --method percentile
   mnconv quantize mobilenet_v2.onnx int8.tflite --calib imagenet/calib --preprocess torchvision --io int8
   mnconv quantize float.tflite int8.tflite --calib imagenet/calib --report report.md`,
-	Args: withUsage(cobra.ExactArgs(2)),
+	Args: withUsage(cobra.RangeArgs(1, 2)), // IN alone with --stats-out (shard_quantize.go)
 	RunE: runQuantize,
 }
 
@@ -89,7 +89,6 @@ func init() {
 	f.Uint64Var(&quantFlags.seed, "seed", 1, "seed for --calib-count sampling")
 	f.BoolVar(&quantFlags.noProgress, "no-progress", false, "no progress bar")
 	f.IntVar(&quantFlags.workers, "workers", 0, "calibration workers (0 = all cores); the output does not depend on it")
-	_ = quantizeCmd.MarkFlagRequired("calib")
 	quantizeCut.register(quantizeCmd)
 	rootCmd.AddCommand(quantizeCmd)
 }
@@ -109,22 +108,29 @@ func parseDType(s string, allowFloat bool) (ir.DType, error) {
 }
 
 func runQuantize(cmd *cobra.Command, args []string) error {
-	in, out := args[0], args[1]
-	stderr := cmd.ErrOrStderr()
-	warn := func(msg string) { fmt.Fprintln(stderr, "warning:", msg) }
 	if err := checkCounts(cmd, []string{"calib-count", "workers", "report-images"}, nil); err != nil {
 		return err
 	}
-	exp, err := checkModelOutput("OUT", out, "")
+	sh, err := quantShardSetup(cmd, args) // --shard, --stats-out, --stats
 	if err != nil {
 		return err
+	}
+	in, out := args[0], ""
+	stderr := cmd.ErrOrStderr()
+	warn := func(msg string) { fmt.Fprintln(stderr, "warning:", msg) }
+	var exp *exporters.Format
+	if sh.statsOut == "" {
+		out = args[1]
+		if exp, err = checkModelOutput("OUT", out, ""); err != nil {
+			return err
+		}
 	}
 	if r := quantFlags.report; r != "" {
 		if err := checkOutput("--report", r, ".json", ".md", ".markdown"); err != nil {
 			return err
 		}
 	}
-	if st, err := os.Stat(quantFlags.calib); err != nil || !st.IsDir() {
+	if st, err := os.Stat(quantFlags.calib); quantFlags.calib != "" && (err != nil || !st.IsDir()) {
 		return usageErrorf("--calib %s is not a folder", quantFlags.calib)
 	}
 	if !(quantFlags.percentile > 0 && quantFlags.percentile <= 100) {
@@ -164,13 +170,18 @@ func runQuantize(cmd *cobra.Command, args []string) error {
 			if err != nil {
 				return nil, err
 			}
+			if sh.statsOut != "" {
+				files = sh.files(files)
+			}
 			src, err := quantize.NewImageSource(g, files, preset, mode)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %v", in, err)
 			}
 			return src, nil
 		},
-		Calibrate: quantize.CalibrateOptions{Workers: quantFlags.workers, Warn: warn},
+		Calibrate: quantize.CalibrateOptions{Workers: quantFlags.workers, Warn: warn, AllowEmpty: sh.statsOut != ""},
+		Stats:     sh.merged,
+		StatsOnly: sh.statsOut != "",
 		Configs: []quantize.Config{{Method: method, Percentile: quantFlags.percentile,
 			PerTensor: quantFlags.perTensor, ReduceRange: quantFlags.reduceRange, Activations: act, IO: iot, Warn: warn}},
 	}
@@ -184,9 +195,15 @@ func runQuantize(cmd *cobra.Command, args []string) error {
 			return func() { bar.Add(1) }, func() { bar.Finish() }
 		}
 	}
+	if quantFlags.calib == "" {
+		p.Calibration = nil // merged --stats, no images for the error report
+	}
 	o, err := p.Run(cmd.Context(), g)
 	if err != nil {
 		return err
+	}
+	if sh.statsOut != "" {
+		return sh.writeStats(cmd.OutOrStdout(), o.Stats, o.CalibTime.Seconds())
 	}
 	st, res := o.Stats, o.Results[0]
 	data, err := exp.Export(res.Graph, exporters.Options{Warn: warn})
@@ -197,9 +214,9 @@ func runQuantize(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	stdout := cmd.OutOrStdout()
-	fmt.Fprintf(stdout, "calibrated on %d images (%d skipped) in %.1fs; %s ranges; wrote %s (%d bytes)\n",
-		st.Images, len(st.Skipped), o.CalibTime.Seconds(), method, out, len(data))
-	if quantFlags.reportN > 0 {
+	fmt.Fprintf(stdout, "%s; %s ranges; wrote %s (%d bytes)\n",
+		sh.describe(st, o.CalibTime.Seconds()), method, out, len(data))
+	if quantFlags.reportN > 0 && o.Source != nil {
 		rep, err := o.Compare(0, quantFlags.reportN)
 		if err != nil {
 			return fmt.Errorf("error report: %v", err)
