@@ -234,6 +234,15 @@ func (q *quantizer) chooseParams() error {
 			// range never exceeds [0, 6].
 			l, h := n.OutputBounds()
 			alo, ahi := max(float64(l), -math.MaxFloat32), min(float64(h), math.MaxFloat32)
+			if q.cfg.Method == Entropy && ahi < math.MaxFloat32 {
+				// Entropy clips a bounded activation (ReLU6) of a
+				// quantization-aware model to ~4 where training put real
+				// values up to the bound: keep the observed range inside the
+				// bound instead (measured, --calib-count 100: the dequantized
+				// coral v2 goes from 55.00 to 87.75 top-1 on eval/, float 88.25).
+				hst := q.st.Hist[out.Name]
+				lo, hi = hst.Min, hst.Max
+			}
 			set(out, max(lo, alo), min(hi, ahi))
 		}
 	}
