@@ -14,9 +14,14 @@ import (
 
 // TensorReport is the error of one quantized activation against its float twin.
 type TensorReport struct {
-	Name       string  `json:"name"`
-	Op         string  `json:"op"`
-	SQNR       float64 `json:"sqnr_db"` // 10 log10(sum f^2 / sum (f - dq)^2); +Inf when exact
+	Name string  `json:"name"`
+	Op   string  `json:"op"`
+	SQNR float64 `json:"sqnr_db"` // 10 log10(sum f^2 / sum (f - dq)^2); +Inf when exact
+	// Isolated is the SQNR of this layer quantized alone: its float inputs
+	// quantized, the integer node run, its output against the float one
+	// (the rest of the model float). NaN where the tensor has no node of
+	// its own (graph input, requantize).
+	Isolated   float64 `json:"isolated_sqnr_db"`
 	Cosine     float64 `json:"cosine"`
 	Lo         float64 `json:"range_lo"`
 	Hi         float64 `json:"range_hi"`
@@ -43,6 +48,11 @@ type Report struct {
 	Tensors   []TensorReport    `json:"tensors"` // worst SQNR first
 	Depthwise []DepthwiseReport `json:"depthwise"`
 	FloatOps  []string          `json:"float_ops,omitempty"`
+	Excluded  []string          `json:"excluded,omitempty"`
+	// OutputSQNR is the SQNR of the model's first output against the float
+	// model's; Top1Agree the fraction of images whose top-1 is the same.
+	OutputSQNR float64 `json:"output_sqnr_db"`
+	Top1Agree  float64 `json:"top1_agreement"`
 }
 
 type acc struct{ ff, ee, fq, qq float64 }
@@ -94,25 +104,27 @@ func Compare(floatG *ir.Graph, res *Result, method Method, inputs []*rt.Tensor) 
 			a = &acc{}
 			accs[qt] = a
 		}
-		for i, f := range fv {
-			d := float64(dq[i])
-			a.ff += float64(f) * float64(f)
-			a.ee += (float64(f) - d) * (float64(f) - d)
-			a.fq += float64(f) * d
-			a.qq += d * d
-		}
+		a.add(fv, dq)
 	}
 	qi.Observe = func(n *ir.Node, outs []*rt.Tensor) {
 		for i, t := range n.Outputs {
 			measure(t, outs[i])
 		}
 	}
+	isolated := isolatedNodes(res)
+	iso := map[*ir.Tensor]*acc{}
+	var out acc
+	agree := 0
 	for _, x := range inputs {
 		if err := fi.SetInput(0, x); err != nil {
 			return nil, err
 		}
 		save(floatG.Inputs[0], x)
 		if err := fi.Run(); err != nil {
+			return nil, err
+		}
+		fo := append([]float32(nil), fi.Output(0).F32...)
+		if err := isolate(isolated, res, saved, iso); err != nil {
 			return nil, err
 		}
 		qx := x
@@ -126,21 +138,39 @@ func Compare(floatG *ir.Graph, res *Result, method Method, inputs []*rt.Tensor) 
 		if err := qi.Run(); err != nil {
 			return nil, err
 		}
+		qo := qi.Output(0).F32
+		if q := res.Graph.Outputs[0]; q.DType != ir.Float32 {
+			qo = qi.Output(0).Dequantized(q.Quant)
+		}
+		if len(qo) == len(fo) {
+			out.add(fo, qo)
+			if argmax(fo) == argmax(qo) {
+				agree++
+			}
+		}
 	}
 	prod := floatG.Producers()
-	rep := &Report{Images: len(inputs), Method: method.String(), FloatOps: res.Float}
+	rep := &Report{Images: len(inputs), Method: method.String(), FloatOps: res.Float, Excluded: res.Excluded,
+		OutputSQNR: out.sqnr()}
+	if len(inputs) > 0 {
+		rep.Top1Agree = float64(agree) / float64(len(inputs))
+	}
 	for qt, a := range accs {
 		ft := res.Twins[qt]
 		op := "input"
 		if p := prod[ft]; p != nil {
 			op = p.Op.String()
+			if p.IsDepthwise() {
+				op = "DepthwiseConv"
+			}
 		}
 		r := res.Ranges[ft.Name]
 		tr := TensorReport{Name: ft.Name, Op: op, Lo: r.Lo, Hi: r.Hi, ObservedLo: r.ObservedLo, ObservedHi: r.ObservedHi,
 			Scale: qt.Quant.Scale[0], ZeroPoint: qt.Quant.ZP(0)}
-		tr.SQNR = math.Inf(1)
-		if a.ee > 0 {
-			tr.SQNR = 10 * math.Log10(a.ff/a.ee)
+		tr.SQNR = a.sqnr()
+		tr.Isolated = math.NaN()
+		if b := iso[qt]; b != nil {
+			tr.Isolated = b.sqnr()
 		}
 		tr.Cosine = 1
 		if a.ff > 0 && a.qq > 0 {
@@ -194,21 +224,51 @@ func QuantizeTensor(x *rt.Tensor, dt ir.DType, q *ir.Quant) *rt.Tensor {
 	return out
 }
 
-// WriteTable prints the worst n tensors as a fixed-width table.
+// Headline is the one-line summary: output SQNR and top-1 agreement against
+// the float model.
+func (r *Report) Headline() string {
+	return fmt.Sprintf("int8 vs float on %d calibration images: output SQNR %.2f dB, top-1 agreement %.1f%%",
+		r.Images, r.OutputSQNR, 100*r.Top1Agree)
+}
+
+// WriteTable prints the headline and the worst n tensors as a fixed-width
+// table: accumulated SQNR (the quantized model up to this tensor) beside
+// isolated SQNR (this layer alone quantized).
 func (r *Report) WriteTable(w io.Writer, n int) {
+	fmt.Fprintln(w, r.Headline())
 	fmt.Fprintf(w, "Quantization error per tensor (%s ranges, %d images), worst first:\n", r.Method, r.Images)
-	fmt.Fprintf(w, "  %-44s %-12s %9s %9s %22s %22s\n", "tensor", "op", "SQNR dB", "cosine", "range", "observed")
+	fmt.Fprintf(w, "  %-44s %-12s %9s %9s %9s %22s %22s\n", "tensor", "op", "SQNR dB", "isolated", "cosine", "range", "observed")
 	for i, t := range r.Tensors {
 		if n > 0 && i >= n {
 			fmt.Fprintf(w, "  ... %d more\n", len(r.Tensors)-n)
 			break
 		}
-		fmt.Fprintf(w, "  %-44s %-12s %9.2f %9.5f %22s %22s\n", trunc(t.Name, 44), t.Op, t.SQNR, t.Cosine,
+		fmt.Fprintf(w, "  %-44s %-12s %9.2f %9s %9.5f %22s %22s\n", trunc(t.Name, 44), t.Op, t.SQNR, dB(t.Isolated), t.Cosine,
 			fmt.Sprintf("[%.3g, %.3g]", t.Lo, t.Hi), fmt.Sprintf("[%.3g, %.3g]", t.ObservedLo, t.ObservedHi))
 	}
-	if len(r.FloatOps) > 0 {
-		fmt.Fprintf(w, "Left in float: %s\n", strings.Join(r.FloatOps, "; "))
+	if len(r.Excluded) > 0 {
+		fmt.Fprintf(w, "Kept in float by --exclude: %d nodes\n", len(r.Excluded))
+		for _, e := range r.Excluded {
+			fmt.Fprintf(w, "  %s\n", trunc(e, 100))
+		}
 	}
+	var other []string
+	for _, f := range r.FloatOps {
+		if !strings.HasSuffix(f, ": excluded") {
+			other = append(other, f)
+		}
+	}
+	if len(other) > 0 {
+		fmt.Fprintf(w, "Left in float: %s\n", strings.Join(other, "; "))
+	}
+}
+
+// dB formats an SQNR, "-" for NaN (not measured).
+func dB(v float64) string {
+	if math.IsNaN(v) {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", v)
 }
 
 func trunc(s string, n int) string {
@@ -227,6 +287,12 @@ func (r *Report) WriteJSON(w io.Writer) error {
 		if math.IsInf(c.Tensors[i].SQNR, 1) {
 			c.Tensors[i].SQNR = 999
 		}
+		if v := c.Tensors[i].Isolated; math.IsInf(v, 1) || math.IsNaN(v) {
+			c.Tensors[i].Isolated = map[bool]float64{true: 999, false: -1}[math.IsInf(v, 1)]
+		}
+	}
+	if math.IsInf(c.OutputSQNR, 1) {
+		c.OutputSQNR = 999
 	}
 	for i := range c.Depthwise {
 		if math.IsInf(c.Depthwise[i].Spread, 1) {
@@ -240,10 +306,11 @@ func (r *Report) WriteJSON(w io.Writer) error {
 
 // WriteMarkdown writes the whole report as markdown tables.
 func (r *Report) WriteMarkdown(w io.Writer) error {
-	fmt.Fprintf(w, "# Quantization report\n\n%d calibration images compared, %s ranges.\n\n", r.Images, r.Method)
-	fmt.Fprintf(w, "| tensor | op | SQNR (dB) | cosine | chosen range | observed min / max | scale | zero point |\n|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(w, "# Quantization report\n\n%d calibration images compared, %s ranges.\n\n%s.\n\n", r.Images, r.Method, r.Headline())
+	fmt.Fprintf(w, "SQNR is accumulated (the int8 model up to the tensor); isolated is the layer quantized alone, the rest float (-1 in JSON: not measured).\n\n")
+	fmt.Fprintf(w, "| tensor | op | SQNR (dB) | isolated SQNR (dB) | cosine | chosen range | observed min / max | scale | zero point |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, t := range r.Tensors {
-		fmt.Fprintf(w, "| %s | %s | %.2f | %.5f | [%.4g, %.4g] | %.4g / %.4g | %.4g | %d |\n", t.Name, t.Op, t.SQNR, t.Cosine, t.Lo, t.Hi, t.ObservedLo, t.ObservedHi, t.Scale, t.ZeroPoint)
+		fmt.Fprintf(w, "| %s | %s | %.2f | %s | %.5f | [%.4g, %.4g] | %.4g / %.4g | %.4g | %d |\n", t.Name, t.Op, t.SQNR, dB(t.Isolated), t.Cosine, t.Lo, t.Hi, t.ObservedLo, t.ObservedHi, t.Scale, t.ZeroPoint)
 	}
 	if len(r.Depthwise) > 0 {
 		fmt.Fprintf(w, "\n## Depthwise weight range spread per channel\n\n| layer | smallest channel max abs | largest | spread |\n|---|---|---|---|\n")

@@ -98,6 +98,8 @@ func clone(s []int) []int { return append([]int(nil), s...) }
 // float island between Dequantize and Quantize when it has no integer form.
 func (q *quantizer) node(n *ir.Node) error {
 	switch {
+	case q.excl.match(n):
+		return q.keepFloat(n)
 	case n.Op == ir.OpConv:
 		return q.weighted(n, 0)
 	case n.Op == ir.OpGemm:
@@ -120,6 +122,9 @@ func (q *quantizer) activation(n *ir.Node, t *ir.Tensor) (*ir.Tensor, error) {
 		return nil, nil
 	}
 	if qt := q.qt[t]; qt != nil {
+		if qt.DType == ir.Float32 && t.DType == ir.Float32 {
+			return q.requantize(t, qt), nil
+		}
 		return qt, nil
 	}
 	if !t.IsConst() {
@@ -337,6 +342,8 @@ func (q *quantizer) island(n *ir.Node, why string) error {
 			ins[i] = qt
 			continue
 		}
+		// Not shared with other readers (see dequantized): the files
+		// written before exclusion existed stay byte for byte the same.
 		f := &ir.Tensor{Name: q.unique(t.Name + "_dequant"), DType: ir.Float32, Shape: clone(t.Shape)}
 		q.out.Nodes = append(q.out.Nodes, ir.NewNode(f.Name, ir.OpDequantize, []*ir.Tensor{qt}, f))
 		ins[i] = f

@@ -63,8 +63,9 @@ func checkOutput(flag, path string, exts ...string) error {
 	}
 	// The only sure test of writability is writing: a probe file, removed at
 	// once (the real output is written atomically through a temporary file
-	// in the same folder).
-	f, err := os.CreateTemp(dir, ".mnconv-probe-*")
+	// in the same folder). It is named as internal/atomicfile names its
+	// temporaries, so one left by a kill is removed by the next write.
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {

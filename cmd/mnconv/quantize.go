@@ -33,6 +33,10 @@ var quantFlags struct {
 	seed        uint64
 	noProgress  bool
 	workers     int
+	exclude     []string
+	minSQNR     float64
+	minAgree    float64
+	force       bool
 }
 
 var quantizeCmd = &cobra.Command{
@@ -61,11 +65,22 @@ Calibration images are prepared as eval prepares them.
 ` + prepHelp + `
 
 OUT, --report and the flags are checked before calibration starts; Ctrl-C
-stops it (exit 130) and leaves no file behind.`,
+stops it (exit 130) and leaves no file behind.
+
+--exclude keeps chosen nodes (by name or op type) in float: in TFLite a
+DEQUANTIZE before and a QUANTIZE after each float run, in ONNX no
+QuantizeLinear / DequantizeLinear pair on their outputs; the report lists them.
+
+Guard: before writing, the int8 model is compared with the float one on the
+report images (--report-images, calibration images): output SQNR and top-1
+agreement. Below --min-sqnr or --min-agreement it names the worst layers (by
+isolated error: each layer quantized alone, the rest float), suggests fixes
+and exits 1 without writing, unless --force. --report-images 0 turns it off.`,
 	Example: `  mnconv quantize float.tflite int8.tflite --calib imagenet/calib
   mnconv quantize float.onnx int8.onnx --calib imagenet/calib --calib-count 100 --method percentile
   mnconv quantize mobilenet_v2.onnx int8.tflite --calib imagenet/calib --preprocess torchvision --io int8
-  mnconv quantize float.tflite int8.tflite --calib imagenet/calib --report report.md`,
+  mnconv quantize float.tflite int8.tflite --calib imagenet/calib --report report.md
+  mnconv quantize float.tflite int8.tflite --calib imagenet/calib --exclude Add,conv_last`,
 	Args: withUsage(cobra.RangeArgs(1, 2)), // IN alone with --stats-out (shard_quantize.go)
 	RunE: runQuantize,
 }
@@ -90,6 +105,10 @@ func init() {
 	f.BoolVar(&quantFlags.noProgress, "no-progress", false, "no progress bar")
 	f.IntVar(&quantFlags.workers, "workers", 0, "calibration workers (0 = all cores); the output does not depend on it")
 	quantizeCut.register(quantizeCmd)
+	f.StringSliceVar(&quantFlags.exclude, "exclude", nil, "keep these nodes in float: node names (or a ';'-separated part of one), output names or op types (Conv, DepthwiseConv, Add, ...), comma-separated")
+	f.Float64Var(&quantFlags.minSQNR, "min-sqnr", quantize.DefaultMinSQNR, "guard: least output SQNR (dB) against the float model on the report images")
+	f.Float64Var(&quantFlags.minAgree, "min-agreement", 100*quantize.DefaultMinAgreement, "guard: least top-1 agreement (%) with the float model on the report images")
+	f.BoolVar(&quantFlags.force, "force", false, "write the model even when the guard fails")
 	rootCmd.AddCommand(quantizeCmd)
 }
 
@@ -183,7 +202,7 @@ func runQuantize(cmd *cobra.Command, args []string) error {
 		Stats:     sh.merged,
 		StatsOnly: sh.statsOut != "",
 		Configs: []quantize.Config{{Method: method, Percentile: quantFlags.percentile,
-			PerTensor: quantFlags.perTensor, ReduceRange: quantFlags.reduceRange, Activations: act, IO: iot, Warn: warn}},
+			PerTensor: quantFlags.perTensor, ReduceRange: quantFlags.reduceRange, Activations: act, IO: iot, Exclude: quantFlags.exclude, Warn: warn}},
 	}
 	if !quantFlags.noProgress && evalIsTerminal(stderr) {
 		p.Progress = func(total int) (func(), func()) {
@@ -206,19 +225,10 @@ func runQuantize(cmd *cobra.Command, args []string) error {
 		return sh.writeStats(cmd.OutOrStdout(), o.Stats, o.CalibTime.Seconds())
 	}
 	st, res := o.Stats, o.Results[0]
-	data, err := exp.Export(res.Graph, exporters.Options{Warn: warn})
-	if err != nil {
-		return err
-	}
-	if err := atomicfile.WriteFile(out, data, in); err != nil {
-		return err
-	}
 	stdout := cmd.OutOrStdout()
-	fmt.Fprintf(stdout, "%s; %s ranges; wrote %s (%d bytes)\n",
-		sh.describe(st, o.CalibTime.Seconds()), method, out, len(data))
+	var rep *quantize.Report
 	if quantFlags.reportN > 0 && o.Source != nil {
-		rep, err := o.Compare(0, quantFlags.reportN)
-		if err != nil {
+		if rep, err = o.Compare(0, quantFlags.reportN); err != nil {
 			return fmt.Errorf("error report: %v", err)
 		}
 		rep.WriteTable(stdout, 15)
@@ -228,8 +238,37 @@ func runQuantize(cmd *cobra.Command, args []string) error {
 			}
 			fmt.Fprintf(stdout, "report written to %s\n", quantFlags.report)
 		}
+		if v := rep.Guard(quantFlags.minSQNR, quantFlags.minAgree/100, p.Configs[0]); !v.Pass {
+			writeVerdict(stderr, v)
+			if !quantFlags.force {
+				return &exitError{code: 1, err: fmt.Errorf("guard failed (%s): %s not written (--force writes it anyway)", strings.Join(v.Reasons, ", "), out)}
+			}
+			warn("guard failed; writing anyway (--force)")
+		}
 	}
+	data, err := exp.Export(res.Graph, exporters.Options{Warn: warn})
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(out, data, in); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s; %s ranges; wrote %s (%d bytes)\n",
+		sh.describe(st, o.CalibTime.Seconds()), method, out, len(data))
 	return nil
+}
+
+// writeVerdict explains a failed guard: the thresholds missed, the worst
+// layers by isolated error, the suggested fixes.
+func writeVerdict(w io.Writer, v *quantize.Verdict) {
+	fmt.Fprintf(w, "guard: %s\n", strings.Join(v.Reasons, "; "))
+	fmt.Fprintf(w, "guard: worst layers by isolated error (each quantized alone, the rest float):\n")
+	for _, t := range v.Worst {
+		fmt.Fprintf(w, "  %-60s %-14s isolated %6.2f dB, accumulated %6.2f dB\n", t.Name, t.Op, t.Isolated, t.SQNR)
+	}
+	for _, s := range v.Suggestions {
+		fmt.Fprintf(w, "guard: suggestion: %s\n", s)
+	}
 }
 
 // reportEncoder picks the report format from the file's extension.
