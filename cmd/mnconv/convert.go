@@ -20,6 +20,7 @@ var convFlags struct {
 	dequantize  bool
 	inputLayout string
 	verbose     bool
+	qdqMode     string
 }
 
 var convertCmd = &cobra.Command{
@@ -35,7 +36,15 @@ prints what each pass changed.
 --dequantize turns a quantized model into a float one (weights dequantized,
 QUANTIZE / DEQUANTIZE and Q/DQ nodes removed) so that it can be re-quantized.
 --input-layout nchw|nhwc sets an ONNX output's image input layout (default:
-what the source had). The output is written atomically and never over IN.`,
+what the source had). The output is written atomically and never over IN.
+
+QDQ ONNX input (QuantizeLinear / DequantizeLinear around float ops, as
+ONNX Runtime's quantizer and mnconv quantize write): --qdq-mode fuse (the
+default) turns each DequantizeLinear -> Conv/Gemm/MatMul/Add/Mul/pool/... ->
+QuantizeLinear region into the integer op with ONNX Runtime's requantization
+(so a QDQ file converts to a fully integer .tflite); regions no integer kernel
+covers stay as Q/DQ around float ops. --qdq-mode simulate keeps every region
+as written: float ops between Q/DQ pairs (the float simulation).`,
 	Args: cobra.ExactArgs(2),
 	RunE: runConvert,
 }
@@ -48,6 +57,7 @@ func init() {
 	f.BoolVar(&convFlags.dequantize, "dequantize", false, "turn a quantized model into a float one")
 	f.StringVar(&convFlags.inputLayout, "input-layout", "", "ONNX image input layout: nchw or nhwc")
 	f.BoolVar(&convFlags.verbose, "verbose", false, "print what each pass changed")
+	f.StringVar(&convFlags.qdqMode, "qdq-mode", "fuse", "QDQ ONNX input: fuse (integer ops) or simulate (float between Q/DQ)")
 	rootCmd.AddCommand(convertCmd)
 }
 
@@ -83,7 +93,15 @@ func runConvert(cmd *cobra.Command, args []string) error {
 	if convFlags.dequantize {
 		list = append([]passes.Pass{passes.Dequantize}, list...)
 	}
-	g, err := importers.Load(in, importers.Options{Warn: warn})
+	var simulate bool
+	switch convFlags.qdqMode {
+	case "fuse", "":
+	case "simulate":
+		simulate = true
+	default:
+		return fmt.Errorf("--qdq-mode %q: want fuse or simulate", convFlags.qdqMode)
+	}
+	g, err := importers.Load(in, importers.Options{Warn: warn, QDQSimulate: simulate})
 	if err != nil {
 		return err
 	}
