@@ -74,16 +74,11 @@ func TestQuantizedInReferenceRuntimes(t *testing.T) {
 				t.Logf("%s %s in %s: top-1 equal on %d/16 (+%d within one quantum), %d/%d outputs identical, %d within 2 quanta",
 					m.name, filepath.Base(path), f.r, agree, ties, exact, total, within2)
 				// ONNX Runtime fuses each DequantizeLinear -> op ->
-				// QuantizeLinear into its integer kernels (QLinearConv) with
-				// their own requantization, while our importer reads the QDQ
-				// file as written (float ops between Q/DQ pairs), so the two
-				// drift by a quantum here and there; on the low-confidence
-				// v1 0.25/128 that flips up to 4 of 16 top-1s. TFLite runs
-				// the same integer arithmetic we do and must agree fully.
+				// QuantizeLinear into its integer kernels (QLinearConv), and
+				// so does our importer (with the same requantization), so
+				// both runtimes must agree on every image. TFLite runs the
+				// same integer arithmetic we do on the .tflite file.
 				need := 16
-				if f.r == refrt.ONNX {
-					need = 12
-				}
 				if agree+ties < need {
 					t.Errorf("%s: top-1 agrees on only %d/16 (+%d ties), want %d", f.name, agree, ties, need)
 				}

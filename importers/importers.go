@@ -21,6 +21,10 @@ import (
 type Options struct {
 	// Batch fixes a symbolic batch dimension (0 means 1).
 	Batch int
+	// QDQSimulate keeps an ONNX QDQ model's Dequantize -> float op ->
+	// Quantize regions as they are (float simulation of the integer model)
+	// instead of fusing them into integer ops (convert --qdq-mode simulate).
+	QDQSimulate bool
 	// Warn receives non-fatal findings (quirks accepted); nil discards them.
 	Warn func(msg string)
 	// Lenient keeps what cannot be translated (an unsupported op, or

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mnconv/mnconv/exporters"
+	"github.com/mnconv/mnconv/importers"
 	"github.com/mnconv/mnconv/internal/atomicfile"
 	"github.com/mnconv/mnconv/ir"
 	"github.com/mnconv/mnconv/passes"
@@ -19,6 +20,7 @@ var convFlags struct {
 	dequantize  bool
 	inputLayout string
 	verbose     bool
+	qdqMode     string
 }
 
 var convertCmd = &cobra.Command{
@@ -35,11 +37,20 @@ prints what each pass changed.
 QUANTIZE / DEQUANTIZE and Q/DQ nodes removed) so that it can be re-quantized.
 --input-layout nchw|nhwc sets an ONNX output's image input layout (default:
 what the source had). The output is written atomically and never over IN.
-OUT's folder, its extension and --to are checked before IN is read.`,
+OUT's folder, its extension and --to are checked before IN is read.
+
+QDQ ONNX input (QuantizeLinear / DequantizeLinear around float ops, as
+ONNX Runtime's quantizer and mnconv quantize write): --qdq-mode fuse (the
+default) turns each DequantizeLinear -> Conv/Gemm/MatMul/Add/Mul/pool/... ->
+QuantizeLinear region into the integer op with ONNX Runtime's requantization
+(so a QDQ file converts to a fully integer .tflite); regions no integer kernel
+covers stay as Q/DQ around float ops. --qdq-mode simulate keeps every region
+as written: float ops between Q/DQ pairs (the float simulation).`,
 	Example: `  mnconv convert model.onnx model.tflite
   mnconv convert model.tflite model.onnx --input-layout nchw
   mnconv convert int8.tflite float.tflite --dequantize
-  mnconv convert model.onnx out.bin --to tflite --passes fold-batchnorm --verbose`,
+  mnconv convert model.onnx out.bin --to tflite --passes fold-batchnorm --verbose
+  mnconv convert int8_qdq.onnx int8.tflite --qdq-mode fuse`,
 	Args: withUsage(cobra.ExactArgs(2)),
 	RunE: runConvert,
 }
@@ -56,6 +67,7 @@ func init() {
 	f.StringVar(&convFlags.inputLayout, "input-layout", "", "ONNX image input layout: nchw or nhwc")
 	f.BoolVar(&convFlags.verbose, "verbose", false, "print what each pass changed")
 	convertCut.register(convertCmd)
+	f.StringVar(&convFlags.qdqMode, "qdq-mode", "fuse", "QDQ ONNX input: fuse (integer ops) or simulate (float between Q/DQ)")
 	rootCmd.AddCommand(convertCmd)
 }
 
@@ -85,7 +97,15 @@ func runConvert(cmd *cobra.Command, args []string) error {
 	if convFlags.dequantize {
 		list = append([]passes.Pass{passes.Dequantize}, list...)
 	}
-	g, err := loadModel(in, stderr)
+	var simulate bool
+	switch convFlags.qdqMode {
+	case "fuse", "":
+	case "simulate":
+		simulate = true
+	default:
+		return usageErrorf("--qdq-mode %q: want fuse or simulate", convFlags.qdqMode)
+	}
+	g, err := loadModelWith(in, stderr, importers.Options{QDQSimulate: simulate})
 	if err != nil {
 		return err
 	}

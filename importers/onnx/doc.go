@@ -22,5 +22,8 @@
 // Quantized ONNX: QuantizeLinear / DequantizeLinear become Quantize /
 // Dequantize; QLinearConv, QLinearMatMul and com.microsoft QLinearAdd /
 // QLinearGlobalAveragePool become the plain ops on quantized tensors with
-// Node.Arith = ir.ArithONNX.
+// Node.Arith = ir.ArithONNX. In a QDQ file, each DequantizeLinear -> op ->
+// QuantizeLinear region an integer kernel covers becomes that op on the
+// quantized tensors, also with ir.ArithONNX (qdq.go lists the rules);
+// importers.Options.QDQSimulate keeps the regions as float ops instead.
 package onnx

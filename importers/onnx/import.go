@@ -195,6 +195,9 @@ func (im *importer) run(m *pb.ModelProto) (*ir.Graph, error) {
 	if err := im.readOutputs(gp); err != nil {
 		return nil, err
 	}
+	if !im.opts.QDQSimulate {
+		fuseQDQ(im.g)
+	}
 	im.removeDead()
 	if err := im.g.InferShapes(); err != nil {
 		return nil, err

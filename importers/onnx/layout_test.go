@@ -229,8 +229,9 @@ func TestShapeChainFolds(t *testing.T) {
 	assertClose(t, runModel(t, g, x)[0], want, []int{1, 48})
 }
 
-// A QDQ graph: DequantizeLinear -> Conv -> QuantizeLinear. The int8 weight
-// is re-laid-out to OHWI before its Dequantize; no transpose appears.
+// A QDQ graph: DequantizeLinear -> Conv -> QuantizeLinear. Simulated, the
+// int8 weight is re-laid-out to OHWI before its Dequantize and no transpose
+// appears; fused (the default), the region is one integer Conv.
 func TestQDQConv(t *testing.T) {
 	wq := &pb.TensorProto{Name: proto.String("wq"), Dims: []int64{2, 3, 3, 3}, DataType: proto.Int32(int32(pb.TensorProto_INT8))}
 	for i := 0; i < 54; i++ {
@@ -254,7 +255,14 @@ func TestQDQConv(t *testing.T) {
 			scaleInit("ws", 0.01, 0.02), scaleInit("bs", 0.0002, 0.0004),
 			scaleInit("ys", 0.05), scalarInit("yz", pb.TensorProto_UINT8, 100)},
 	})
-	g := importModel(t, m)
+	fused := importModel(t, m)
+	if ops := countOps(fused); ops[ir.OpTranspose] != 0 || ops[ir.OpQuantize] != 1 || ops[ir.OpDequantize] != 1 || ops[ir.OpConv] != 1 {
+		t.Fatalf("fused: ops %v, want Quantize, Conv, Dequantize:\n%s", ops, fused.Dump())
+	}
+	g, err := Import("test.onnx", mustMarshal(m), importers.Options{QDQSimulate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ops := countOps(g)
 	if ops[ir.OpTranspose] != 0 || ops[ir.OpQuantize] != 2 || ops[ir.OpDequantize] != 4 || ops[ir.OpConv] != 1 {
 		t.Fatalf("ops %v, want 2 Quantize, 4 Dequantize, 1 Conv, no Transpose:\n%s", ops, g.Dump())
