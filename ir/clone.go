@@ -52,6 +52,9 @@ func CloneAttrs(a Attrs) Attrs {
 	case *OpaqueAttrs:
 		c := *v
 		return &c
+	case *DetectionPostProcessAttrs:
+		c := *v
+		return &c
 	}
 	return nil
 }

@@ -44,6 +44,12 @@ const (
 	// file declares (nil where it declares none). It has no kernel and no
 	// format binding; every verb but inspect refuses it.
 	OpOpaque
+	// OpDetectionPostProcess is TFLite's TFLite_Detection_PostProcess: box
+	// encodings [1,N,>=4], class scores [1,N,C] (column 0 the background
+	// when C = NumClasses+1), anchors [N,4] (center-size y, x, h, w) ->
+	// boxes [1,D,4] (ymin, xmin, ymax, xmax), classes [1,D], scores [1,D],
+	// count [1], all float32, D = MaxDetections*MaxClassesPerDetection.
+	OpDetectionPostProcess
 	numOps
 )
 
@@ -201,6 +207,24 @@ type OpaqueAttrs struct {
 	Unsupported bool
 }
 
+// DetectionPostProcessAttrs are TFLite_Detection_PostProcess's options
+// (its FlexBuffer custom options, same names): box decoding scales,
+// score and IoU thresholds, and fast NMS (one NMS over each anchor's best
+// class) or, with UseRegularNMS, one NMS per class.
+type DetectionPostProcessAttrs struct {
+	MaxDetections          int
+	MaxClassesPerDetection int
+	DetectionsPerClass     int
+	UseRegularNMS          bool
+	ScoreThreshold         float32
+	IoUThreshold           float32
+	NumClasses             int
+	YScale, XScale         float32
+	HScale, WScale         float32
+}
+
+func (*DetectionPostProcessAttrs) isAttrs() {}
+
 func (*ConvAttrs) isAttrs()        {}
 func (*OpaqueAttrs) isAttrs()      {}
 func (*GemmAttrs) isAttrs()        {}
@@ -325,6 +349,8 @@ var opTable = [numOps]OpInfo{
 	OpOpaque: {Name: "Opaque", MinInputs: 0, MaxInputs: maxInputs, Outputs: 1, MaxOutputs: maxOutputs,
 		NewAttrs: func() Attrs { return &OpaqueAttrs{} }, Infer: inferOpaque,
 		Traits: Opaque},
+	OpDetectionPostProcess: {Name: "DetectionPostProcess", MinInputs: 3, MaxInputs: 3, Outputs: 4,
+		NewAttrs: func() Attrs { return &DetectionPostProcessAttrs{DetectionsPerClass: 100} }, Infer: inferDetectionPostProcess},
 }
 
 // maxInputs bounds variadic ops (Concat, Opaque), maxOutputs the outputs of

@@ -68,6 +68,8 @@ func (w *writer) node(n *ir.Node) error {
 		return w.oneToOne(n, int8Version(n.In(0), 2))
 	case ir.OpArgMax:
 		return w.argMax(n)
+	case ir.OpDetectionPostProcess:
+		return w.detectionPostProcess(n)
 	case ir.OpIdentity:
 		// TFLite has no identity op; readers of the output read the input.
 		w.alias[n.Out()] = n.In(0)

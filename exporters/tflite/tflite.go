@@ -109,11 +109,15 @@ type fop struct {
 	// options writes the options table; nil writes none (TFLite then uses
 	// the defaults, which is what the op needs).
 	options func(b *flatbuffers.Builder) flatbuffers.UOffsetT
+	// custom is a CUSTOM op's code, customOptions its FlexBuffer options.
+	custom        string
+	customOptions []byte
 }
 
 type opcodeKey struct {
 	code    fb.BuiltinOperator
 	version int32
+	custom  string
 }
 
 // derivedKey names a tensor the exporter derives from an IR constant (a
@@ -435,7 +439,7 @@ func (w *writer) build() ([]byte, error) {
 	codeIndex := map[opcodeKey]uint32{}
 	opOffs := make([]flatbuffers.UOffsetT, len(w.ops))
 	for i, op := range w.ops {
-		k := opcodeKey{op.code, op.version}
+		k := opcodeKey{op.code, op.version, op.custom}
 		idx, ok := codeIndex[k]
 		if !ok {
 			idx = uint32(len(codes))
@@ -444,9 +448,12 @@ func (w *writer) build() ([]byte, error) {
 		}
 		inputs := int32Vector(b, fb.OperatorStartInputsVector, indices(op.inputs))
 		outputs := int32Vector(b, fb.OperatorStartOutputsVector, indices(op.outputs))
-		var opts flatbuffers.UOffsetT
+		var opts, custom flatbuffers.UOffsetT
 		if op.options != nil {
 			opts = op.options(b)
+		}
+		if op.customOptions != nil {
+			custom = b.CreateByteVector(op.customOptions)
 		}
 		fb.OperatorStart(b)
 		fb.OperatorAddOpcodeIndex(b, idx)
@@ -455,6 +462,9 @@ func (w *writer) build() ([]byte, error) {
 		if op.options != nil {
 			fb.OperatorAddBuiltinOptionsType(b, op.optType)
 			fb.OperatorAddBuiltinOptions(b, opts)
+		}
+		if op.customOptions != nil {
+			fb.OperatorAddCustomOptions(b, custom)
 		}
 		opOffs[i] = fb.OperatorEnd(b)
 	}
@@ -478,7 +488,14 @@ func (w *writer) build() ([]byte, error) {
 
 	codeOffs := make([]flatbuffers.UOffsetT, len(codes))
 	for i, k := range codes {
+		var custom flatbuffers.UOffsetT
+		if k.custom != "" {
+			custom = b.CreateString(k.custom)
+		}
 		fb.OperatorCodeStart(b)
+		if k.custom != "" {
+			fb.OperatorCodeAddCustomCode(b, custom)
+		}
 		// Readers take the larger of the two fields (tfl.ReadCode).
 		fb.OperatorCodeAddDeprecatedBuiltinCode(b, tfl.DeprecatedCode(k.code))
 		fb.OperatorCodeAddVersion(b, k.version)

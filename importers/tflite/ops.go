@@ -81,6 +81,9 @@ func (im *importer) operator(i int) error {
 	}
 	c.code = im.opcodes[oi]
 	convert, ok := converters[c.code.code]
+	if c.code.code == fb.BuiltinOperatorCUSTOM {
+		convert, ok = customConverters[c.code.custom]
+	}
 	if !ok {
 		im.sawUnsupported = true
 		return im.opaque(c, c.errorf("unsupported op %s", c.code.name()), fmt.Sprintf("unsupported op %s", c.code.name()), true)
@@ -100,7 +103,7 @@ func (im *importer) operator(i int) error {
 }
 
 func (c *opCtx) convert(convert func(*opCtx) error) error {
-	if n := c.op.OutputsLength(); n != 1 {
+	if n := c.op.OutputsLength(); n != 1 && c.code.code != fb.BuiltinOperatorCUSTOM {
 		return c.errorf("has %d outputs, want 1", n)
 	}
 	return convert(c)
