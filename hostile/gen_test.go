@@ -174,7 +174,7 @@ func generate() []corpusFile {
 		b[at+2] |= 0x80
 	}))
 	add("onnx_huge_length.onnx", []byte{0x08, 0x08, 0x3a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x0a, 0x00})
-	add("onnx_deep_nesting.onnx", nestedONNX(100))
+	add("onnx_deep_nesting.onnx", onnxtest.Marshal(onnxModel(13, onnxtest.Nested(100))))
 	add("onnx_no_graph.onnx", onnxtest.Marshal(&pb.ModelProto{IrVersion: proto.Int64(8),
 		OpsetImport: []*pb.OperatorSetIdProto{{Version: proto.Int64(13)}}}))
 	add("onnx_no_ir_version.onnx", onnx(func(m *pb.ModelProto) { m.IrVersion = nil }))
@@ -546,20 +546,6 @@ func finishModel(b *flatbuffers.Builder, code fb.BuiltinOperator, tensors []flat
 	fb.ModelAddBuffers(b, bufs)
 	b.FinishWithFileIdentifier(fb.ModelEnd(b), []byte(fb.FileIdentifier))
 	return b.FinishedBytes()
-}
-
-// nestedONNX is a model whose graph holds a node whose attribute holds a
-// graph ... depth times: deeper than the decoder's recursion limit.
-func nestedONNX(depth int) []byte {
-	var g *pb.GraphProto
-	for i := 0; i < depth; i++ {
-		n := onnxtest.Node("If", []string{"c"}, []string{"y"})
-		if g != nil {
-			n.Attribute = []*pb.AttributeProto{{Name: proto.String("then_branch"), Type: pb.AttributeProto_GRAPH.Enum(), G: g}}
-		}
-		g = &pb.GraphProto{Node: []*pb.NodeProto{n}}
-	}
-	return onnxtest.Marshal(onnxModel(13, g))
 }
 
 func testImage() image.Image {

@@ -32,19 +32,6 @@ func TestBadInputs(t *testing.T) {
 	graph := func(opset int64, nodes []*pb.NodeProto, in, out []*pb.ValueInfoProto, inits ...*pb.TensorProto) []byte {
 		return onnxtest.Marshal(onnxtest.Model(opset, &pb.GraphProto{Name: proto.String("g"), Node: nodes, Input: in, Output: out, Initializer: inits}))
 	}
-	// nested makes a node whose attribute holds a graph holding such a node,
-	// depth times.
-	nested := func(depth int) []byte {
-		var g *pb.GraphProto
-		for i := 0; i < depth; i++ {
-			n := onnxtest.Node("If", []string{"c"}, []string{"y"})
-			if g != nil {
-				n.Attribute = []*pb.AttributeProto{{Name: proto.String("then_branch"), Type: pb.AttributeProto_GRAPH.Enum(), G: g}}
-			}
-			g = &pb.GraphProto{Node: []*pb.NodeProto{n}}
-		}
-		return onnxtest.Marshal(onnxtest.Model(13, g))
-	}
 	w := onnxtest.FloatInit("w", []int64{4, 3, 3, 3}, func(i int) float32 { return 0.01 * float32(i) })
 
 	cases := []struct {
@@ -85,7 +72,7 @@ func TestBadInputs(t *testing.T) {
 		{"opset too old", edit(func(m *pb.ModelProto) { m.OpsetImport[0].Version = proto.Int64(1) }), []string{"opset 1 ", "not supported"}},
 		{"no default opset", edit(func(m *pb.ModelProto) { m.OpsetImport[0].Domain = proto.String("com.microsoft") }),
 			[]string{"imports no opset of the default ONNX domain"}},
-		{"deep nesting", nested(200), []string{"not a valid ONNX model", "recursion"}},
+		{"deep nesting", onnxtest.Marshal(onnxtest.Model(13, onnxtest.Nested(200))), []string{"not a valid ONNX model", "recursion"}},
 		{"attribute of the wrong type", graph(13, []*pb.NodeProto{onnxtest.Node("Conv", []string{"x", "w"}, []string{"y"}, onnxtest.AttrFloat("group", 1))},
 			[]*pb.ValueInfoProto{onnxtest.FloatValue("x", 1, 3, 8, 8)}, []*pb.ValueInfoProto{onnxtest.FloatValue("y", 1, 4, 6, 6)}, w),
 			[]string{`node "y_node" (Conv)`, `attribute "group" is FLOAT, want INT`}},

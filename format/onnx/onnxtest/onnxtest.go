@@ -101,6 +101,20 @@ func Int64Data(name string, v ...int64) *pb.TensorProto {
 	return &pb.TensorProto{Name: proto.String(name), Dims: []int64{int64(len(v))}, DataType: proto.Int32(int32(pb.TensorProto_INT64)), Int64Data: v}
 }
 
+// Nested is a graph whose If node holds a graph in its then_branch holding
+// such a node, depth times: deeper than a decoder's recursion limit.
+func Nested(depth int) *pb.GraphProto {
+	var g *pb.GraphProto
+	for i := 0; i < depth; i++ {
+		n := Node("If", []string{"c"}, []string{"y"})
+		if g != nil {
+			n.Attribute = []*pb.AttributeProto{{Name: proto.String("then_branch"), Type: pb.AttributeProto_GRAPH.Enum(), G: g}}
+		}
+		g = &pb.GraphProto{Node: []*pb.NodeProto{n}}
+	}
+	return g
+}
+
 // Option changes a field of the ModelProto that Model writes.
 type Option func(*pb.ModelProto)
 
