@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mnconv/mnconv/format/onnx/onnxtest"
 	"github.com/mnconv/mnconv/importers"
 )
 
@@ -257,8 +258,8 @@ func TestBaseModelsImport(t *testing.T) {
 		data []byte
 		warn string
 	}{
-		{"float.onnx", marshal(floatONNX()), ""},
-		{"quant.onnx", marshal(quantONNX()), ""},
+		{"float.onnx", onnxtest.Marshal(floatONNX()), ""},
+		{"quant.onnx", onnxtest.Marshal(quantONNX()), ""},
 		{"float.tflite", floatTFLite().Build(), ""},
 		{"int8.tflite", int8TFLite().Build(), ""},
 		{"quirk.tflite", quirk.Build(), `tensor "dw_b": quantized_dimension 3 is outside its rank 1; using axis 0`},

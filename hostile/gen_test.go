@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/mnconv/mnconv/format/onnx/onnxpb"
+	"github.com/mnconv/mnconv/format/onnx/onnxtest"
 	fb "github.com/mnconv/mnconv/format/tflite/tflitefb"
 )
 
@@ -46,7 +47,7 @@ func generate() []corpusFile {
 	add := func(name string, data []byte) { out = append(out, corpusFile{Name: name, Data: data}) }
 
 	// --- wrong kind of file -------------------------------------------
-	goodONNX := marshal(floatONNX())
+	goodONNX := onnxtest.Marshal(floatONNX())
 	goodTFLite := floatTFLite().Build()
 	add("empty.onnx", nil)
 	add("empty.tflite", nil)
@@ -173,8 +174,8 @@ func generate() []corpusFile {
 		b[at+2] |= 0x80
 	}))
 	add("onnx_huge_length.onnx", []byte{0x08, 0x08, 0x3a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x0a, 0x00})
-	add("onnx_deep_nesting.onnx", nestedONNX(100))
-	add("onnx_no_graph.onnx", marshal(&pb.ModelProto{IrVersion: proto.Int64(8),
+	add("onnx_deep_nesting.onnx", onnxtest.Marshal(onnxModel(13, onnxtest.Nested(100))))
+	add("onnx_no_graph.onnx", onnxtest.Marshal(&pb.ModelProto{IrVersion: proto.Int64(8),
 		OpsetImport: []*pb.OperatorSetIdProto{{Version: proto.Int64(13)}}}))
 	add("onnx_no_ir_version.onnx", onnx(func(m *pb.ModelProto) { m.IrVersion = nil }))
 	add("onnx_ir_version_99.onnx", onnx(func(m *pb.ModelProto) { m.IrVersion = proto.Int64(99) }))
@@ -187,43 +188,43 @@ func generate() []corpusFile {
 	add("onnx_cycle.onnx", onnx(func(m *pb.ModelProto) {
 		// Relu reads what an Identity makes of Relu's own output.
 		m.Graph.Node[1].Input[0] = "loop"
-		m.Graph.Node = append(m.Graph.Node, node("Identity", []string{"relu"}, []string{"loop"}))
+		m.Graph.Node = append(m.Graph.Node, onnxtest.Node("Identity", []string{"relu"}, []string{"loop"}))
 	}))
 	add("onnx_two_producers.onnx", onnx(func(m *pb.ModelProto) {
-		m.Graph.Node = append(m.Graph.Node, node("Sigmoid", []string{"logits"}, []string{"y"}))
+		m.Graph.Node = append(m.Graph.Node, onnxtest.Node("Sigmoid", []string{"logits"}, []string{"y"}))
 	}))
 	add("onnx_writes_input.onnx", onnx(func(m *pb.ModelProto) { m.Graph.Node[1].Output[0] = "x" }))
 	add("onnx_no_outputs.onnx", onnx(func(m *pb.ModelProto) { m.Graph.Output = nil }))
 	add("onnx_duplicate_initializer.onnx", onnx(func(m *pb.ModelProto) {
-		m.Graph.Initializer = append(m.Graph.Initializer, floatList("fc_b", 1, 2))
+		m.Graph.Initializer = append(m.Graph.Initializer, onnxtest.FloatData("fc_b", 1, 2))
 	}))
 	add("onnx_unsupported_op.onnx", onnx(func(m *pb.ModelProto) { m.Graph.Node[1].OpType = proto.String("Frobnicate") }))
 	add("onnx_unknown_domain.onnx", onnx(func(m *pb.ModelProto) { m.Graph.Node[1].Domain = proto.String("com.example") }))
 
 	// --- ONNX: sizes --------------------------------------------------
-	add("onnx_input_huge.onnx", onnx(func(m *pb.ModelProto) { m.Graph.Input[0] = floatValue("x", 1, 3, 1<<20, 1<<20) }))
-	add("onnx_input_overflow.onnx", onnx(func(m *pb.ModelProto) { m.Graph.Input[0] = floatValue("x", 1, 3, 1<<62, 1<<62) }))
-	add("onnx_input_rank9.onnx", onnx(func(m *pb.ModelProto) { m.Graph.Input[0] = floatValue("x", 1, 3, 8, 8, 1, 1, 1, 1, 1) }))
-	add("onnx_input_negative_dim.onnx", onnx(func(m *pb.ModelProto) { m.Graph.Input[0] = floatValue("x", 1, 3, -8, 8) }))
+	add("onnx_input_huge.onnx", onnx(func(m *pb.ModelProto) { m.Graph.Input[0] = onnxtest.FloatValue("x", 1, 3, 1<<20, 1<<20) }))
+	add("onnx_input_overflow.onnx", onnx(func(m *pb.ModelProto) { m.Graph.Input[0] = onnxtest.FloatValue("x", 1, 3, 1<<62, 1<<62) }))
+	add("onnx_input_rank9.onnx", onnx(func(m *pb.ModelProto) { m.Graph.Input[0] = onnxtest.FloatValue("x", 1, 3, 8, 8, 1, 1, 1, 1, 1) }))
+	add("onnx_input_negative_dim.onnx", onnx(func(m *pb.ModelProto) { m.Graph.Input[0] = onnxtest.FloatValue("x", 1, 3, -8, 8) }))
 	add("onnx_input_symbolic.onnx", onnx(func(m *pb.ModelProto) {
 		m.Graph.Input[0].Type.GetTensorType().Shape.Dim[2].Value = &pb.TensorShapeProto_Dimension_DimParam{DimParam: "height"}
 	}))
-	add("onnx_input_float16.onnx", onnx(func(m *pb.ModelProto) { m.Graph.Input[0] = onnxValue("x", pb.TensorProto_FLOAT16, 1, 3, 8, 8) }))
+	add("onnx_input_float16.onnx", onnx(func(m *pb.ModelProto) { m.Graph.Input[0] = onnxtest.Value("x", pb.TensorProto_FLOAT16, 1, 3, 8, 8) }))
 	add("onnx_init_huge_declared.onnx", onnx(func(m *pb.ModelProto) {
 		m.Graph.Initializer[1] = &pb.TensorProto{Name: proto.String("conv_b"), Dims: []int64{1 << 20, 1 << 20},
 			DataType: proto.Int32(int32(pb.TensorProto_FLOAT)), RawData: []byte{0, 0, 0, 0}}
 	}))
 	add("onnx_raw_data_short.onnx", onnx(func(m *pb.ModelProto) { m.Graph.Initializer[0].RawData = m.Graph.Initializer[0].RawData[:40] }))
 	add("onnx_float_data_count.onnx", onnx(func(m *pb.ModelProto) {
-		m.Graph.Initializer[1] = floatList("conv_b", 1, 2, 3)
+		m.Graph.Initializer[1] = onnxtest.FloatData("conv_b", 1, 2, 3)
 		m.Graph.Initializer[1].Dims = []int64{4}
 	}))
 	add("onnx_long_name.onnx", onnx(func(m *pb.ModelProto) { m.Graph.Node[1].Name = proto.String(strings.Repeat("n", 1<<16+1)) }))
 	add("onnx_constant_of_shape_huge.onnx", onnx(func(m *pb.ModelProto) {
 		// 2^30 elements from a 20-byte Shape: the constant folder's limit.
-		m.Graph.Node[5] = node("Add", []string{"logits", "big"}, []string{"y"})
-		m.Graph.Node = append([]*pb.NodeProto{node("ConstantOfShape", []string{"big_shape"}, []string{"big"})}, m.Graph.Node...)
-		m.Graph.Initializer = append(m.Graph.Initializer, int64List("big_shape", 1<<15, 1<<15))
+		m.Graph.Node[5] = onnxtest.Node("Add", []string{"logits", "big"}, []string{"y"})
+		m.Graph.Node = append([]*pb.NodeProto{onnxtest.Node("ConstantOfShape", []string{"big_shape"}, []string{"big"})}, m.Graph.Node...)
+		m.Graph.Initializer = append(m.Graph.Initializer, onnxtest.Int64Data("big_shape", 1<<15, 1<<15))
 	}))
 
 	// --- ONNX: external data ------------------------------------------
@@ -256,23 +257,23 @@ func generate() []corpusFile {
 		}
 		n.Attribute = append(n.Attribute, a)
 	}
-	add("onnx_conv_group.onnx", conv(func(n *pb.NodeProto, g *pb.GraphProto) { setAttr(n, intAttr("group", 2)) }))
-	add("onnx_conv_stride0.onnx", conv(func(n *pb.NodeProto, g *pb.GraphProto) { setAttr(n, intsAttr("strides", 0, 2)) }))
-	add("onnx_conv_dilation0.onnx", conv(func(n *pb.NodeProto, g *pb.GraphProto) { setAttr(n, intsAttr("dilations", 1, 0)) }))
-	add("onnx_conv_negative_pads.onnx", conv(func(n *pb.NodeProto, g *pb.GraphProto) { setAttr(n, intsAttr("pads", -1, 1, 1, 1)) }))
+	add("onnx_conv_group.onnx", conv(func(n *pb.NodeProto, g *pb.GraphProto) { setAttr(n, onnxtest.AttrInt("group", 2)) }))
+	add("onnx_conv_stride0.onnx", conv(func(n *pb.NodeProto, g *pb.GraphProto) { setAttr(n, onnxtest.AttrInts("strides", 0, 2)) }))
+	add("onnx_conv_dilation0.onnx", conv(func(n *pb.NodeProto, g *pb.GraphProto) { setAttr(n, onnxtest.AttrInts("dilations", 1, 0)) }))
+	add("onnx_conv_negative_pads.onnx", conv(func(n *pb.NodeProto, g *pb.GraphProto) { setAttr(n, onnxtest.AttrInts("pads", -1, 1, 1, 1)) }))
 	add("onnx_conv_kernel_too_large.onnx", conv(func(n *pb.NodeProto, g *pb.GraphProto) {
-		setAttr(n, intsAttr("pads", 0, 0, 0, 0))
-		setAttr(n, intsAttr("kernel_shape", 9, 9))
-		g.Initializer[0] = floatConst("conv_w", 4, 3, 9, 9)
+		setAttr(n, onnxtest.AttrInts("pads", 0, 0, 0, 0))
+		setAttr(n, onnxtest.AttrInts("kernel_shape", 9, 9))
+		g.Initializer[0] = onnxtest.FloatInit("conv_w", []int64{4, 3, 9, 9}, onnxtest.Ramp)
 	}))
 	add("onnx_conv_weight_rank3.onnx", conv(func(n *pb.NodeProto, g *pb.GraphProto) {
 		n.Attribute = n.Attribute[:1]
-		g.Initializer[0] = floatConst("conv_w", 4, 3, 9)
+		g.Initializer[0] = onnxtest.FloatInit("conv_w", []int64{4, 3, 9}, onnxtest.Ramp)
 	}))
-	add("onnx_attr_wrong_type.onnx", conv(func(n *pb.NodeProto, g *pb.GraphProto) { setAttr(n, floatAttr("group", 1)) }))
+	add("onnx_attr_wrong_type.onnx", conv(func(n *pb.NodeProto, g *pb.GraphProto) { setAttr(n, onnxtest.AttrFloat("group", 1)) }))
 	add("onnx_reshape_mismatch.onnx", onnx(func(m *pb.ModelProto) {
-		m.Graph.Node[3] = node("Reshape", []string{"pool", "s"}, []string{"flat"})
-		m.Graph.Initializer = append(m.Graph.Initializer, int64List("s", 1, 5))
+		m.Graph.Node[3] = onnxtest.Node("Reshape", []string{"pool", "s"}, []string{"flat"})
+		m.Graph.Initializer = append(m.Graph.Initializer, onnxtest.Int64Data("s", 1, 5))
 	}))
 
 	// --- ONNX: quantization parameters --------------------------------
@@ -283,7 +284,7 @@ func generate() []corpusFile {
 			inits[t.GetName()] = t
 		}
 		f(inits)
-		return marshal(m)
+		return onnxtest.Marshal(m)
 	}
 	add("onnx_quant_scale_zero.onnx", quant(func(in map[string]*pb.TensorProto) { in["x_s"].FloatData = []float32{0} }))
 	add("onnx_quant_scale_negative.onnx", quant(func(in map[string]*pb.TensorProto) { in["y_s"].FloatData = []float32{-1} }))
@@ -304,7 +305,7 @@ func generate() []corpusFile {
 func onnx(f func(m *pb.ModelProto)) []byte {
 	m := floatONNX()
 	f(m)
-	return marshal(m)
+	return onnxtest.Marshal(m)
 }
 
 // tfl and tflq return the float and the int8 TFLite base models changed by f.
@@ -545,20 +546,6 @@ func finishModel(b *flatbuffers.Builder, code fb.BuiltinOperator, tensors []flat
 	fb.ModelAddBuffers(b, bufs)
 	b.FinishWithFileIdentifier(fb.ModelEnd(b), []byte(fb.FileIdentifier))
 	return b.FinishedBytes()
-}
-
-// nestedONNX is a model whose graph holds a node whose attribute holds a
-// graph ... depth times: deeper than the decoder's recursion limit.
-func nestedONNX(depth int) []byte {
-	var g *pb.GraphProto
-	for i := 0; i < depth; i++ {
-		n := node("If", []string{"c"}, []string{"y"})
-		if g != nil {
-			n.Attribute = []*pb.AttributeProto{{Name: proto.String("then_branch"), Type: pb.AttributeProto_GRAPH.Enum(), G: g}}
-		}
-		g = &pb.GraphProto{Node: []*pb.NodeProto{n}}
-	}
-	return marshal(onnxModel(13, g))
 }
 
 func testImage() image.Image {

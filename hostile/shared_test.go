@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/mnconv/mnconv/format/onnx/onnxpb"
+	"github.com/mnconv/mnconv/format/onnx/onnxtest"
 	fb "github.com/mnconv/mnconv/format/tflite/tflitefb"
 	"github.com/mnconv/mnconv/importers"
 )
@@ -39,7 +40,7 @@ func TestCollidingNames(t *testing.T) {
 	for i := 0; i < n; i++ {
 		m.Tensors = append(m.Tensors, tflitetest.Tensor{Name: "a", Type: fb.TensorTypeFLOAT32, Shape: []int32{1}})
 	}
-	g := &pb.GraphProto{Input: []*pb.ValueInfoProto{floatValue("x", 1, 4)}}
+	g := &pb.GraphProto{Input: []*pb.ValueInfoProto{onnxtest.FloatValue("x", 1, 4)}}
 	for i := 0; i < n; i++ {
 		g.Output = append(g.Output, &pb.ValueInfoProto{Name: proto.String("x")})
 	}
@@ -50,7 +51,7 @@ func TestCollidingNames(t *testing.T) {
 	}{
 		{"same_names.tflite", m.Build(), ""},
 		// An output listed twice is refused (issue 13), and quickly.
-		{"outputs_named_like_input.onnx", marshal(onnxModel(13, g)), `graph output "x" is listed twice`},
+		{"outputs_named_like_input.onnx", onnxtest.Marshal(onnxModel(13, g)), `graph output "x" is listed twice`},
 	} {
 		alloc, took, err := importMeasured(t, c.name, c.data)
 		t.Logf("%s (%d bytes, %d colliding names): %v, %.1f MiB allocated, error %v", c.name, len(c.data), n, took, float64(alloc)/(1<<20), err)

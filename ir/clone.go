@@ -1,62 +1,73 @@
 package ir
 
-import "slices"
+import (
+	"reflect"
+	"slices"
+)
 
-// CloneAttrs deep-copies an attribute struct (slices included), so that a
-// rewritten graph never aliases its source. Every attrs type of the op table
-// is handled; TestCloneAttrsCoversOpTable keeps it so.
+// CloneAttrs deep-copies an attribute struct, so that a rewritten graph
+// never aliases its source: the struct is copied and every slice, map and
+// pointer in it (at any depth) gets its own copy. It works on the struct's
+// fields by reflection, so a new attrs type needs nothing here;
+// TestCloneAttrsCoversOpTable checks it on every op's NewAttrs with all fields set.
+// Attrs structs have exported fields only.
 func CloneAttrs(a Attrs) Attrs {
-	switch v := a.(type) {
-	case *ConvAttrs:
-		c := *v
-		return &c
-	case *GemmAttrs:
-		c := *v
-		return &c
-	case *BatchNormAttrs:
-		c := *v
-		return &c
-	case *ClipAttrs:
-		c := *v
-		return &c
-	case *HardSigmoidAttrs:
-		c := *v
-		return &c
-	case *BinaryAttrs:
-		c := *v
-		return &c
-	case *PoolAttrs:
-		c := *v
-		return &c
-	case *ReduceAttrs:
-		c := *v
-		c.Axes = slices.Clone(v.Axes)
-		return &c
-	case *TransposeAttrs:
-		c := *v
-		c.Perm = slices.Clone(v.Perm)
-		return &c
-	case *ConcatAttrs:
-		c := *v
-		return &c
-	case *PadAttrs:
-		c := *v
-		c.Pads = slices.Clone(v.Pads)
-		return &c
-	case *SoftmaxAttrs:
-		c := *v
-		return &c
-	case *ArgMaxAttrs:
-		c := *v
-		return &c
-	case *OpaqueAttrs:
-		c := *v
-		return &c
-	case *DetectionPostProcessAttrs:
-		c := *v
-		return &c
+	if a == nil {
+		return nil
 	}
-	return nil
+	v := reflect.ValueOf(a)
+	if v.Kind() != reflect.Pointer || v.IsNil() {
+		return a
+	}
+	c := reflect.New(v.Elem().Type())
+	c.Elem().Set(v.Elem())
+	deepen(c.Elem())
+	return c.Interface().(Attrs)
+}
+
+// deepen replaces the slices, maps and pointers reachable from v (settable)
+// by copies, so that v shares no memory with what it was copied from.
+func deepen(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Struct:
+		for i := range v.NumField() {
+			deepen(v.Field(i))
+		}
+	case reflect.Array:
+		for i := range v.Len() {
+			deepen(v.Index(i))
+		}
+	case reflect.Slice:
+		if v.IsNil() {
+			return
+		}
+		c := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+		reflect.Copy(c, v)
+		for i := range c.Len() {
+			deepen(c.Index(i))
+		}
+		v.Set(c)
+	case reflect.Map:
+		if v.IsNil() {
+			return
+		}
+		c := reflect.MakeMapWithSize(v.Type(), v.Len())
+		for it := v.MapRange(); it.Next(); {
+			e := reflect.New(v.Type().Elem()).Elem()
+			e.Set(it.Value())
+			deepen(e)
+			c.SetMapIndex(it.Key(), e)
+		}
+		v.Set(c)
+	case reflect.Pointer:
+		if v.IsNil() {
+			return
+		}
+		c := reflect.New(v.Type().Elem())
+		c.Elem().Set(v.Elem())
+		deepen(c.Elem())
+		v.Set(c)
+	}
 }
 
 // Clone deep-copies the graph structure: new Tensor and Node values, attrs

@@ -1,6 +1,7 @@
 package ir
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -18,6 +19,10 @@ func TestOpTableComplete(t *testing.T) {
 	}
 }
 
+// TestCloneAttrsCoversOpTable clones every op's NewAttrs with every field
+// set to a value other than its zero: the clone is equal, of the same type,
+// and shares no slice, map or pointer with the original (a write through the
+// clone leaves the original as it was).
 func TestCloneAttrsCoversOpTable(t *testing.T) {
 	for _, op := range AllOps() {
 		f := op.Info().NewAttrs
@@ -25,13 +30,84 @@ func TestCloneAttrsCoversOpTable(t *testing.T) {
 			continue
 		}
 		a := f()
+		v := reflect.ValueOf(a)
+		if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+			t.Errorf("%v: NewAttrs gives %T, not a pointer to a struct", op, a)
+			continue
+		}
+		st := v.Elem().Type()
+		for i := range st.NumField() {
+			if !st.Field(i).IsExported() {
+				t.Errorf("%v: %v.%s is unexported (CloneAttrs copies exported fields)", op, st, st.Field(i).Name)
+			}
+		}
+		fillAll(v.Elem(), 1)
 		c := CloneAttrs(a)
 		if c == nil || reflect.TypeOf(c) != reflect.TypeOf(a) {
 			t.Errorf("%v: CloneAttrs(%T) = %T", op, a, c)
+			continue
 		}
 		if c == a {
 			t.Errorf("%v: CloneAttrs returned the same pointer", op)
 		}
+		if !reflect.DeepEqual(c, a) {
+			t.Errorf("%v: clone %+v, original %+v", op, c, a)
+		}
+		before := fmt.Sprintf("%+v", a) // slice and map contents included
+		fillAll(reflect.ValueOf(c).Elem(), 7)
+		if after := fmt.Sprintf("%+v", a); after != before {
+			t.Errorf("%v: writing the clone changed the original: %s -> %s", op, before, after)
+		}
+	}
+	if CloneAttrs(nil) != nil {
+		t.Error("CloneAttrs(nil) != nil")
+	}
+}
+
+// fillAll sets every field of v to a non-zero value made from seed, writing
+// into existing slices and maps in place (so that shared memory shows) and
+// making them when nil.
+func fillAll(v reflect.Value, seed int) {
+	switch v.Kind() {
+	case reflect.Struct:
+		for i := range v.NumField() {
+			fillAll(v.Field(i), seed+i)
+		}
+	case reflect.Array:
+		for i := range v.Len() {
+			fillAll(v.Index(i), seed+i)
+		}
+	case reflect.Slice:
+		if v.Len() == 0 {
+			v.Set(reflect.MakeSlice(v.Type(), 3, 3))
+		}
+		for i := range v.Len() {
+			fillAll(v.Index(i), seed+i)
+		}
+	case reflect.Map:
+		if v.IsNil() {
+			v.Set(reflect.MakeMap(v.Type()))
+		}
+		k := reflect.New(v.Type().Key()).Elem()
+		fillAll(k, 1)
+		e := reflect.New(v.Type().Elem()).Elem()
+		fillAll(e, seed)
+		v.SetMapIndex(k, e)
+	case reflect.Pointer:
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		fillAll(v.Elem(), seed)
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(int64(seed))
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		v.SetUint(uint64(seed))
+	case reflect.Float32, reflect.Float64:
+		v.SetFloat(float64(seed) + 0.5)
+	case reflect.String:
+		v.SetString(strings.Repeat("s", seed))
 	}
 }
 

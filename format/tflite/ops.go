@@ -11,33 +11,53 @@ import (
 
 // OpCode is a builtin operator that is one IR op both ways: the importer
 // turns Code into Op, the exporter Op into Code. Options is the builtin's
-// options union member (BuiltinOptionsNONE: it has none the IR needs).
+// options union member (BuiltinOptionsNONE: it has none the IR needs), and
+// Fields its table's scalar fields, which Verify checks before the importer
+// reads them: a new options table is described here, not in verify.go.
 // Builtins that lower differently each way (CONV_2D and DEPTHWISE_CONV_2D
 // from one ir.OpConv, FULLY_CONNECTED, RESHAPE, SQUEEZE, PAD, the RELU
-// clamps) are not rows: their converters decide.
+// clamps) are not rows: their converters decide, and their options tables
+// are in verify.go.
 type OpCode struct {
 	Code    fb.BuiltinOperator
 	Op      ir.Op
 	Options fb.BuiltinOptions
+	Fields  []OptionField
 }
+
+// OptionField is a scalar field of an options table: the i-th of a row's
+// Fields is field id i of schema.fbs (its vtable slot), Size its bytes
+// (1 for bool, byte and the enums, 4 for int and float).
+type OptionField struct {
+	Name string
+	Size int
+}
+
+// Options tables shared by several rows.
+var (
+	activationFields = []OptionField{{"fused_activation_function", 1}}
+	pool2DFields     = []OptionField{{"padding", 1}, {"stride_w", 4}, {"stride_h", 4},
+		{"filter_width", 4}, {"filter_height", 4}, {"fused_activation_function", 1}}
+)
 
 // OpCodes lists the one-to-one builtins.
 var OpCodes = []OpCode{
-	{fb.BuiltinOperatorADD, ir.OpAdd, fb.BuiltinOptionsAddOptions},
-	{fb.BuiltinOperatorSUB, ir.OpSub, fb.BuiltinOptionsSubOptions},
-	{fb.BuiltinOperatorMUL, ir.OpMul, fb.BuiltinOptionsMulOptions},
-	{fb.BuiltinOperatorAVERAGE_POOL_2D, ir.OpAvgPool, fb.BuiltinOptionsPool2DOptions},
-	{fb.BuiltinOperatorMAX_POOL_2D, ir.OpMaxPool, fb.BuiltinOptionsPool2DOptions},
-	{fb.BuiltinOperatorMEAN, ir.OpMean, fb.BuiltinOptionsReducerOptions},
-	{fb.BuiltinOperatorSOFTMAX, ir.OpSoftmax, fb.BuiltinOptionsSoftmaxOptions},
-	{fb.BuiltinOperatorCONCATENATION, ir.OpConcat, fb.BuiltinOptionsConcatenationOptions},
-	{fb.BuiltinOperatorTRANSPOSE, ir.OpTranspose, fb.BuiltinOptionsNONE},
-	{fb.BuiltinOperatorLOGISTIC, ir.OpSigmoid, fb.BuiltinOptionsNONE},
-	{fb.BuiltinOperatorHARD_SWISH, ir.OpHardSwish, fb.BuiltinOptionsNONE},
-	{fb.BuiltinOperatorRELU, ir.OpRelu, fb.BuiltinOptionsNONE},
-	{fb.BuiltinOperatorQUANTIZE, ir.OpQuantize, fb.BuiltinOptionsNONE},
-	{fb.BuiltinOperatorDEQUANTIZE, ir.OpDequantize, fb.BuiltinOptionsNONE},
-	{fb.BuiltinOperatorARG_MAX, ir.OpArgMax, fb.BuiltinOptionsArgMaxOptions},
+	{fb.BuiltinOperatorADD, ir.OpAdd, fb.BuiltinOptionsAddOptions, activationFields},
+	{fb.BuiltinOperatorSUB, ir.OpSub, fb.BuiltinOptionsSubOptions, activationFields},
+	{fb.BuiltinOperatorMUL, ir.OpMul, fb.BuiltinOptionsMulOptions, activationFields},
+	{fb.BuiltinOperatorAVERAGE_POOL_2D, ir.OpAvgPool, fb.BuiltinOptionsPool2DOptions, pool2DFields},
+	{fb.BuiltinOperatorMAX_POOL_2D, ir.OpMaxPool, fb.BuiltinOptionsPool2DOptions, pool2DFields},
+	{fb.BuiltinOperatorMEAN, ir.OpMean, fb.BuiltinOptionsReducerOptions, []OptionField{{"keep_dims", 1}}},
+	{fb.BuiltinOperatorSOFTMAX, ir.OpSoftmax, fb.BuiltinOptionsSoftmaxOptions, []OptionField{{"beta", 4}}},
+	{fb.BuiltinOperatorCONCATENATION, ir.OpConcat, fb.BuiltinOptionsConcatenationOptions,
+		[]OptionField{{"axis", 4}, {"fused_activation_function", 1}}},
+	{fb.BuiltinOperatorTRANSPOSE, ir.OpTranspose, fb.BuiltinOptionsNONE, nil},
+	{fb.BuiltinOperatorLOGISTIC, ir.OpSigmoid, fb.BuiltinOptionsNONE, nil},
+	{fb.BuiltinOperatorHARD_SWISH, ir.OpHardSwish, fb.BuiltinOptionsNONE, nil},
+	{fb.BuiltinOperatorRELU, ir.OpRelu, fb.BuiltinOptionsNONE, nil},
+	{fb.BuiltinOperatorQUANTIZE, ir.OpQuantize, fb.BuiltinOptionsNONE, nil},
+	{fb.BuiltinOperatorDEQUANTIZE, ir.OpDequantize, fb.BuiltinOptionsNONE, nil},
+	{fb.BuiltinOperatorARG_MAX, ir.OpArgMax, fb.BuiltinOptionsArgMaxOptions, []OptionField{{"output_type", 1}}},
 }
 
 var (

@@ -15,11 +15,38 @@ func TestOpCodesBothWays(t *testing.T) {
 			t.Errorf("%v / %v has two rows", r.Code, r.Op)
 		}
 		codes[r.Code], ops[r.Op] = true, true
-		if got, ok := Op(r.Code); !ok || got != r {
+		if got, ok := Op(r.Code); !ok || got.Code != r.Code || got.Op != r.Op {
 			t.Errorf("Op(%v) = %v, %v; want %v", r.Code, got, ok, r)
 		}
-		if got, ok := Code(r.Op); !ok || got != r {
+		if got, ok := Code(r.Op); !ok || got.Code != r.Code || got.Op != r.Op {
 			t.Errorf("Code(%v) = %v, %v; want %v", r.Op, got, ok, r)
+		}
+	}
+}
+
+// A row's options table is in the verifier's spec with the row's fields,
+// at field ids 0, 1, ... and with the sizes of flatbuffer scalars.
+func TestOpCodesOptionsVerified(t *testing.T) {
+	for _, r := range OpCodes {
+		if r.Options == fb.BuiltinOptionsNONE {
+			if r.Fields != nil {
+				t.Errorf("%v: Fields without an options table", r.Code)
+			}
+			continue
+		}
+		spec := builtinOptionsSpecs[r.Options]
+		if spec == nil || spec.name != fb.EnumNamesBuiltinOptions[r.Options] || len(spec.fields) != len(r.Fields) {
+			t.Errorf("%v: verifier spec %+v for %v", r.Code, spec, r.Fields)
+			continue
+		}
+		for i, f := range r.Fields {
+			got := spec.fields[i]
+			if got.name != f.Name || got.id != i || got.kind != scalarField || got.size != f.Size || got.full != spec.name+"."+f.Name {
+				t.Errorf("%v: field %d is %+v, want %v", r.Code, i, got, f)
+			}
+			if f.Size != 1 && f.Size != 2 && f.Size != 4 && f.Size != 8 {
+				t.Errorf("%v: %s has size %d", r.Code, f.Name, f.Size)
+			}
 		}
 	}
 }

@@ -3,6 +3,7 @@ package tflite
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/mnconv/mnconv/format/tflite/tflitefb"
 )
@@ -49,9 +50,23 @@ type tableSpec struct {
 	what, vtWhat string
 }
 
-// init fills in the message names once, so that the walk builds no strings
+// init adds the options tables of OpCodes' rows to the spec and fills in
+// the message names once, so that the walk builds no strings
 // unless it fails.
 func init() {
+	for _, r := range OpCodes {
+		if r.Options == tflitefb.BuiltinOptionsNONE {
+			continue
+		}
+		t := &tableSpec{name: tflitefb.EnumNamesBuiltinOptions[r.Options]}
+		for id, f := range r.Fields {
+			t.fields = append(t.fields, scalar(f.Name, id, f.Size))
+		}
+		if old, ok := builtinOptionsSpecs[r.Options]; ok && !slices.EqualFunc(old.fields, t.fields, sameScalar) {
+			panic(fmt.Sprintf("tflite: %s has two descriptions", t.name))
+		}
+		builtinOptionsSpecs[r.Options] = t
+	}
 	var visit func(t *tableSpec)
 	visit = func(t *tableSpec) {
 		if t.what != "" {
@@ -70,6 +85,10 @@ func init() {
 		}
 	}
 	visit(modelSpec)
+}
+
+func sameScalar(a, b fieldSpec) bool {
+	return a.name == b.name && a.id == b.id && a.kind == b.kind && a.size == b.size
 }
 
 func scalar(name string, id, size int) fieldSpec {
@@ -123,41 +142,27 @@ var (
 		scalar("depth_multiplier", 3, 4), scalar("fused_activation_function", 4, 1),
 		scalar("dilation_w_factor", 5, 4), scalar("dilation_h_factor", 6, 4),
 	}}
-	pool2DSpec = &tableSpec{name: "Pool2DOptions", fields: []fieldSpec{
-		scalar("padding", 0, 1), scalar("stride_w", 1, 4), scalar("stride_h", 2, 4),
-		scalar("filter_width", 3, 4), scalar("filter_height", 4, 4),
-		scalar("fused_activation_function", 5, 1),
-	}}
 	fullyConnectedSpec = &tableSpec{name: "FullyConnectedOptions", fields: []fieldSpec{
 		scalar("fused_activation_function", 0, 1), scalar("weights_format", 1, 1),
 		scalar("keep_num_dims", 2, 1), scalar("asymmetric_quantize_inputs", 3, 1),
 	}}
-	activationOnlySpec = func(name string) *tableSpec {
-		return &tableSpec{name: name, fields: []fieldSpec{scalar("fused_activation_function", 0, 1)}}
-	}
 	emptySpec = func(name string) *tableSpec { return &tableSpec{name: name} }
 
+	// builtinOptionsSpecs are the options tables of builtins without a
+	// one-to-one row, and those a file may carry where the row says NONE;
+	// init adds the rows' tables from their Fields.
 	builtinOptionsSpecs = map[tflitefb.BuiltinOptions]*tableSpec{
 		tflitefb.BuiltinOptionsConv2DOptions:          conv2DSpec,
 		tflitefb.BuiltinOptionsDepthwiseConv2DOptions: depthwiseSpec,
-		tflitefb.BuiltinOptionsPool2DOptions:          pool2DSpec,
 		tflitefb.BuiltinOptionsFullyConnectedOptions:  fullyConnectedSpec,
-		tflitefb.BuiltinOptionsSoftmaxOptions:         {name: "SoftmaxOptions", fields: []fieldSpec{scalar("beta", 0, 4)}},
-		tflitefb.BuiltinOptionsConcatenationOptions: {name: "ConcatenationOptions", fields: []fieldSpec{
-			scalar("axis", 0, 4), scalar("fused_activation_function", 1, 1)}},
-		tflitefb.BuiltinOptionsAddOptions:        activationOnlySpec("AddOptions"),
-		tflitefb.BuiltinOptionsSubOptions:        activationOnlySpec("SubOptions"),
-		tflitefb.BuiltinOptionsMulOptions:        activationOnlySpec("MulOptions"),
-		tflitefb.BuiltinOptionsReshapeOptions:    {name: "ReshapeOptions", fields: []fieldSpec{vec("new_shape", 0, 4, MaxRank)}},
-		tflitefb.BuiltinOptionsSqueezeOptions:    {name: "SqueezeOptions", fields: []fieldSpec{vec("squeeze_dims", 0, 4, MaxRank)}},
-		tflitefb.BuiltinOptionsReducerOptions:    {name: "ReducerOptions", fields: []fieldSpec{scalar("keep_dims", 0, 1)}},
-		tflitefb.BuiltinOptionsPadOptions:        emptySpec("PadOptions"),
-		tflitefb.BuiltinOptionsPadV2Options:      emptySpec("PadV2Options"),
-		tflitefb.BuiltinOptionsTransposeOptions:  emptySpec("TransposeOptions"),
-		tflitefb.BuiltinOptionsQuantizeOptions:   emptySpec("QuantizeOptions"),
-		tflitefb.BuiltinOptionsDequantizeOptions: emptySpec("DequantizeOptions"),
-		tflitefb.BuiltinOptionsHardSwishOptions:  emptySpec("HardSwishOptions"),
-		tflitefb.BuiltinOptionsArgMaxOptions:     {name: "ArgMaxOptions", fields: []fieldSpec{scalar("output_type", 0, 1)}},
+		tflitefb.BuiltinOptionsReshapeOptions:         {name: "ReshapeOptions", fields: []fieldSpec{vec("new_shape", 0, 4, MaxRank)}},
+		tflitefb.BuiltinOptionsSqueezeOptions:         {name: "SqueezeOptions", fields: []fieldSpec{vec("squeeze_dims", 0, 4, MaxRank)}},
+		tflitefb.BuiltinOptionsPadOptions:             emptySpec("PadOptions"),
+		tflitefb.BuiltinOptionsPadV2Options:           emptySpec("PadV2Options"),
+		tflitefb.BuiltinOptionsTransposeOptions:       emptySpec("TransposeOptions"),
+		tflitefb.BuiltinOptionsQuantizeOptions:        emptySpec("QuantizeOptions"),
+		tflitefb.BuiltinOptionsDequantizeOptions:      emptySpec("DequantizeOptions"),
+		tflitefb.BuiltinOptionsHardSwishOptions:       emptySpec("HardSwishOptions"),
 	}
 	operatorSpec = &tableSpec{name: "Operator", fields: []fieldSpec{
 		scalar("opcode_index", 0, 4),

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	pb "github.com/mnconv/mnconv/format/onnx/onnxpb"
+	"github.com/mnconv/mnconv/format/onnx/onnxtest"
 	"github.com/mnconv/mnconv/ir"
 )
 
@@ -54,10 +55,10 @@ func TestArgMaxOnImages(t *testing.T) {
 				for i, d := range shape {
 					s64[i] = int64(d)
 				}
-				m := model(13, &pb.GraphProto{
-					Node:   []*pb.NodeProto{nd("ArgMax", []string{"x"}, []string{"y"}, attrInt("axis", int64(axis)), attrInt("keepdims", keep), attrInt("select_last_index", last))},
-					Input:  []*pb.ValueInfoProto{fvi("x", 2, 3, 2, 2)},
-					Output: []*pb.ValueInfoProto{vi("y", pb.TensorProto_INT64, s64...)},
+				m := onnxtest.Model(13, &pb.GraphProto{
+					Node:   []*pb.NodeProto{onnxtest.Node("ArgMax", []string{"x"}, []string{"y"}, onnxtest.AttrInt("axis", int64(axis)), onnxtest.AttrInt("keepdims", keep), onnxtest.AttrInt("select_last_index", last))},
+					Input:  []*pb.ValueInfoProto{onnxtest.FloatValue("x", 2, 3, 2, 2)},
+					Output: []*pb.ValueInfoProto{onnxtest.Value("y", pb.TensorProto_INT64, s64...)},
 				})
 				g := importModel(t, m)
 				if err := g.Validate(); err != nil {
@@ -88,14 +89,14 @@ func TestArgMaxExamples(t *testing.T) {
 		want  []int64
 	}{
 		{nil, []int64{1, 2}, []int64{1, 1}},
-		{[]*pb.AttributeProto{attrInt("axis", 1)}, []int64{2, 1}, []int64{0, 1}},
-		{[]*pb.AttributeProto{attrInt("axis", 1), attrInt("select_last_index", 1)}, []int64{2, 1}, []int64{1, 1}},
-		{[]*pb.AttributeProto{attrInt("axis", -1), attrInt("keepdims", 0)}, []int64{2}, []int64{0, 1}},
+		{[]*pb.AttributeProto{onnxtest.AttrInt("axis", 1)}, []int64{2, 1}, []int64{0, 1}},
+		{[]*pb.AttributeProto{onnxtest.AttrInt("axis", 1), onnxtest.AttrInt("select_last_index", 1)}, []int64{2, 1}, []int64{1, 1}},
+		{[]*pb.AttributeProto{onnxtest.AttrInt("axis", -1), onnxtest.AttrInt("keepdims", 0)}, []int64{2}, []int64{0, 1}},
 	} {
-		m := model(13, &pb.GraphProto{
-			Node:   []*pb.NodeProto{nd("ArgMax", []string{"x"}, []string{"y"}, c.attrs...)},
-			Input:  []*pb.ValueInfoProto{fvi("x", 2, 2)},
-			Output: []*pb.ValueInfoProto{vi("y", pb.TensorProto_INT64, c.shape...)},
+		m := onnxtest.Model(13, &pb.GraphProto{
+			Node:   []*pb.NodeProto{onnxtest.Node("ArgMax", []string{"x"}, []string{"y"}, c.attrs...)},
+			Input:  []*pb.ValueInfoProto{onnxtest.FloatValue("x", 2, 2)},
+			Output: []*pb.ValueInfoProto{onnxtest.Value("y", pb.TensorProto_INT64, c.shape...)},
 		})
 		if got := runModel(t, importModel(t, m), data)[0]; !slices.Equal(got.Data.I64, c.want) {
 			t.Errorf("%v: got %v, want %v", c.attrs, got.Data.I64, c.want)

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/mnconv/mnconv/format/onnx/onnxpb"
+	"github.com/mnconv/mnconv/format/onnx/onnxtest"
 	"github.com/mnconv/mnconv/hostile"
 	"github.com/mnconv/mnconv/importers"
 	"github.com/mnconv/mnconv/ir"
@@ -18,7 +19,7 @@ import (
 // TestBadInputs feeds malformed and unsupported models: each must come back
 // as an error that names the file and what is wrong, never a panic.
 func TestBadInputs(t *testing.T) {
-	good := mustMarshal(reluModel())
+	good := onnxtest.Marshal(reluModel())
 	random := make([]byte, 4096)
 	rand.New(rand.NewSource(1)).Read(random)
 
@@ -26,25 +27,12 @@ func TestBadInputs(t *testing.T) {
 	edit := func(f func(m *pb.ModelProto)) []byte {
 		m := reluModel()
 		f(m)
-		return mustMarshal(m)
+		return onnxtest.Marshal(m)
 	}
 	graph := func(opset int64, nodes []*pb.NodeProto, in, out []*pb.ValueInfoProto, inits ...*pb.TensorProto) []byte {
-		return mustMarshal(model(opset, &pb.GraphProto{Name: proto.String("g"), Node: nodes, Input: in, Output: out, Initializer: inits}))
+		return onnxtest.Marshal(onnxtest.Model(opset, &pb.GraphProto{Name: proto.String("g"), Node: nodes, Input: in, Output: out, Initializer: inits}))
 	}
-	// nested makes a node whose attribute holds a graph holding such a node,
-	// depth times.
-	nested := func(depth int) []byte {
-		var g *pb.GraphProto
-		for i := 0; i < depth; i++ {
-			n := nd("If", []string{"c"}, []string{"y"})
-			if g != nil {
-				n.Attribute = []*pb.AttributeProto{{Name: proto.String("then_branch"), Type: pb.AttributeProto_GRAPH.Enum(), G: g}}
-			}
-			g = &pb.GraphProto{Node: []*pb.NodeProto{n}}
-		}
-		return mustMarshal(model(13, g))
-	}
-	w := floatInit("w", []int64{4, 3, 3, 3}, func(i int) float32 { return 0.01 * float32(i) })
+	w := onnxtest.FloatInit("w", []int64{4, 3, 3, 3}, func(i int) float32 { return 0.01 * float32(i) })
 
 	cases := []struct {
 		name string
@@ -54,23 +42,23 @@ func TestBadInputs(t *testing.T) {
 		{"empty file", nil, []string{"empty file"}},
 		{"truncated", good[:len(good)/2], []string{"not a valid ONNX model"}},
 		{"random bytes", random, []string{"not a valid ONNX model"}},
-		{"no graph", mustMarshal(&pb.ModelProto{IrVersion: proto.Int64(8)}), []string{"model has no graph"}},
+		{"no graph", onnxtest.Marshal(&pb.ModelProto{IrVersion: proto.Int64(8)}), []string{"model has no graph"}},
 		{"missing tensor", edit(func(m *pb.ModelProto) { m.Graph.Node[0].Input[0] = "ghost" }),
 			[]string{`node "y_node" (Relu)`, `reads "ghost", which no node, graph input or initializer defines`}},
-		{"declared shape of 2^40 elements", edit(func(m *pb.ModelProto) { m.Graph.Input[0] = fvi("x", 1<<20, 1<<20) }),
+		{"declared shape of 2^40 elements", edit(func(m *pb.ModelProto) { m.Graph.Input[0] = onnxtest.FloatValue("x", 1<<20, 1<<20) }),
 			[]string{`graph input "x"`, "more than the limit"}},
-		{"initializer of 2^40 elements", graph(13, []*pb.NodeProto{nd("Add", []string{"x", "c"}, []string{"y"})},
-			[]*pb.ValueInfoProto{fvi("x", 1, 4)}, []*pb.ValueInfoProto{fvi("y", 1, 4)},
+		{"initializer of 2^40 elements", graph(13, []*pb.NodeProto{onnxtest.Node("Add", []string{"x", "c"}, []string{"y"})},
+			[]*pb.ValueInfoProto{onnxtest.FloatValue("x", 1, 4)}, []*pb.ValueInfoProto{onnxtest.FloatValue("y", 1, 4)},
 			&pb.TensorProto{Name: proto.String("c"), Dims: []int64{1 << 20, 1 << 20}, DataType: proto.Int32(1), RawData: []byte{0, 0, 0, 0}}),
 			[]string{`tensor "c"`, "more than the limit"}},
-		{"shape overflowing int64", edit(func(m *pb.ModelProto) { m.Graph.Input[0] = fvi("x", 1<<62, 8) }),
+		{"shape overflowing int64", edit(func(m *pb.ModelProto) { m.Graph.Input[0] = onnxtest.FloatValue("x", 1<<62, 8) }),
 			[]string{`graph input "x"`, "overflows int64"}},
 		{"cyclic graph", graph(13, []*pb.NodeProto{
-			nd("Relu", []string{"b"}, []string{"a"}), nd("Relu", []string{"a"}, []string{"b"}), nd("Relu", []string{"b"}, []string{"y"})},
-			[]*pb.ValueInfoProto{fvi("x", 1, 4)}, []*pb.ValueInfoProto{fvi("y", 1, 4)}),
+			onnxtest.Node("Relu", []string{"b"}, []string{"a"}), onnxtest.Node("Relu", []string{"a"}, []string{"b"}), onnxtest.Node("Relu", []string{"b"}, []string{"y"})},
+			[]*pb.ValueInfoProto{onnxtest.FloatValue("x", 1, 4)}, []*pb.ValueInfoProto{onnxtest.FloatValue("y", 1, 4)}),
 			[]string{`node "a_node" (Relu)`, "cycle"}},
-		{"external data", graph(13, []*pb.NodeProto{nd("Add", []string{"x", "c"}, []string{"y"})},
-			[]*pb.ValueInfoProto{fvi("x", 1, 4)}, []*pb.ValueInfoProto{fvi("y", 1, 4)},
+		{"external data", graph(13, []*pb.NodeProto{onnxtest.Node("Add", []string{"x", "c"}, []string{"y"})},
+			[]*pb.ValueInfoProto{onnxtest.FloatValue("x", 1, 4)}, []*pb.ValueInfoProto{onnxtest.FloatValue("y", 1, 4)},
 			&pb.TensorProto{Name: proto.String("c"), Dims: []int64{4}, DataType: proto.Int32(1), DataLocation: pb.TensorProto_EXTERNAL.Enum(),
 				ExternalData: []*pb.StringStringEntryProto{{Key: proto.String("location"), Value: proto.String("../../etc/passwd")}}}),
 			[]string{`tensor "c"`, "external file"}},
@@ -84,43 +72,43 @@ func TestBadInputs(t *testing.T) {
 		{"opset too old", edit(func(m *pb.ModelProto) { m.OpsetImport[0].Version = proto.Int64(1) }), []string{"opset 1 ", "not supported"}},
 		{"no default opset", edit(func(m *pb.ModelProto) { m.OpsetImport[0].Domain = proto.String("com.microsoft") }),
 			[]string{"imports no opset of the default ONNX domain"}},
-		{"deep nesting", nested(200), []string{"not a valid ONNX model", "recursion"}},
-		{"attribute of the wrong type", graph(13, []*pb.NodeProto{nd("Conv", []string{"x", "w"}, []string{"y"}, attrFloat("group", 1))},
-			[]*pb.ValueInfoProto{fvi("x", 1, 3, 8, 8)}, []*pb.ValueInfoProto{fvi("y", 1, 4, 6, 6)}, w),
+		{"deep nesting", onnxtest.Marshal(onnxtest.Model(13, onnxtest.Nested(200))), []string{"not a valid ONNX model", "recursion"}},
+		{"attribute of the wrong type", graph(13, []*pb.NodeProto{onnxtest.Node("Conv", []string{"x", "w"}, []string{"y"}, onnxtest.AttrFloat("group", 1))},
+			[]*pb.ValueInfoProto{onnxtest.FloatValue("x", 1, 3, 8, 8)}, []*pb.ValueInfoProto{onnxtest.FloatValue("y", 1, 4, 6, 6)}, w),
 			[]string{`node "y_node" (Conv)`, `attribute "group" is FLOAT, want INT`}},
-		{"raw data of the wrong size", graph(13, []*pb.NodeProto{nd("Add", []string{"x", "c"}, []string{"y"})},
-			[]*pb.ValueInfoProto{fvi("x", 1, 4)}, []*pb.ValueInfoProto{fvi("y", 1, 4)},
+		{"raw data of the wrong size", graph(13, []*pb.NodeProto{onnxtest.Node("Add", []string{"x", "c"}, []string{"y"})},
+			[]*pb.ValueInfoProto{onnxtest.FloatValue("x", 1, 4)}, []*pb.ValueInfoProto{onnxtest.FloatValue("y", 1, 4)},
 			&pb.TensorProto{Name: proto.String("c"), Dims: []int64{4}, DataType: proto.Int32(1), RawData: make([]byte, 8)}),
 			[]string{`tensor "c" has 8 bytes of raw data`}},
-		{"unsupported element type", edit(func(m *pb.ModelProto) { m.Graph.Input[0] = vi("x", pb.TensorProto_FLOAT16, 1, 4) }),
+		{"unsupported element type", edit(func(m *pb.ModelProto) { m.Graph.Input[0] = onnxtest.Value("x", pb.TensorProto_FLOAT16, 1, 4) }),
 			[]string{`graph input "x"`, "FLOAT16 is not supported"}},
 		{"symbolic spatial dimension", edit(func(m *pb.ModelProto) {
 			m.Graph.Input[0].Type.GetTensorType().Shape.Dim[1].Value = &pb.TensorShapeProto_Dimension_DimParam{DimParam: "width"}
 		}), []string{`graph input "x" dimension 1 is symbolic ("width")`}},
-		{"dynamic reshape", graph(13, []*pb.NodeProto{nd("Reshape", []string{"x", "s"}, []string{"y"})},
-			[]*pb.ValueInfoProto{fvi("x", 1, 4), vi("s", pb.TensorProto_INT64, 2)}, []*pb.ValueInfoProto{fvi("y", 4, 1)}),
+		{"dynamic reshape", graph(13, []*pb.NodeProto{onnxtest.Node("Reshape", []string{"x", "s"}, []string{"y"})},
+			[]*pb.ValueInfoProto{onnxtest.FloatValue("x", 1, 4), onnxtest.Value("s", pb.TensorProto_INT64, 2)}, []*pb.ValueInfoProto{onnxtest.FloatValue("y", 4, 1)}),
 			[]string{`node "y_node" (Reshape)`, "shape input must be a constant"}},
-		{"two writers", graph(13, []*pb.NodeProto{nd("Relu", []string{"x"}, []string{"y"}), nd("Sigmoid", []string{"x"}, []string{"y"})},
-			[]*pb.ValueInfoProto{fvi("x", 1, 4)}, []*pb.ValueInfoProto{fvi("y", 1, 4)}),
+		{"two writers", graph(13, []*pb.NodeProto{onnxtest.Node("Relu", []string{"x"}, []string{"y"}), onnxtest.Node("Sigmoid", []string{"x"}, []string{"y"})},
+			[]*pb.ValueInfoProto{onnxtest.FloatValue("x", 1, 4)}, []*pb.ValueInfoProto{onnxtest.FloatValue("y", 1, 4)}),
 			[]string{`(Sigmoid)`, `writes "y", which node "y_node" also writes`}},
-		{"training BatchNormalization", graph(15, []*pb.NodeProto{nd("BatchNormalization", []string{"x", "s", "s", "s", "s"}, []string{"y", "m", "v"}, attrInt("training_mode", 1))},
-			[]*pb.ValueInfoProto{fvi("x", 1, 4)}, []*pb.ValueInfoProto{fvi("y", 1, 4)}, floatInit("s", []int64{4}, func(int) float32 { return 1 })),
+		{"training BatchNormalization", graph(15, []*pb.NodeProto{onnxtest.Node("BatchNormalization", []string{"x", "s", "s", "s", "s"}, []string{"y", "m", "v"}, onnxtest.AttrInt("training_mode", 1))},
+			[]*pb.ValueInfoProto{onnxtest.FloatValue("x", 1, 4)}, []*pb.ValueInfoProto{onnxtest.FloatValue("y", 1, 4)}, onnxtest.FloatInit("s", []int64{4}, func(int) float32 { return 1 })),
 			[]string{`(BatchNormalization)`, "training-mode"}},
-		{"3D convolution", graph(13, []*pb.NodeProto{nd("Conv", []string{"x", "w5"}, []string{"y"})},
-			[]*pb.ValueInfoProto{fvi("x", 1, 3, 4, 4, 4)}, []*pb.ValueInfoProto{fvi("y", 1, 4, 2, 2, 2)},
-			floatInit("w5", []int64{4, 3, 3, 3, 3}, func(int) float32 { return 1 })),
+		{"3D convolution", graph(13, []*pb.NodeProto{onnxtest.Node("Conv", []string{"x", "w5"}, []string{"y"})},
+			[]*pb.ValueInfoProto{onnxtest.FloatValue("x", 1, 3, 4, 4, 4)}, []*pb.ValueInfoProto{onnxtest.FloatValue("y", 1, 4, 2, 2, 2)},
+			onnxtest.FloatInit("w5", []int64{4, 3, 3, 3, 3}, func(int) float32 { return 1 })),
 			[]string{`(Conv)`, "only 2D convolution is supported"}},
-		{"Dropout mask read", graph(13, []*pb.NodeProto{nd("Dropout", []string{"x"}, []string{"d", "mask"}), nd("Relu", []string{"mask"}, []string{"y"})},
-			[]*pb.ValueInfoProto{fvi("x", 1, 4)}, []*pb.ValueInfoProto{fvi("y", 1, 4)}),
+		{"Dropout mask read", graph(13, []*pb.NodeProto{onnxtest.Node("Dropout", []string{"x"}, []string{"d", "mask"}), onnxtest.Node("Relu", []string{"mask"}, []string{"y"})},
+			[]*pb.ValueInfoProto{onnxtest.FloatValue("x", 1, 4)}, []*pb.ValueInfoProto{onnxtest.FloatValue("y", 1, 4)}),
 			[]string{`node "y_node" (Relu)`, "Dropout mask"}},
-		{"int16 quantization", graph(13, []*pb.NodeProto{nd("QuantizeLinear", []string{"x", "s", "z"}, []string{"y"})},
-			[]*pb.ValueInfoProto{fvi("x", 1, 4)}, []*pb.ValueInfoProto{vi("y", pb.TensorProto_INT16, 1, 4)},
-			scaleInit("s", 0.1), scalarInit("z", pb.TensorProto_INT16, 0)),
+		{"int16 quantization", graph(13, []*pb.NodeProto{onnxtest.Node("QuantizeLinear", []string{"x", "s", "z"}, []string{"y"})},
+			[]*pb.ValueInfoProto{onnxtest.FloatValue("x", 1, 4)}, []*pb.ValueInfoProto{onnxtest.Value("y", pb.TensorProto_INT16, 1, 4)},
+			onnxtest.FloatData("s", 0.1), onnxtest.Int32Data("z", pb.TensorProto_INT16, 0)),
 			[]string{`(QuantizeLinear)`, `tensor "z"`, "INT16 is not supported"}},
 		{"arithmetic on raw quantized integers", graph(13, []*pb.NodeProto{
-			nd("QuantizeLinear", []string{"x", "s", "z"}, []string{"q"}), nd("Relu", []string{"q"}, []string{"y"})},
-			[]*pb.ValueInfoProto{fvi("x", 1, 4)}, []*pb.ValueInfoProto{vi("y", pb.TensorProto_UINT8, 1, 4)},
-			scaleInit("s", 0.1), scalarInit("z", pb.TensorProto_UINT8, 128)),
+			onnxtest.Node("QuantizeLinear", []string{"x", "s", "z"}, []string{"q"}), onnxtest.Node("Relu", []string{"q"}, []string{"y"})},
+			[]*pb.ValueInfoProto{onnxtest.FloatValue("x", 1, 4)}, []*pb.ValueInfoProto{onnxtest.Value("y", pb.TensorProto_UINT8, 1, 4)},
+			onnxtest.FloatData("s", 0.1), onnxtest.Int32Data("z", pb.TensorProto_UINT8, 128)),
 			[]string{`node "y_node" (Relu)`, `raw integers of quantized tensor "q"`}},
 		{"too long a name", edit(func(m *pb.ModelProto) { m.Graph.Node[0].Name = proto.String(strings.Repeat("n", MaxStringLen+1)) }),
 			[]string{"more than the limit"}},
@@ -159,14 +147,14 @@ func TestLongChain(t *testing.T) {
 			if i == n-1 {
 				out = "y"
 			}
-			nodes[i] = nd("Relu", []string{in}, []string{out})
+			nodes[i] = onnxtest.Node("Relu", []string{in}, []string{out})
 		}
 		if reversed {
 			for i, j := 0, n-1; i < j; i, j = i+1, j-1 {
 				nodes[i], nodes[j] = nodes[j], nodes[i]
 			}
 		}
-		data := mustMarshal(model(13, &pb.GraphProto{Node: nodes, Input: []*pb.ValueInfoProto{fvi("x", 1, 4)}, Output: []*pb.ValueInfoProto{fvi("y", 1, 4)}}))
+		data := onnxtest.Marshal(onnxtest.Model(13, &pb.GraphProto{Node: nodes, Input: []*pb.ValueInfoProto{onnxtest.FloatValue("x", 1, 4)}, Output: []*pb.ValueInfoProto{onnxtest.FloatValue("y", 1, 4)}}))
 		g, err := Import("chain.onnx", data, importers.Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -178,7 +166,7 @@ func TestLongChain(t *testing.T) {
 }
 
 func TestMagic(t *testing.T) {
-	if !Magic(mustMarshal(reluModel())) {
+	if !Magic(onnxtest.Marshal(reluModel())) {
 		t.Error("Magic rejects a model written by protobuf")
 	}
 	tflite := []byte{0x1c, 0, 0, 0, 'T', 'F', 'L', '3', 0x14, 0, 0x20, 0}
@@ -187,7 +175,7 @@ func TestMagic(t *testing.T) {
 			t.Errorf("Magic accepts %q", head)
 		}
 	}
-	f, err := importers.Detect("model.bin", mustMarshal(reluModel()))
+	f, err := importers.Detect("model.bin", onnxtest.Marshal(reluModel()))
 	if err != nil || f.Name != "onnx" {
 		t.Errorf("Detect: %v, %v", f, err)
 	}
@@ -200,16 +188,16 @@ func TestMagic(t *testing.T) {
 // reads that back. scripts/fuzz.sh runs it; by default `go test` runs only
 // the seeds and testdata/fuzz/FuzzImport.
 func FuzzImport(f *testing.F) {
-	f.Add(mustMarshal(reluModel()))
-	w := floatInit("w", []int64{2, 1, 3, 3}, func(i int) float32 { return float32(i) })
-	f.Add(mustMarshal(model(13, &pb.GraphProto{
+	f.Add(onnxtest.Marshal(reluModel()))
+	w := onnxtest.FloatInit("w", []int64{2, 1, 3, 3}, func(i int) float32 { return float32(i) })
+	f.Add(onnxtest.Marshal(onnxtest.Model(13, &pb.GraphProto{
 		Node: []*pb.NodeProto{
-			nd("Conv", []string{"x", "w"}, []string{"c"}, attrInts("pads", 1, 1, 1, 1), attrInt("group", 1)),
-			nd("GlobalAveragePool", []string{"c"}, []string{"p"}),
-			nd("Flatten", []string{"p"}, []string{"y"}),
+			onnxtest.Node("Conv", []string{"x", "w"}, []string{"c"}, onnxtest.AttrInts("pads", 1, 1, 1, 1), onnxtest.AttrInt("group", 1)),
+			onnxtest.Node("GlobalAveragePool", []string{"c"}, []string{"p"}),
+			onnxtest.Node("Flatten", []string{"p"}, []string{"y"}),
 		},
-		Input:       []*pb.ValueInfoProto{fvi("x", 1, 1, 4, 4)},
-		Output:      []*pb.ValueInfoProto{fvi("y", 1, 2)},
+		Input:       []*pb.ValueInfoProto{onnxtest.FloatValue("x", 1, 1, 4, 4)},
+		Output:      []*pb.ValueInfoProto{onnxtest.FloatValue("y", 1, 2)},
 		Initializer: []*pb.TensorProto{w},
 	})))
 	hostile.AddCorpusSeeds(f, ".", ".onnx")
@@ -241,5 +229,15 @@ func FuzzImport(f *testing.F) {
 		if err != nil {
 			t.Fatalf("%v\ngraph:\n%s", err, g.Dump())
 		}
+	})
+}
+
+// reluModel is y = Relu(x) for x [1,4].
+func reluModel() *pb.ModelProto {
+	return onnxtest.Model(13, &pb.GraphProto{
+		Name:   proto.String("relu"),
+		Node:   []*pb.NodeProto{onnxtest.Node("Relu", []string{"x"}, []string{"y"})},
+		Input:  []*pb.ValueInfoProto{onnxtest.FloatValue("x", 1, 4)},
+		Output: []*pb.ValueInfoProto{onnxtest.FloatValue("y", 1, 4)},
 	})
 }

@@ -10,6 +10,20 @@ import (
 	"github.com/mnconv/mnconv/ir"
 )
 
+// constants and shape computations (folded)
+func init() {
+	handle(map[string]handler{
+		"Constant":        opConstant,
+		"ConstantOfShape": opConstantOfShape,
+		"Shape":           opShape,
+		"Size":            opSize,
+		"Gather":          opGather,
+		"Cast":            opCast,
+		"Identity":        opIdentity,
+		"Dropout":         opDropout,
+	})
+}
+
 // The constant evaluator: ops whose result is known at import (shape
 // arithmetic such as Shape -> Gather -> Unsqueeze -> Concat -> Reshape, and
 // constants re-typed or combined) become constants here, so the ir never

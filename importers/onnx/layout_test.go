@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/mnconv/mnconv/format/onnx/onnxpb"
+	"github.com/mnconv/mnconv/format/onnx/onnxtest"
 	"github.com/mnconv/mnconv/importers"
 	"github.com/mnconv/mnconv/ir"
 	"github.com/mnconv/mnconv/runtime"
@@ -17,7 +18,7 @@ import (
 // importModel imports a test-built model.
 func importModel(t *testing.T, m *pb.ModelProto) *ir.Graph {
 	t.Helper()
-	g, err := Import("test.onnx", mustMarshal(m), importers.Options{})
+	g, err := Import("test.onnx", onnxtest.Marshal(m), importers.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,16 +73,16 @@ func opCount(g *ir.Graph, op ir.Op) int { return countOps(g)[op] }
 // A TensorFlow export: NHWC input, Transpose to NCHW, Conv, Relu, Transpose
 // back. The transposes cancel against the layout translation.
 func TestNHWCExportTransposesCancel(t *testing.T) {
-	w := floatInit("w", []int64{4, 3, 3, 3}, func(i int) float32 { return float32(i%7) * 0.1 })
-	m := model(13, &pb.GraphProto{
+	w := onnxtest.FloatInit("w", []int64{4, 3, 3, 3}, func(i int) float32 { return float32(i%7) * 0.1 })
+	m := onnxtest.Model(13, &pb.GraphProto{
 		Node: []*pb.NodeProto{
-			nd("Transpose", []string{"x"}, []string{"xc"}, attrInts("perm", 0, 3, 1, 2)),
-			nd("Conv", []string{"xc", "w"}, []string{"c"}, attrInts("pads", 1, 1, 1, 1)),
-			nd("Relu", []string{"c"}, []string{"r"}),
-			nd("Transpose", []string{"r"}, []string{"y"}, attrInts("perm", 0, 2, 3, 1)),
+			onnxtest.Node("Transpose", []string{"x"}, []string{"xc"}, onnxtest.AttrInts("perm", 0, 3, 1, 2)),
+			onnxtest.Node("Conv", []string{"xc", "w"}, []string{"c"}, onnxtest.AttrInts("pads", 1, 1, 1, 1)),
+			onnxtest.Node("Relu", []string{"c"}, []string{"r"}),
+			onnxtest.Node("Transpose", []string{"r"}, []string{"y"}, onnxtest.AttrInts("perm", 0, 2, 3, 1)),
 		},
-		Input:       []*pb.ValueInfoProto{fvi("x", 1, 8, 8, 3)},
-		Output:      []*pb.ValueInfoProto{fvi("y", 1, 8, 8, 4)},
+		Input:       []*pb.ValueInfoProto{onnxtest.FloatValue("x", 1, 8, 8, 3)},
+		Output:      []*pb.ValueInfoProto{onnxtest.FloatValue("y", 1, 8, 8, 4)},
 		Initializer: []*pb.TensorProto{w},
 	})
 	g := importModel(t, m)
@@ -100,16 +101,16 @@ func TestNHWCExportTransposesCancel(t *testing.T) {
 // re-laid-out at import; a rank-3 non-constant operand makes the op run in
 // ONNX order. All compared with a direct computation.
 func TestBroadcastAgainstImage(t *testing.T) {
-	cc := floatInit("cc", []int64{3, 1, 1}, func(i int) float32 { return float32(i + 1) })
-	cw := floatInit("cw", []int64{4}, func(i int) float32 { return float32(i) * 0.5 })
-	m := model(13, &pb.GraphProto{
+	cc := onnxtest.FloatInit("cc", []int64{3, 1, 1}, func(i int) float32 { return float32(i + 1) })
+	cw := onnxtest.FloatInit("cw", []int64{4}, func(i int) float32 { return float32(i) * 0.5 })
+	m := onnxtest.Model(13, &pb.GraphProto{
 		Node: []*pb.NodeProto{
-			nd("Add", []string{"x", "cc"}, []string{"a"}),
-			nd("Mul", []string{"a", "cw"}, []string{"b"}),
-			nd("Sub", []string{"b", "z"}, []string{"y"}),
+			onnxtest.Node("Add", []string{"x", "cc"}, []string{"a"}),
+			onnxtest.Node("Mul", []string{"a", "cw"}, []string{"b"}),
+			onnxtest.Node("Sub", []string{"b", "z"}, []string{"y"}),
 		},
-		Input:       []*pb.ValueInfoProto{fvi("x", 1, 3, 4, 4), fvi("z", 3, 4, 4)},
-		Output:      []*pb.ValueInfoProto{fvi("y", 1, 3, 4, 4)},
+		Input:       []*pb.ValueInfoProto{onnxtest.FloatValue("x", 1, 3, 4, 4), onnxtest.FloatValue("z", 3, 4, 4)},
+		Output:      []*pb.ValueInfoProto{onnxtest.FloatValue("y", 1, 3, 4, 4)},
 		Initializer: []*pb.TensorProto{cc, cw},
 	})
 	g := importModel(t, m)
@@ -132,17 +133,17 @@ func TestBroadcastAgainstImage(t *testing.T) {
 // A classifier head: GlobalAveragePool, Flatten, Gemm, Softmax (opset 11,
 // flattening semantics): no transpose, the 1x1 map reshaped in place.
 func TestClassifierHead(t *testing.T) {
-	w := floatInit("w", []int64{5, 3}, func(i int) float32 { return float32(i%4) - 1.5 })
-	b := floatInit("b", []int64{5}, func(i int) float32 { return float32(i) * 0.1 })
-	m := model(11, &pb.GraphProto{
+	w := onnxtest.FloatInit("w", []int64{5, 3}, func(i int) float32 { return float32(i%4) - 1.5 })
+	b := onnxtest.FloatInit("b", []int64{5}, func(i int) float32 { return float32(i) * 0.1 })
+	m := onnxtest.Model(11, &pb.GraphProto{
 		Node: []*pb.NodeProto{
-			nd("GlobalAveragePool", []string{"x"}, []string{"p"}),
-			nd("Flatten", []string{"p"}, []string{"f"}),
-			nd("Gemm", []string{"f", "w", "b"}, []string{"l"}, attrInt("transB", 1)),
-			nd("Softmax", []string{"l"}, []string{"y"}),
+			onnxtest.Node("GlobalAveragePool", []string{"x"}, []string{"p"}),
+			onnxtest.Node("Flatten", []string{"p"}, []string{"f"}),
+			onnxtest.Node("Gemm", []string{"f", "w", "b"}, []string{"l"}, onnxtest.AttrInt("transB", 1)),
+			onnxtest.Node("Softmax", []string{"l"}, []string{"y"}),
 		},
-		Input:       []*pb.ValueInfoProto{fvi("x", 1, 3, 4, 4)},
-		Output:      []*pb.ValueInfoProto{fvi("y", 1, 5)},
+		Input:       []*pb.ValueInfoProto{onnxtest.FloatValue("x", 1, 3, 4, 4)},
+		Output:      []*pb.ValueInfoProto{onnxtest.FloatValue("y", 1, 5)},
 		Initializer: []*pb.TensorProto{w, b},
 	})
 	g := importModel(t, m)
@@ -175,10 +176,10 @@ func TestClassifierHead(t *testing.T) {
 
 // Softmax before opset 13 covers every dimension from axis on.
 func TestSoftmaxFlattenSemantics(t *testing.T) {
-	m := model(11, &pb.GraphProto{
-		Node:   []*pb.NodeProto{nd("Softmax", []string{"x"}, []string{"y"}, attrInt("axis", 1))},
-		Input:  []*pb.ValueInfoProto{fvi("x", 2, 3, 4)},
-		Output: []*pb.ValueInfoProto{fvi("y", 2, 3, 4)},
+	m := onnxtest.Model(11, &pb.GraphProto{
+		Node:   []*pb.NodeProto{onnxtest.Node("Softmax", []string{"x"}, []string{"y"}, onnxtest.AttrInt("axis", 1))},
+		Input:  []*pb.ValueInfoProto{onnxtest.FloatValue("x", 2, 3, 4)},
+		Output: []*pb.ValueInfoProto{onnxtest.FloatValue("y", 2, 3, 4)},
 	})
 	g := importModel(t, m)
 	x := ramp(2, 3, 4)
@@ -199,20 +200,20 @@ func TestSoftmaxFlattenSemantics(t *testing.T) {
 // shape; Constant and Cast fold too.
 func TestShapeChainFolds(t *testing.T) {
 	idx := &pb.TensorProto{Name: proto.String("i0"), DataType: proto.Int32(int32(pb.TensorProto_INT64)), Int64Data: []int64{0}}
-	m := model(11, &pb.GraphProto{
+	m := onnxtest.Model(11, &pb.GraphProto{
 		Node: []*pb.NodeProto{
-			nd("Shape", []string{"x"}, []string{"s"}),
-			nd("Gather", []string{"s", "i0"}, []string{"n"}, attrInt("axis", 0)),
-			nd("Unsqueeze", []string{"n"}, []string{"n1"}, attrInts("axes", 0)),
-			nd("Constant", nil, []string{"m1"}, attrTensor("value", int64Init("", -1))),
-			nd("Concat", []string{"n1", "m1"}, []string{"shape"}, attrInt("axis", 0)),
-			nd("Reshape", []string{"x", "shape"}, []string{"r"}),
-			nd("Constant", nil, []string{"k"}, &pb.AttributeProto{Name: proto.String("value_ints"), Type: pb.AttributeProto_INTS.Enum(), Ints: []int64{2}}),
-			nd("Cast", []string{"k"}, []string{"kf"}, attrInt("to", int64(pb.TensorProto_FLOAT))),
-			nd("Mul", []string{"r", "kf"}, []string{"y"}),
+			onnxtest.Node("Shape", []string{"x"}, []string{"s"}),
+			onnxtest.Node("Gather", []string{"s", "i0"}, []string{"n"}, onnxtest.AttrInt("axis", 0)),
+			onnxtest.Node("Unsqueeze", []string{"n"}, []string{"n1"}, onnxtest.AttrInts("axes", 0)),
+			onnxtest.Node("Constant", nil, []string{"m1"}, onnxtest.AttrTensor("value", onnxtest.Int64Data("", -1))),
+			onnxtest.Node("Concat", []string{"n1", "m1"}, []string{"shape"}, onnxtest.AttrInt("axis", 0)),
+			onnxtest.Node("Reshape", []string{"x", "shape"}, []string{"r"}),
+			onnxtest.Node("Constant", nil, []string{"k"}, &pb.AttributeProto{Name: proto.String("value_ints"), Type: pb.AttributeProto_INTS.Enum(), Ints: []int64{2}}),
+			onnxtest.Node("Cast", []string{"k"}, []string{"kf"}, onnxtest.AttrInt("to", int64(pb.TensorProto_FLOAT))),
+			onnxtest.Node("Mul", []string{"r", "kf"}, []string{"y"}),
 		},
-		Input:       []*pb.ValueInfoProto{fvi("x", 1, 3, 4, 4)},
-		Output:      []*pb.ValueInfoProto{fvi("y", 1, 48)},
+		Input:       []*pb.ValueInfoProto{onnxtest.FloatValue("x", 1, 3, 4, 4)},
+		Output:      []*pb.ValueInfoProto{onnxtest.FloatValue("y", 1, 48)},
 		Initializer: []*pb.TensorProto{idx},
 	})
 	g := importModel(t, m)
@@ -238,28 +239,28 @@ func TestQDQConv(t *testing.T) {
 		wq.Int32Data = append(wq.Int32Data, int32(i%11-5))
 	}
 	bq := &pb.TensorProto{Name: proto.String("bq"), Dims: []int64{2}, DataType: proto.Int32(int32(pb.TensorProto_INT32)), Int32Data: []int32{100, -50}}
-	m := model(13, &pb.GraphProto{
+	m := onnxtest.Model(13, &pb.GraphProto{
 		Node: []*pb.NodeProto{
-			nd("QuantizeLinear", []string{"x", "xs", "xz"}, []string{"xq"}),
-			nd("DequantizeLinear", []string{"xq", "xs", "xz"}, []string{"xd"}),
-			nd("DequantizeLinear", []string{"wq", "ws"}, []string{"wd"}, attrInt("axis", 0)),
-			nd("DequantizeLinear", []string{"bq", "bs"}, []string{"bd"}, attrInt("axis", 0)),
-			nd("Conv", []string{"xd", "wd", "bd"}, []string{"c"}, attrInts("pads", 1, 1, 1, 1)),
-			nd("QuantizeLinear", []string{"c", "ys", "yz"}, []string{"yq"}),
-			nd("DequantizeLinear", []string{"yq", "ys", "yz"}, []string{"y"}),
+			onnxtest.Node("QuantizeLinear", []string{"x", "xs", "xz"}, []string{"xq"}),
+			onnxtest.Node("DequantizeLinear", []string{"xq", "xs", "xz"}, []string{"xd"}),
+			onnxtest.Node("DequantizeLinear", []string{"wq", "ws"}, []string{"wd"}, onnxtest.AttrInt("axis", 0)),
+			onnxtest.Node("DequantizeLinear", []string{"bq", "bs"}, []string{"bd"}, onnxtest.AttrInt("axis", 0)),
+			onnxtest.Node("Conv", []string{"xd", "wd", "bd"}, []string{"c"}, onnxtest.AttrInts("pads", 1, 1, 1, 1)),
+			onnxtest.Node("QuantizeLinear", []string{"c", "ys", "yz"}, []string{"yq"}),
+			onnxtest.Node("DequantizeLinear", []string{"yq", "ys", "yz"}, []string{"y"}),
 		},
-		Input:  []*pb.ValueInfoProto{fvi("x", 1, 3, 5, 5)},
-		Output: []*pb.ValueInfoProto{fvi("y", 1, 2, 5, 5)},
+		Input:  []*pb.ValueInfoProto{onnxtest.FloatValue("x", 1, 3, 5, 5)},
+		Output: []*pb.ValueInfoProto{onnxtest.FloatValue("y", 1, 2, 5, 5)},
 		Initializer: []*pb.TensorProto{wq, bq,
-			scaleInit("xs", 0.02), scalarInit("xz", pb.TensorProto_UINT8, 128),
-			scaleInit("ws", 0.01, 0.02), scaleInit("bs", 0.0002, 0.0004),
-			scaleInit("ys", 0.05), scalarInit("yz", pb.TensorProto_UINT8, 100)},
+			onnxtest.FloatData("xs", 0.02), onnxtest.Int32Data("xz", pb.TensorProto_UINT8, 128),
+			onnxtest.FloatData("ws", 0.01, 0.02), onnxtest.FloatData("bs", 0.0002, 0.0004),
+			onnxtest.FloatData("ys", 0.05), onnxtest.Int32Data("yz", pb.TensorProto_UINT8, 100)},
 	})
 	fused := importModel(t, m)
 	if ops := countOps(fused); ops[ir.OpTranspose] != 0 || ops[ir.OpQuantize] != 1 || ops[ir.OpDequantize] != 1 || ops[ir.OpConv] != 1 {
 		t.Fatalf("fused: ops %v, want Quantize, Conv, Dequantize:\n%s", ops, fused.Dump())
 	}
-	g, err := Import("test.onnx", mustMarshal(m), importers.Options{QDQSimulate: true})
+	g, err := Import("test.onnx", onnxtest.Marshal(m), importers.Options{QDQSimulate: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,14 +291,14 @@ func TestTransposeOnImages(t *testing.T) {
 		perm := []int{int(p[0]), int(p[1]), int(p[2]), int(p[3])}
 		oshape := onnxfmt.Permute(x.Shape, perm)
 		o64 := []int64{int64(oshape[0]), int64(oshape[1]), int64(oshape[2]), int64(oshape[3])}
-		m := model(13, &pb.GraphProto{
+		m := onnxtest.Model(13, &pb.GraphProto{
 			Node: []*pb.NodeProto{
-				nd("Relu", []string{"x"}, []string{"r"}),
-				nd("Transpose", []string{"r"}, []string{"t"}, attrInts("perm", p...)),
-				nd("Sigmoid", []string{"t"}, []string{"y"}),
+				onnxtest.Node("Relu", []string{"x"}, []string{"r"}),
+				onnxtest.Node("Transpose", []string{"r"}, []string{"t"}, onnxtest.AttrInts("perm", p...)),
+				onnxtest.Node("Sigmoid", []string{"t"}, []string{"y"}),
 			},
-			Input:  []*pb.ValueInfoProto{fvi("x", 1, 2, 3, 4)},
-			Output: []*pb.ValueInfoProto{fvi("y", o64...)},
+			Input:  []*pb.ValueInfoProto{onnxtest.FloatValue("x", 1, 2, 3, 4)},
+			Output: []*pb.ValueInfoProto{onnxtest.FloatValue("y", o64...)},
 		})
 		g := importModel(t, m)
 		want := onnxfmt.TransposeData(x.Data, ir.Float32, x.Shape, perm).F32
@@ -317,19 +318,19 @@ func TestTransposeOnImages(t *testing.T) {
 // the ops the official tests leave out (Max, Min with three inputs, Dropout,
 // Identity, VALID padding).
 func TestAttributeFormsAndSmallOps(t *testing.T) {
-	half := floatInit("half", nil, func(int) float32 { return 0.5 })
-	m := model(10, &pb.GraphProto{
+	half := onnxtest.FloatInit("half", nil, func(int) float32 { return 0.5 })
+	m := onnxtest.Model(10, &pb.GraphProto{
 		Node: []*pb.NodeProto{
-			nd("Clip", []string{"x"}, []string{"c"}, attrFloat("min", -1), attrFloat("max", 1)),
-			nd("Squeeze", []string{"c"}, []string{"s"}, attrInts("axes", 2, 3)),
-			nd("Unsqueeze", []string{"s"}, []string{"u"}, attrInts("axes", 2)),
-			nd("Dropout", []string{"u"}, []string{"d"}, attrFloat("ratio", 0.3)),
-			nd("Max", []string{"d", "half"}, []string{"mx"}),
-			nd("Min", []string{"mx", "d", "half"}, []string{"mn"}),
-			nd("Identity", []string{"mn"}, []string{"y"}),
+			onnxtest.Node("Clip", []string{"x"}, []string{"c"}, onnxtest.AttrFloat("min", -1), onnxtest.AttrFloat("max", 1)),
+			onnxtest.Node("Squeeze", []string{"c"}, []string{"s"}, onnxtest.AttrInts("axes", 2, 3)),
+			onnxtest.Node("Unsqueeze", []string{"s"}, []string{"u"}, onnxtest.AttrInts("axes", 2)),
+			onnxtest.Node("Dropout", []string{"u"}, []string{"d"}, onnxtest.AttrFloat("ratio", 0.3)),
+			onnxtest.Node("Max", []string{"d", "half"}, []string{"mx"}),
+			onnxtest.Node("Min", []string{"mx", "d", "half"}, []string{"mn"}),
+			onnxtest.Node("Identity", []string{"mn"}, []string{"y"}),
 		},
-		Input:       []*pb.ValueInfoProto{fvi("x", 1, 3, 1, 1)},
-		Output:      []*pb.ValueInfoProto{fvi("y", 1, 3, 1)},
+		Input:       []*pb.ValueInfoProto{onnxtest.FloatValue("x", 1, 3, 1, 1)},
+		Output:      []*pb.ValueInfoProto{onnxtest.FloatValue("y", 1, 3, 1)},
 		Initializer: []*pb.TensorProto{half},
 	})
 	g := importModel(t, m)
@@ -340,11 +341,11 @@ func TestAttributeFormsAndSmallOps(t *testing.T) {
 	// clip [-1, 0.7, 1]; max with .5 [.5, .7, 1]; min of that, clip, .5: [-1, .5, .5]
 	assertClose(t, runModel(t, g, x)[0], []float32{-1, 0.5, 0.5}, []int{1, 3, 1})
 
-	w := floatInit("w", []int64{1, 1, 2, 2}, func(int) float32 { return 1 })
-	m = model(13, &pb.GraphProto{
-		Node:        []*pb.NodeProto{nd("Conv", []string{"x", "w"}, []string{"y"}, &pb.AttributeProto{Name: proto.String("auto_pad"), Type: pb.AttributeProto_STRING.Enum(), S: []byte("VALID")})},
-		Input:       []*pb.ValueInfoProto{fvi("x", 1, 1, 3, 3)},
-		Output:      []*pb.ValueInfoProto{fvi("y", 1, 1, 2, 2)},
+	w := onnxtest.FloatInit("w", []int64{1, 1, 2, 2}, func(int) float32 { return 1 })
+	m = onnxtest.Model(13, &pb.GraphProto{
+		Node:        []*pb.NodeProto{onnxtest.Node("Conv", []string{"x", "w"}, []string{"y"}, &pb.AttributeProto{Name: proto.String("auto_pad"), Type: pb.AttributeProto_STRING.Enum(), S: []byte("VALID")})},
+		Input:       []*pb.ValueInfoProto{onnxtest.FloatValue("x", 1, 1, 3, 3)},
+		Output:      []*pb.ValueInfoProto{onnxtest.FloatValue("y", 1, 1, 2, 2)},
 		Initializer: []*pb.TensorProto{w},
 	})
 	g = importModel(t, m)
@@ -385,10 +386,10 @@ func TestReduceOnImages(t *testing.T) {
 		for i, d := range c.shape {
 			s64[i] = int64(d)
 		}
-		m := model(13, &pb.GraphProto{
-			Node:   []*pb.NodeProto{nd("ReduceMean", []string{"x"}, []string{"y"}, attrInts("axes", c.axes...), attrInt("keepdims", c.keep))},
-			Input:  []*pb.ValueInfoProto{fvi("x", 2, 3, 2, 2)},
-			Output: []*pb.ValueInfoProto{fvi("y", s64...)},
+		m := onnxtest.Model(13, &pb.GraphProto{
+			Node:   []*pb.NodeProto{onnxtest.Node("ReduceMean", []string{"x"}, []string{"y"}, onnxtest.AttrInts("axes", c.axes...), onnxtest.AttrInt("keepdims", c.keep))},
+			Input:  []*pb.ValueInfoProto{onnxtest.FloatValue("x", 2, 3, 2, 2)},
+			Output: []*pb.ValueInfoProto{onnxtest.FloatValue("y", s64...)},
 		})
 		g := importModel(t, m)
 		if n := opCount(g, ir.OpTranspose); n != c.trans {

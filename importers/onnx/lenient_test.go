@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/mnconv/mnconv/format/onnx/onnxpb"
+	"github.com/mnconv/mnconv/format/onnx/onnxtest"
 	"github.com/mnconv/mnconv/importers"
 )
 
@@ -16,19 +17,19 @@ import (
 // one with a declared value_info shape keeps it, and the Relus after them are
 // translated.
 func TestLenientImport(t *testing.T) {
-	m := model(13, &pb.GraphProto{
+	m := onnxtest.Model(13, &pb.GraphProto{
 		Name: proto.String("g"),
 		Node: []*pb.NodeProto{
-			nd("Frobnicate", []string{"x"}, []string{"a"}),
-			nd("Relu", []string{"a"}, []string{"b"}),
-			nd("Resize", []string{"b"}, []string{"c"}),
-			nd("Relu", []string{"c"}, []string{"y"}),
+			onnxtest.Node("Frobnicate", []string{"x"}, []string{"a"}),
+			onnxtest.Node("Relu", []string{"a"}, []string{"b"}),
+			onnxtest.Node("Resize", []string{"b"}, []string{"c"}),
+			onnxtest.Node("Relu", []string{"c"}, []string{"y"}),
 		},
-		Input:     []*pb.ValueInfoProto{fvi("x", 1, 4)},
-		Output:    []*pb.ValueInfoProto{fvi("y", 1, 8)},
-		ValueInfo: []*pb.ValueInfoProto{fvi("a", 1, 4), fvi("c", 1, 8)},
+		Input:     []*pb.ValueInfoProto{onnxtest.FloatValue("x", 1, 4)},
+		Output:    []*pb.ValueInfoProto{onnxtest.FloatValue("y", 1, 8)},
+		ValueInfo: []*pb.ValueInfoProto{onnxtest.FloatValue("a", 1, 4), onnxtest.FloatValue("c", 1, 8)},
 	})
-	data := mustMarshal(m)
+	data := onnxtest.Marshal(m)
 	_, err := Import("m.onnx", data, importers.Options{})
 	want := `onnx: m.onnx: 2 unsupported ops: 1 x Frobnicate (node "a_node"), 1 x Resize (node "c_node")`
 	if err == nil || err.Error() != want {
@@ -54,11 +55,11 @@ func TestLenientImport(t *testing.T) {
 
 	// A supported op whose attributes are refused becomes opaque too.
 	m.Graph.Node[1].OpType = proto.String("Softmax")
-	m.Graph.Node[1].Attribute = []*pb.AttributeProto{attrInt("axis", 7)}
+	m.Graph.Node[1].Attribute = []*pb.AttributeProto{onnxtest.AttrInt("axis", 7)}
 	m.Graph.Node[0].OpType = proto.String("Relu")
 	m.Graph.Node[2].OpType = proto.String("Relu")
-	m.Graph.Output[0] = fvi("y", 1, 4)
-	g, err = Import("m.onnx", mustMarshal(m), importers.Options{Lenient: true})
+	m.Graph.Output[0] = onnxtest.FloatValue("y", 1, 4)
+	g, err = Import("m.onnx", onnxtest.Marshal(m), importers.Options{Lenient: true})
 	if err != nil {
 		t.Fatal(err)
 	}

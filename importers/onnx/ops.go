@@ -29,58 +29,19 @@ func (n *node) has(i int) bool { return i < len(n.in) && n.in[i].t != nil }
 type handler func(im *importer, n *node) error
 
 // handlers maps op types (contrib ops with their domain prefix) to their
-// translations. It is filled in init to break the initialization cycle
-// through the handlers that call back into the importer.
-var handlers map[string]handler
+// translations. Each file registers the handlers it writes, in its init, so
+// that a new op's entry stands in the file of its handler; init breaks the
+// initialization cycle through the handlers that call back into the
+// importer.
+var handlers = map[string]handler{}
 
-func init() {
-	handlers = map[string]handler{
-		// constants and shape computations (folded)
-		"Constant":        opConstant,
-		"ConstantOfShape": opConstantOfShape,
-		"Shape":           opShape,
-		"Size":            opSize,
-		"Gather":          opGather,
-		"Cast":            opCast,
-		"Identity":        opIdentity,
-		"Dropout":         opDropout,
-		// neural network ops
-		"Conv":               opConv,
-		"BatchNormalization": opBatchNorm,
-		"AveragePool":        opPool(ir.OpAvgPool),
-		"MaxPool":            opPool(ir.OpMaxPool),
-		"GlobalAveragePool":  opGlobalPool(ir.OpMean),
-		"GlobalMaxPool":      opGlobalPool(ir.OpReduceMax),
-		"Gemm":               opGemm,
-		"MatMul":             opMatMul,
-		"Softmax":            opSoftmax,
-		"ReduceMean":         opReduce(ir.OpMean),
-		"ReduceMax":          opReduce(ir.OpReduceMax),
-		"ArgMax":             opArgMax,
-		// elementwise (and onnxfmt.UnaryOps, onnxfmt.BinaryOps below)
-		"HardSigmoid": opHardSigmoid,
-		"Clip":        opClip,
-		// data movement
-		"Reshape":   opReshape,
-		"Flatten":   opFlatten,
-		"Squeeze":   opSqueeze,
-		"Unsqueeze": opUnsqueeze,
-		"Transpose": opTranspose,
-		"Concat":    opConcat,
-		"Pad":       opPad,
-		// quantization
-		"QuantizeLinear":                         opQuantizeLinear,
-		"DequantizeLinear":                       opDequantizeLinear,
-		"QLinearConv":                            opQLinearConv,
-		"QLinearMatMul":                          opQLinearMatMul,
-		"com.microsoft.QLinearAdd":               opQLinearAdd,
-		"com.microsoft.QLinearGlobalAveragePool": opQLinearGlobalAveragePool,
-	}
-	for t, op := range onnxfmt.UnaryOps {
-		handlers[t] = opUnary(op)
-	}
-	for t, op := range onnxfmt.BinaryOps {
-		handlers[t] = opBinary(op)
+// handle registers translations; an op type registered twice panics.
+func handle(hs map[string]handler) {
+	for t, h := range hs {
+		if _, dup := handlers[t]; dup {
+			panic("onnx: two handlers for " + t)
+		}
+		handlers[t] = h
 	}
 }
 

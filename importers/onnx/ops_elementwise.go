@@ -8,6 +8,20 @@ import (
 	"github.com/mnconv/mnconv/ir"
 )
 
+// elementwise ops: those below and onnxfmt.UnaryOps, onnxfmt.BinaryOps
+func init() {
+	handle(map[string]handler{
+		"HardSigmoid": opHardSigmoid,
+		"Clip":        opClip,
+	})
+	for t, op := range onnxfmt.UnaryOps {
+		handle(map[string]handler{t: opUnary(op)})
+	}
+	for t, op := range onnxfmt.BinaryOps {
+		handle(map[string]handler{t: opBinary(op)})
+	}
+}
+
 func opUnary(op ir.Op) handler {
 	return func(im *importer, n *node) error {
 		if err := n.need(1, 1); err != nil {

@@ -8,6 +8,24 @@ import (
 	"github.com/mnconv/mnconv/ir"
 )
 
+// neural network ops
+func init() {
+	handle(map[string]handler{
+		"Conv":               opConv,
+		"BatchNormalization": opBatchNorm,
+		"AveragePool":        opPool(ir.OpAvgPool),
+		"MaxPool":            opPool(ir.OpMaxPool),
+		"GlobalAveragePool":  opGlobalPool(ir.OpMean),
+		"GlobalMaxPool":      opGlobalPool(ir.OpReduceMax),
+		"Gemm":               opGemm,
+		"MatMul":             opMatMul,
+		"Softmax":            opSoftmax,
+		"ReduceMean":         opReduce(ir.OpMean),
+		"ReduceMax":          opReduce(ir.OpReduceMax),
+		"ArgMax":             opArgMax,
+	})
+}
+
 // windowPads resolves auto_pad / pads for a 2D window into the ir's
 // [top, left, bottom, right].
 func windowPads(a attrs, in, k, stride, dil [2]int) ([4]int, error) {

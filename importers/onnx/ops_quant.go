@@ -8,6 +8,18 @@ import (
 	"github.com/mnconv/mnconv/ir"
 )
 
+// quantization ops
+func init() {
+	handle(map[string]handler{
+		"QuantizeLinear":                         opQuantizeLinear,
+		"DequantizeLinear":                       opDequantizeLinear,
+		"QLinearConv":                            opQLinearConv,
+		"QLinearMatMul":                          opQLinearMatMul,
+		"com.microsoft.QLinearAdd":               opQLinearAdd,
+		"com.microsoft.QLinearGlobalAveragePool": opQLinearGlobalAveragePool,
+	})
+}
+
 // quantEqual reports whether two quantizations are the same (nil equals
 // nil; absent zero points are zeros).
 func quantEqual(a, b *ir.Quant) bool {

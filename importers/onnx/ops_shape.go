@@ -8,6 +8,19 @@ import (
 	"github.com/mnconv/mnconv/ir"
 )
 
+// data movement
+func init() {
+	handle(map[string]handler{
+		"Reshape":   opReshape,
+		"Flatten":   opFlatten,
+		"Squeeze":   opSqueeze,
+		"Unsqueeze": opUnsqueeze,
+		"Transpose": opTranspose,
+		"Concat":    opConcat,
+		"Pad":       opPad,
+	})
+}
+
 // reshapeTo gives x the ONNX shape target (Reshape, Flatten, Squeeze,
 // Unsqueeze). A permuted input keeps its storage when its element order is
 // already ONNX's (a 1x1 map); a rank-4 result stays NHWC-stored when its
