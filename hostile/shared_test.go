@@ -88,7 +88,9 @@ func TestSharedBuffer(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "constants exceed the import's limit") {
 		t.Errorf("want the constant budget's error, got %v", err)
 	}
-	if alloc > 128<<20 || took > 2*time.Second {
+	// The allocation is the bound that matters; the time bound only catches
+	// a blow-up (it takes about 0.3-0.5 s here, longer on a loaded CI runner).
+	if alloc > 128<<20 || took > 10*time.Second {
 		t.Errorf("refusing took %v and %d bytes", took, alloc)
 	}
 }
