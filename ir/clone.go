@@ -46,6 +46,9 @@ func CloneAttrs(a Attrs) Attrs {
 	case *SoftmaxAttrs:
 		c := *v
 		return &c
+	case *ResizeAttrs:
+		c := *v
+		return &c
 	}
 	return nil
 }

@@ -37,6 +37,7 @@ const (
 	OpQuantize       // float -> quantized, or requantize between quantized params
 	OpDequantize     // quantized -> float
 	OpIdentity       // y = x (Identity, Dropout at inference)
+	OpResize         // NHWC resized over H and W (ResizeAttrs): bilinear or nearest
 	numOps
 )
 
@@ -285,6 +286,9 @@ var opTable = [numOps]OpInfo{
 		Traits: unaryElementwise | ValuePreserving},
 	OpIdentity: {Name: "Identity", MinInputs: 1, MaxInputs: 1, Outputs: 1, Infer: inferSame,
 		Traits: unaryElementwise | passThrough | ValuePreserving},
+	OpResize: {Name: "Resize", MinInputs: 1, MaxInputs: 1, Outputs: 1,
+		NewAttrs: func() Attrs { return &ResizeAttrs{} }, Infer: inferResize,
+		Traits: passThrough},
 }
 
 // maxInputs bounds variadic ops (Concat).
