@@ -66,6 +66,8 @@ func (w *writer) node(n *ir.Node) error {
 			return n.Errorf("TFLite's DEQUANTIZE needs a quantized input and a float32 output")
 		}
 		return w.oneToOne(n, int8Version(n.In(0), 2))
+	case ir.OpResize:
+		return w.resize(n)
 	case ir.OpIdentity:
 		// TFLite has no identity op; readers of the output read the input.
 		w.alias[n.Out()] = n.In(0)
