@@ -98,11 +98,16 @@ func NearestModeByName(s string) (NearestMode, bool) {
 
 // ResizeAttrs are Resize's attributes: an NHWC input resized over H and W
 // to Size ([h, w]); N and C are kept. Nearest is read only in ResizeNearest.
+// ONNXCoords computes source coordinates in float32 as ONNX Runtime does
+// (ResizeSourceONNX: divided by out/in) instead of as TFLite does
+// (ResizeSource: multiplied by in/out); the two differ in the last bit,
+// which decides nearest-neighbour ties.
 type ResizeAttrs struct {
-	Size    [2]int
-	Mode    ResizeMode
-	Coord   CoordMode
-	Nearest NearestMode
+	Size       [2]int
+	Mode       ResizeMode
+	Coord      CoordMode
+	Nearest    NearestMode
+	ONNXCoords bool
 }
 
 func (*ResizeAttrs) isAttrs() {}
@@ -150,6 +155,41 @@ func ResizeSource(c CoordMode, x int, s float32, out int) float32 {
 		return float32((v + 0.5) * s)
 	}
 	return float32(v * s)
+}
+
+// ResizeSourceONNX is the source coordinate of output coordinate x on an
+// axis resized from in to out as ONNX Runtime computes it in float32, with
+// scale = out/in: (x+0.5)/scale - 0.5, x/scale, (x+0.5)/scale, and
+// x*(in-1)/(out-1) for align_corners (0 when out is 1). A linear resize
+// clamps it to [0, in-1] (ResizeLinearTaps does the same in effect).
+func ResizeSourceONNX(c CoordMode, x, in, out int) float32 {
+	v, scale := float32(x), float32(out)/float32(in)
+	switch c {
+	case CoordHalfPixel:
+		return float32((v+0.5)/scale) - 0.5
+	case CoordPytorchHalfPixel:
+		if out <= 1 {
+			return 0
+		}
+		return float32((v+0.5)/scale) - 0.5
+	case CoordTFHalfPixelForNN:
+		return float32((v + 0.5) / scale)
+	case CoordAlignCorners:
+		if out == 1 {
+			return 0
+		}
+		return float32(v*float32(in-1)) / float32(out-1)
+	}
+	return float32(v / scale)
+}
+
+// Source is the source coordinate of output coordinate x on an axis resized
+// from in to out: ResizeSourceONNX with ONNXCoords, else ResizeSource.
+func (a *ResizeAttrs) Source(x, in, out int) float32 {
+	if a.ONNXCoords {
+		return ResizeSourceONNX(a.Coord, x, in, out)
+	}
+	return ResizeSource(a.Coord, x, ResizeScale(a.Coord, in, out), out)
 }
 
 // ResizeNearestIndex rounds source coordinate src to a pixel index in

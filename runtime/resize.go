@@ -5,8 +5,8 @@ import (
 )
 
 // Resize over H and W of an NHWC tensor (ir.ResizeAttrs). Source
-// coordinates come from ir.ResizeSource in float32, as TFLite's reference
-// kernels compute them.
+// coordinates come from ResizeAttrs.Source in float32, as TFLite's
+// reference kernels compute them (or ONNX Runtime with ONNXCoords).
 //
 // Linear, float32 and uint8: TFLite's reference_ops::ResizeBilinear. Each
 // output is the four taps weighted by (1-fy)(1-fx), fy(1-fx), (1-fy)fx and
@@ -67,14 +67,13 @@ func prepareResize(n *ir.Node) (Kernel, error) {
 	} else if x.DType != ir.Float32 && a.Mode == ir.ResizeLinear {
 		return nil, n.Errorf("linear resize of %v is not supported (float32, or int8/uint8 with quantization parameters)", x.DType)
 	}
-	hScale, wScale := ir.ResizeScale(a.Coord, g.inH, g.outH), ir.ResizeScale(a.Coord, g.inW, g.outW)
 	if a.Mode == ir.ResizeNearest {
 		k := &resizeNearestKernel{g: g, ys: make([]int, g.outH), xs: make([]int, g.outW)}
 		for i := range k.ys {
-			k.ys[i] = ir.ResizeNearestIndex(a.Nearest, ir.ResizeSource(a.Coord, i, hScale, g.outH), g.inH)
+			k.ys[i] = ir.ResizeNearestIndex(a.Nearest, a.Source(i, g.inH, g.outH), g.inH)
 		}
 		for i := range k.xs {
-			k.xs[i] = ir.ResizeNearestIndex(a.Nearest, ir.ResizeSource(a.Coord, i, wScale, g.outW), g.inW)
+			k.xs[i] = ir.ResizeNearestIndex(a.Nearest, a.Source(i, g.inW, g.outW), g.inW)
 		}
 		return k, nil
 	}
@@ -83,10 +82,10 @@ func prepareResize(n *ir.Node) (Kernel, error) {
 	}
 	k := &resizeLinearKernel{g: g, ys: make([]linearTap, g.outH), xs: make([]linearTap, g.outW)}
 	for i := range k.ys {
-		k.ys[i] = newLinearTap(ir.ResizeSource(a.Coord, i, hScale, g.outH), g.inH)
+		k.ys[i] = newLinearTap(a.Source(i, g.inH, g.outH), g.inH)
 	}
 	for i := range k.xs {
-		k.xs[i] = newLinearTap(ir.ResizeSource(a.Coord, i, wScale, g.outW), g.inW)
+		k.xs[i] = newLinearTap(a.Source(i, g.inW, g.outW), g.inW)
 	}
 	return k, nil
 }

@@ -52,6 +52,8 @@ func (w *writer) lower(n *ir.Node) error {
 		err = w.quantize(n)
 	case ir.OpDequantize:
 		err = w.dequantizeNode(n)
+	case ir.OpResize:
+		err = w.resize(n)
 	default:
 		err = fmt.Errorf("op %v has no ONNX translation", n.Op)
 	}

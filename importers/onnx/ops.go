@@ -65,6 +65,8 @@ func init() {
 		"Transpose": opTranspose,
 		"Concat":    opConcat,
 		"Pad":       opPad,
+		"Resize":    opResize,
+		"Upsample":  opResize,
 		// quantization
 		"QuantizeLinear":                         opQuantizeLinear,
 		"DequantizeLinear":                       opDequantizeLinear,
