@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"os"
@@ -8,7 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mnconv/mnconv/importers"
+	_ "github.com/mnconv/mnconv/importers/tflite"
 	"github.com/mnconv/mnconv/internal/testutil"
+	"github.com/mnconv/mnconv/preprocess"
 )
 
 func TestSegmentationMetrics(t *testing.T) {
@@ -94,5 +98,50 @@ func TestSegmentationReproducesReferences(t *testing.T) {
 				t.Errorf("mIoU %v pixel accuracy %v pixels %d; reference %v %v %d", m.MIoU, m.PixelAccuracy, m.Pixels, ref.MIoU, ref.PixelAcc, ref.Pixels)
 			}
 		})
+	}
+}
+
+// EvaluateSegmentation on the float DeepLab (whole image stretched, the
+// Full preset) gives, on the first 8 masked images, exactly the scores of
+// TFLite's class maps: our preprocessing and class maps match the
+// reference's there.
+func TestEvaluateSegmentationFloatDeepLab(t *testing.T) {
+	model := testutil.Shared(t, "apps/models/deeplabv3_257_mv_gpu_float.tflite")
+	items, err := SegItems(testutil.Shared(t, "datasets/coco-val128/images"), testutil.Shared(t, "datasets/coco-val128/voc_masks"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	items = items[:8]
+	g, err := importers.Load(model, importers.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := EvaluateSegmentation(context.Background(), g, items, 21, Config{Preset: preprocess.Full, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := NewSegmentation(21)
+	for _, it := range items {
+		id := strings.TrimSuffix(it.File, ".jpg")
+		cm, pw, ph, err := ReadClassPNG(testutil.Shared(t, "apps/reference/coco/segmentation/deeplabv3_257_mv_gpu_float_classmaps/"+id+".png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mask, w, h, err := ReadClassPNG(it.Mask)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pred := make([]int, len(cm))
+		for i, v := range cm {
+			pred[i] = int(v)
+		}
+		if err := ref.Add(pred, ph, pw, mask, h, w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := ref.Metrics()
+	t.Logf("8 images: mIoU %.4f (TFLite's class maps %.4f), pixel accuracy %.4f (%.4f), %.2f images/s", res.MIoU, want.MIoU, res.PixelAccuracy, want.PixelAccuracy, res.ImagesPerSecond)
+	if res.N != 8 || math.Abs(res.MIoU-want.MIoU) > 1e-9 || math.Abs(res.PixelAccuracy-want.PixelAccuracy) > 1e-9 {
+		t.Errorf("n %d mIoU %v pixel accuracy %v, want 8, %v, %v", res.N, res.MIoU, res.PixelAccuracy, want.MIoU, want.PixelAccuracy)
 	}
 }
