@@ -73,26 +73,7 @@ func TestSegmentationReproducesReferences(t *testing.T) {
 			if err := json.Unmarshal(data, &ref); err != nil {
 				t.Fatal(err)
 			}
-			s := NewSegmentation(21)
-			for _, img := range images {
-				id := strings.TrimSuffix(img, ".jpg")
-				cm, pw, ph, err := ReadClassPNG(filepath.Join(dir, model+"_classmaps", id+".png"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				mask, w, h, err := ReadClassPNG(filepath.Join(masks, id+".png"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				pred := make([]int, len(cm))
-				for i, v := range cm {
-					pred[i] = int(v)
-				}
-				if err := s.Add(pred, ph, pw, mask, h, w); err != nil {
-					t.Fatal(err)
-				}
-			}
-			m := s.Metrics()
+			m := referenceScores(t, model, images, masks)
 			t.Logf("%s: mIoU %.4f (reference %.4f), pixel accuracy %.4f (%.4f), %d pixels (%d), %d classes", model, m.MIoU, ref.MIoU, m.PixelAccuracy, ref.PixelAcc, m.Pixels, ref.Pixels, m.ClassesScored)
 			if math.Abs(m.MIoU-ref.MIoU) > 1e-9 || math.Abs(m.PixelAccuracy-ref.PixelAcc) > 1e-9 || m.Pixels != ref.Pixels {
 				t.Errorf("mIoU %v pixel accuracy %v pixels %d; reference %v %v %d", m.MIoU, m.PixelAccuracy, m.Pixels, ref.MIoU, ref.PixelAcc, ref.Pixels)
@@ -120,14 +101,30 @@ func TestEvaluateSegmentationFloatDeepLab(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref := NewSegmentation(21)
+	var images []string
 	for _, it := range items {
-		id := strings.TrimSuffix(it.File, ".jpg")
-		cm, pw, ph, err := ReadClassPNG(testutil.Shared(t, "apps/reference/coco/segmentation/deeplabv3_257_mv_gpu_float_classmaps/"+id+".png"))
+		images = append(images, it.File)
+	}
+	want := referenceScores(t, "deeplabv3_257_mv_gpu_float", images, testutil.Shared(t, "datasets/coco-val128/voc_masks"))
+	t.Logf("8 images: mIoU %.4f (TFLite's class maps %.4f), pixel accuracy %.4f (%.4f), %.2f images/s", res.MIoU, want.MIoU, res.PixelAccuracy, want.PixelAccuracy, res.ImagesPerSecond)
+	if res.N != 8 || math.Abs(res.MIoU-want.MIoU) > 1e-9 || math.Abs(res.PixelAccuracy-want.PixelAccuracy) > 1e-9 {
+		t.Errorf("n %d mIoU %v pixel accuracy %v, want 8, %v, %v", res.N, res.MIoU, res.PixelAccuracy, want.MIoU, want.PixelAccuracy)
+	}
+}
+
+// referenceScores scores a shared reference's class maps of images against
+// the masks in masks.
+func referenceScores(t *testing.T, model string, images []string, masks string) SegMetrics {
+	t.Helper()
+	dir := testutil.Shared(t, "apps/reference/coco/segmentation")
+	s := NewSegmentation(21)
+	for _, img := range images {
+		id := strings.TrimSuffix(img, ".jpg")
+		cm, pw, ph, err := ReadClassPNG(filepath.Join(dir, model+"_classmaps", id+".png"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		mask, w, h, err := ReadClassPNG(it.Mask)
+		mask, w, h, err := ReadClassPNG(filepath.Join(masks, id+".png"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,13 +132,9 @@ func TestEvaluateSegmentationFloatDeepLab(t *testing.T) {
 		for i, v := range cm {
 			pred[i] = int(v)
 		}
-		if err := ref.Add(pred, ph, pw, mask, h, w); err != nil {
+		if err := s.Add(pred, ph, pw, mask, h, w); err != nil {
 			t.Fatal(err)
 		}
 	}
-	want := ref.Metrics()
-	t.Logf("8 images: mIoU %.4f (TFLite's class maps %.4f), pixel accuracy %.4f (%.4f), %.2f images/s", res.MIoU, want.MIoU, res.PixelAccuracy, want.PixelAccuracy, res.ImagesPerSecond)
-	if res.N != 8 || math.Abs(res.MIoU-want.MIoU) > 1e-9 || math.Abs(res.PixelAccuracy-want.PixelAccuracy) > 1e-9 {
-		t.Errorf("n %d mIoU %v pixel accuracy %v, want 8, %v, %v", res.N, res.MIoU, res.PixelAccuracy, want.MIoU, want.PixelAccuracy)
-	}
+	return s.Metrics()
 }
