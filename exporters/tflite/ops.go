@@ -882,6 +882,9 @@ func (w *writer) concat(n *ir.Node) error {
 	if err != nil {
 		return err
 	}
+	if ins, err = w.requantizeConcatInputs(n, ins); err != nil {
+		return err
+	}
 	yt, err := w.tensor(n.Out())
 	if err != nil {
 		return err

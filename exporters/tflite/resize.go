@@ -59,3 +59,26 @@ func (w *writer) resize(n *ir.Node) error {
 	w.emit(op)
 	return nil
 }
+
+// requantizeConcatInputs: TFLite's int8 CONCATENATION needs every input
+// quantized as the output (its uint8 kernel rescales, the int8 one refuses
+// other parameters), so an int8 input with other parameters goes through a
+// QUANTIZE (TFLite's fixed-point Requantize) to the output's first.
+func (w *writer) requantizeConcatInputs(n *ir.Node, ins []*ftensor) ([]*ftensor, error) {
+	y := n.Out()
+	if y.DType != ir.Int8 || y.Quant == nil {
+		return ins, nil
+	}
+	for i, x := range n.Inputs {
+		if sameQuant(x, y) {
+			continue
+		}
+		rq, err := w.activation(x.Name+"/requantized", y, x.Shape)
+		if err != nil {
+			return nil, err
+		}
+		w.emit(&fop{code: fb.BuiltinOperatorQUANTIZE, version: 2, inputs: []*ftensor{ins[i]}, outputs: []*ftensor{rq}})
+		ins[i] = rq
+	}
+	return ins, nil
+}
