@@ -210,6 +210,9 @@ func TestDeepLab513Quant(t *testing.T) {
 	files := []string{"seg513_bird_segmentation.bin", "seg513_cat_lanczos.bin", "seg513_grace_hopper_lanczos.bin"}
 	for _, mode := range []string{"tflite-reference", "xnnpack-emulated"} {
 		t.Run(mode, func(t *testing.T) {
+			if testing.Short() && mode == "xnnpack-emulated" {
+				t.Skip("skipping the reference-kernel run in -short")
+			}
 			g := loadSegModel(t, model, true)
 			if mode == "xnnpack-emulated" {
 				emulateXNNPACK(t, g)
