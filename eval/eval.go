@@ -241,19 +241,8 @@ func (c *chain) load(it Item) (*preprocess.Image, error) {
 // classify runs the chain on a preprocessed image; it returns the top-5
 // class indices.
 func (w *worker) classify(m *preprocess.Image) ([]int, error) {
-	t := w.c.target
-	start := time.Now()
-	defer func() { w.infer += time.Since(start) }()
-	if err := t.Fill(w.its[0].Input(0), 0, m.Pix); err != nil {
+	if err := w.run(m); err != nil {
 		return nil, err
-	}
-	for i, ip := range w.its {
-		if i > 0 {
-			handoff(w.its[i-1].Output(0), w.c.models[i-1].Outputs[0], ip.Input(0), w.c.models[i].Inputs[0])
-		}
-		if err := runSafely(ip); err != nil {
-			return nil, fmt.Errorf("%s: %w", modelName(w.c.models[i]), err)
-		}
 	}
 	out := w.its[len(w.its)-1].Output(0)
 	scores := make([]float64, w.c.classes)
@@ -265,6 +254,26 @@ func (w *worker) classify(m *preprocess.Image) ([]int, error) {
 		top[i] = ClassOf(w.c.classes, k)
 	}
 	return top, nil
+}
+
+// run runs the chain on a preprocessed image; the result is the last
+// interpreter's output 0.
+func (w *worker) run(m *preprocess.Image) error {
+	t := w.c.target
+	start := time.Now()
+	defer func() { w.infer += time.Since(start) }()
+	if err := t.Fill(w.its[0].Input(0), 0, m.Pix); err != nil {
+		return err
+	}
+	for i, ip := range w.its {
+		if i > 0 {
+			handoff(w.its[i-1].Output(0), w.c.models[i-1].Outputs[0], ip.Input(0), w.c.models[i].Inputs[0])
+		}
+		if err := runSafely(ip); err != nil {
+			return fmt.Errorf("%s: %w", modelName(w.c.models[i]), err)
+		}
+	}
+	return nil
 }
 
 // runSafely runs an interpreter, turning a kernel panic (a runtime bug)

@@ -50,6 +50,7 @@ const (
 	// boxes [1,D,4] (ymin, xmin, ymax, xmax), classes [1,D], scores [1,D],
 	// count [1], all float32, D = MaxDetections*MaxClassesPerDetection.
 	OpDetectionPostProcess
+	OpResize // NHWC resized over H and W (ResizeAttrs): bilinear or nearest
 	numOps
 )
 
@@ -351,6 +352,9 @@ var opTable = [numOps]OpInfo{
 		Traits: Opaque},
 	OpDetectionPostProcess: {Name: "DetectionPostProcess", MinInputs: 3, MaxInputs: 3, Outputs: 4,
 		NewAttrs: func() Attrs { return &DetectionPostProcessAttrs{DetectionsPerClass: 100} }, Infer: inferDetectionPostProcess},
+	OpResize: {Name: "Resize", MinInputs: 1, MaxInputs: 1, Outputs: 1,
+		NewAttrs: func() Attrs { return &ResizeAttrs{} }, Infer: inferResize,
+		Traits: passThrough},
 }
 
 // maxInputs bounds variadic ops (Concat, Opaque), maxOutputs the outputs of

@@ -135,15 +135,15 @@ func TestCutFlagsCLI(t *testing.T) {
 		}
 	}
 
-	deeplab := testutil.Shared(t, "apps/models/deeplabv3_mnv2_pascal_quant.tflite")
-	out, err = inspRunCLI(t, "inspect", deeplab)
+	stssd := testutil.Shared(t, "apps/models/st_ssd_mobilenet_v2_fpnlite_100_256_coco80_int8.tflite")
+	out, err = inspRunCLI(t, "inspect", stssd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := `unsupported: 3 x RESIZE_BILINEAR (first operator 64 "ResizeBilinear")`; !strings.Contains(out, want) {
-		t.Errorf("inspect DeepLab does not list its unsupported ops:\n%s", out)
+	if want := `unsupported: 15 x SHAPE (first operator 78 "model_1/reshape_6/Shape"), 15 x STRIDED_SLICE`; !strings.Contains(out, want) {
+		t.Errorf("inspect of the ST SSD does not list its unsupported ops:\n%s", out)
 	}
-	if _, err := inspRunCLI(t, "run", "--pixels", "x.bin", deeplab); err == nil || !strings.Contains(err.Error(), "3 unsupported ops") {
-		t.Errorf("run DeepLab: %v", err)
+	if _, err := inspRunCLI(t, "run", "--pixels", "x.bin", stssd); err == nil || !strings.Contains(err.Error(), "55 unsupported ops") {
+		t.Errorf("run ST SSD: %v", err)
 	}
 }

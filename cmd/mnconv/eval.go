@@ -34,6 +34,9 @@ var evalFlags struct {
 	count      bool
 	maxMACs    float64
 	maxSize    float64
+	task       string
+	masks      string
+	classes    int
 }
 
 var evalCmd = &cobra.Command{
@@ -107,6 +110,9 @@ func init() {
 	f.BoolVar(&tableWide, "wide", false, "print every table column at full width, whatever the terminal's width")
 	f.Float64Var(&evalFlags.maxMACs, "max-macs-ratio", 0, "gate: largest allowed ratio of the model's executed MACs per image to the baseline's (0: unchecked)")
 	f.Float64Var(&evalFlags.maxSize, "max-size-ratio", 0, "gate: largest allowed ratio of the model's weight bytes to the baseline's (0: unchecked)")
+	f.StringVar(&evalFlags.task, "task", "classification", "classification, or segmentation (--masks: per-class IoU, mIoU, pixel accuracy; see eval_seg.go)")
+	f.StringVar(&evalFlags.masks, "masks", "", "segmentation: folder of PNG class masks (255 = ignore), named as the images")
+	f.IntVar(&evalFlags.classes, "classes", 21, "segmentation: number of classes (PASCAL VOC: 21)")
 	rootCmd.AddCommand(evalCmd)
 }
 
@@ -124,6 +130,13 @@ func evalMain(cmd *cobra.Command, args []string) error {
 	gate := len(evalFlags.baseline) > 0
 	if evalFlags.images == "" {
 		return evalUsage("--images DIR is required")
+	}
+	switch evalFlags.task {
+	case "segmentation":
+		return evalSegMain(cmd, args)
+	case "classification":
+	default:
+		return evalUsage("--task %q: classification or segmentation", evalFlags.task)
 	}
 	part, err := evalPartialSetup(cmd) // shard.go: eval --shard / --partial-out
 	if err != nil {

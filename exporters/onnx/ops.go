@@ -54,6 +54,8 @@ func (w *writer) lower(n *ir.Node) error {
 		err = w.dequantizeNode(n)
 	case ir.OpArgMax:
 		err = w.argMax(n)
+	case ir.OpResize:
+		err = w.resize(n)
 	default:
 		err = fmt.Errorf("op %v has no ONNX translation", n.Op)
 	}

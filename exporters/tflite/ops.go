@@ -70,6 +70,8 @@ func (w *writer) node(n *ir.Node) error {
 		return w.argMax(n)
 	case ir.OpDetectionPostProcess:
 		return w.detectionPostProcess(n)
+	case ir.OpResize:
+		return w.resize(n)
 	case ir.OpIdentity:
 		// TFLite has no identity op; readers of the output read the input.
 		w.alias[n.Out()] = n.In(0)
@@ -888,6 +890,9 @@ func (w *writer) concat(n *ir.Node) error {
 	}
 	ins, err := w.tensorsOf(n.Inputs...)
 	if err != nil {
+		return err
+	}
+	if ins, err = w.requantizeConcatInputs(n, ins); err != nil {
 		return err
 	}
 	yt, err := w.tensor(n.Out())

@@ -163,6 +163,10 @@ var (
 		tflitefb.BuiltinOptionsQuantizeOptions:        emptySpec("QuantizeOptions"),
 		tflitefb.BuiltinOptionsDequantizeOptions:      emptySpec("DequantizeOptions"),
 		tflitefb.BuiltinOptionsHardSwishOptions:       emptySpec("HardSwishOptions"),
+		tflitefb.BuiltinOptionsResizeBilinearOptions: {name: "ResizeBilinearOptions", fields: []fieldSpec{
+			scalar("new_height", 0, 4), scalar("new_width", 1, 4), scalar("align_corners", 2, 1), scalar("half_pixel_centers", 3, 1)}},
+		tflitefb.BuiltinOptionsResizeNearestNeighborOptions: {name: "ResizeNearestNeighborOptions", fields: []fieldSpec{
+			scalar("align_corners", 0, 1), scalar("half_pixel_centers", 1, 1)}},
 	}
 	operatorSpec = &tableSpec{name: "Operator", fields: []fieldSpec{
 		scalar("opcode_index", 0, 4),

@@ -12,7 +12,7 @@ import (
 	"github.com/mnconv/mnconv/importers"
 )
 
-// TestLenientImport: x -> Frobnicate -> Relu -> Resize -> Relu. Strictly
+// TestLenientImport: x -> Frobnicate -> Relu -> Tile -> Relu. Strictly
 // both unsupported ops are named; leniently they become opaque nodes, the
 // one with a declared value_info shape keeps it, and the Relus after them are
 // translated.
@@ -22,7 +22,7 @@ func TestLenientImport(t *testing.T) {
 		Node: []*pb.NodeProto{
 			onnxtest.Node("Frobnicate", []string{"x"}, []string{"a"}),
 			onnxtest.Node("Relu", []string{"a"}, []string{"b"}),
-			onnxtest.Node("Resize", []string{"b"}, []string{"c"}),
+			onnxtest.Node("Tile", []string{"b"}, []string{"c"}),
 			onnxtest.Node("Relu", []string{"c"}, []string{"y"}),
 		},
 		Input:     []*pb.ValueInfoProto{onnxtest.FloatValue("x", 1, 4)},
@@ -31,7 +31,7 @@ func TestLenientImport(t *testing.T) {
 	})
 	data := onnxtest.Marshal(m)
 	_, err := Import("m.onnx", data, importers.Options{})
-	want := `onnx: m.onnx: 2 unsupported ops: 1 x Frobnicate (node "a_node"), 1 x Resize (node "c_node")`
+	want := `onnx: m.onnx: 2 unsupported ops: 1 x Frobnicate (node "a_node"), 1 x Tile (node "c_node")`
 	if err == nil || err.Error() != want {
 		t.Fatalf("strict import: %v\nwant %s", err, want)
 	}
@@ -49,8 +49,8 @@ func TestLenientImport(t *testing.T) {
 	if s := g.Nodes[3].Out().Shape; !slices.Equal(s, []int{1, 8}) {
 		t.Errorf("y shape %v", s)
 	}
-	if a := g.Nodes[2].Opaque(); a == nil || a.Op != "Resize" || !a.Unsupported || a.Where != `node "c_node"` {
-		t.Errorf("Resize node %+v", a)
+	if a := g.Nodes[2].Opaque(); a == nil || a.Op != "Tile" || !a.Unsupported || a.Where != `node "c_node"` {
+		t.Errorf("Tile node %+v", a)
 	}
 
 	// A supported op whose attributes are refused becomes opaque too.

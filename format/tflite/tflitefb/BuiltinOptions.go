@@ -7,72 +7,78 @@ import "strconv"
 type BuiltinOptions byte
 
 const (
-	BuiltinOptionsNONE                   BuiltinOptions = 0
-	BuiltinOptionsConv2DOptions          BuiltinOptions = 1
-	BuiltinOptionsDepthwiseConv2DOptions BuiltinOptions = 2
-	BuiltinOptionsPool2DOptions          BuiltinOptions = 5
-	BuiltinOptionsFullyConnectedOptions  BuiltinOptions = 8
-	BuiltinOptionsSoftmaxOptions         BuiltinOptions = 9
-	BuiltinOptionsConcatenationOptions   BuiltinOptions = 10
-	BuiltinOptionsAddOptions             BuiltinOptions = 11
-	BuiltinOptionsReshapeOptions         BuiltinOptions = 17
-	BuiltinOptionsMulOptions             BuiltinOptions = 21
-	BuiltinOptionsPadOptions             BuiltinOptions = 22
-	BuiltinOptionsTransposeOptions       BuiltinOptions = 26
-	BuiltinOptionsReducerOptions         BuiltinOptions = 27
-	BuiltinOptionsSubOptions             BuiltinOptions = 28
-	BuiltinOptionsSqueezeOptions         BuiltinOptions = 30
-	BuiltinOptionsDequantizeOptions      BuiltinOptions = 38
-	BuiltinOptionsArgMaxOptions          BuiltinOptions = 40
-	BuiltinOptionsPadV2Options           BuiltinOptions = 43
-	BuiltinOptionsQuantizeOptions        BuiltinOptions = 89
-	BuiltinOptionsHardSwishOptions       BuiltinOptions = 91
+	BuiltinOptionsNONE                         BuiltinOptions = 0
+	BuiltinOptionsConv2DOptions                BuiltinOptions = 1
+	BuiltinOptionsDepthwiseConv2DOptions       BuiltinOptions = 2
+	BuiltinOptionsPool2DOptions                BuiltinOptions = 5
+	BuiltinOptionsFullyConnectedOptions        BuiltinOptions = 8
+	BuiltinOptionsSoftmaxOptions               BuiltinOptions = 9
+	BuiltinOptionsConcatenationOptions         BuiltinOptions = 10
+	BuiltinOptionsAddOptions                   BuiltinOptions = 11
+	BuiltinOptionsResizeBilinearOptions        BuiltinOptions = 15
+	BuiltinOptionsReshapeOptions               BuiltinOptions = 17
+	BuiltinOptionsMulOptions                   BuiltinOptions = 21
+	BuiltinOptionsPadOptions                   BuiltinOptions = 22
+	BuiltinOptionsTransposeOptions             BuiltinOptions = 26
+	BuiltinOptionsReducerOptions               BuiltinOptions = 27
+	BuiltinOptionsSubOptions                   BuiltinOptions = 28
+	BuiltinOptionsSqueezeOptions               BuiltinOptions = 30
+	BuiltinOptionsDequantizeOptions            BuiltinOptions = 38
+	BuiltinOptionsArgMaxOptions                BuiltinOptions = 40
+	BuiltinOptionsPadV2Options                 BuiltinOptions = 43
+	BuiltinOptionsResizeNearestNeighborOptions BuiltinOptions = 74
+	BuiltinOptionsQuantizeOptions              BuiltinOptions = 89
+	BuiltinOptionsHardSwishOptions             BuiltinOptions = 91
 )
 
 var EnumNamesBuiltinOptions = map[BuiltinOptions]string{
-	BuiltinOptionsNONE:                   "NONE",
-	BuiltinOptionsConv2DOptions:          "Conv2DOptions",
-	BuiltinOptionsDepthwiseConv2DOptions: "DepthwiseConv2DOptions",
-	BuiltinOptionsPool2DOptions:          "Pool2DOptions",
-	BuiltinOptionsFullyConnectedOptions:  "FullyConnectedOptions",
-	BuiltinOptionsSoftmaxOptions:         "SoftmaxOptions",
-	BuiltinOptionsConcatenationOptions:   "ConcatenationOptions",
-	BuiltinOptionsAddOptions:             "AddOptions",
-	BuiltinOptionsReshapeOptions:         "ReshapeOptions",
-	BuiltinOptionsMulOptions:             "MulOptions",
-	BuiltinOptionsPadOptions:             "PadOptions",
-	BuiltinOptionsTransposeOptions:       "TransposeOptions",
-	BuiltinOptionsReducerOptions:         "ReducerOptions",
-	BuiltinOptionsSubOptions:             "SubOptions",
-	BuiltinOptionsSqueezeOptions:         "SqueezeOptions",
-	BuiltinOptionsDequantizeOptions:      "DequantizeOptions",
-	BuiltinOptionsArgMaxOptions:          "ArgMaxOptions",
-	BuiltinOptionsPadV2Options:           "PadV2Options",
-	BuiltinOptionsQuantizeOptions:        "QuantizeOptions",
-	BuiltinOptionsHardSwishOptions:       "HardSwishOptions",
+	BuiltinOptionsNONE:                         "NONE",
+	BuiltinOptionsConv2DOptions:                "Conv2DOptions",
+	BuiltinOptionsDepthwiseConv2DOptions:       "DepthwiseConv2DOptions",
+	BuiltinOptionsPool2DOptions:                "Pool2DOptions",
+	BuiltinOptionsFullyConnectedOptions:        "FullyConnectedOptions",
+	BuiltinOptionsSoftmaxOptions:               "SoftmaxOptions",
+	BuiltinOptionsConcatenationOptions:         "ConcatenationOptions",
+	BuiltinOptionsAddOptions:                   "AddOptions",
+	BuiltinOptionsResizeBilinearOptions:        "ResizeBilinearOptions",
+	BuiltinOptionsReshapeOptions:               "ReshapeOptions",
+	BuiltinOptionsMulOptions:                   "MulOptions",
+	BuiltinOptionsPadOptions:                   "PadOptions",
+	BuiltinOptionsTransposeOptions:             "TransposeOptions",
+	BuiltinOptionsReducerOptions:               "ReducerOptions",
+	BuiltinOptionsSubOptions:                   "SubOptions",
+	BuiltinOptionsSqueezeOptions:               "SqueezeOptions",
+	BuiltinOptionsDequantizeOptions:            "DequantizeOptions",
+	BuiltinOptionsArgMaxOptions:                "ArgMaxOptions",
+	BuiltinOptionsPadV2Options:                 "PadV2Options",
+	BuiltinOptionsResizeNearestNeighborOptions: "ResizeNearestNeighborOptions",
+	BuiltinOptionsQuantizeOptions:              "QuantizeOptions",
+	BuiltinOptionsHardSwishOptions:             "HardSwishOptions",
 }
 
 var EnumValuesBuiltinOptions = map[string]BuiltinOptions{
-	"NONE":                   BuiltinOptionsNONE,
-	"Conv2DOptions":          BuiltinOptionsConv2DOptions,
-	"DepthwiseConv2DOptions": BuiltinOptionsDepthwiseConv2DOptions,
-	"Pool2DOptions":          BuiltinOptionsPool2DOptions,
-	"FullyConnectedOptions":  BuiltinOptionsFullyConnectedOptions,
-	"SoftmaxOptions":         BuiltinOptionsSoftmaxOptions,
-	"ConcatenationOptions":   BuiltinOptionsConcatenationOptions,
-	"AddOptions":             BuiltinOptionsAddOptions,
-	"ReshapeOptions":         BuiltinOptionsReshapeOptions,
-	"MulOptions":             BuiltinOptionsMulOptions,
-	"PadOptions":             BuiltinOptionsPadOptions,
-	"TransposeOptions":       BuiltinOptionsTransposeOptions,
-	"ReducerOptions":         BuiltinOptionsReducerOptions,
-	"SubOptions":             BuiltinOptionsSubOptions,
-	"SqueezeOptions":         BuiltinOptionsSqueezeOptions,
-	"DequantizeOptions":      BuiltinOptionsDequantizeOptions,
-	"ArgMaxOptions":          BuiltinOptionsArgMaxOptions,
-	"PadV2Options":           BuiltinOptionsPadV2Options,
-	"QuantizeOptions":        BuiltinOptionsQuantizeOptions,
-	"HardSwishOptions":       BuiltinOptionsHardSwishOptions,
+	"NONE":                         BuiltinOptionsNONE,
+	"Conv2DOptions":                BuiltinOptionsConv2DOptions,
+	"DepthwiseConv2DOptions":       BuiltinOptionsDepthwiseConv2DOptions,
+	"Pool2DOptions":                BuiltinOptionsPool2DOptions,
+	"FullyConnectedOptions":        BuiltinOptionsFullyConnectedOptions,
+	"SoftmaxOptions":               BuiltinOptionsSoftmaxOptions,
+	"ConcatenationOptions":         BuiltinOptionsConcatenationOptions,
+	"AddOptions":                   BuiltinOptionsAddOptions,
+	"ResizeBilinearOptions":        BuiltinOptionsResizeBilinearOptions,
+	"ReshapeOptions":               BuiltinOptionsReshapeOptions,
+	"MulOptions":                   BuiltinOptionsMulOptions,
+	"PadOptions":                   BuiltinOptionsPadOptions,
+	"TransposeOptions":             BuiltinOptionsTransposeOptions,
+	"ReducerOptions":               BuiltinOptionsReducerOptions,
+	"SubOptions":                   BuiltinOptionsSubOptions,
+	"SqueezeOptions":               BuiltinOptionsSqueezeOptions,
+	"DequantizeOptions":            BuiltinOptionsDequantizeOptions,
+	"ArgMaxOptions":                BuiltinOptionsArgMaxOptions,
+	"PadV2Options":                 BuiltinOptionsPadV2Options,
+	"ResizeNearestNeighborOptions": BuiltinOptionsResizeNearestNeighborOptions,
+	"QuantizeOptions":              BuiltinOptionsQuantizeOptions,
+	"HardSwishOptions":             BuiltinOptionsHardSwishOptions,
 }
 
 func (v BuiltinOptions) String() string {

@@ -1,0 +1,439 @@
+package runtime
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	flatbuffers "github.com/google/flatbuffers/go"
+
+	fb "github.com/mnconv/mnconv/format/tflite/tflitefb"
+	"github.com/mnconv/mnconv/importers"
+	"github.com/mnconv/mnconv/internal/testutil"
+	"github.com/mnconv/mnconv/ir"
+)
+
+// The shared DeepLabV3 MobileNetV2 files (apps/models) against TFLite's
+// outputs (apps/reference, TFLite WASM with XNNPACK): the class map (argmax
+// over the 21 classes, ties to the lower class) at model resolution.
+//
+// deeplabv3_mnv2_pascal_quant ends in ARG_MAX, which mnconv does not import
+// yet: the test drops that last operator from a copy of the file and reads
+// the [1,513,513,21] uint8 tensor before it.
+
+// dropLastOperator returns a copy of a one-subgraph .tflite file without its
+// last operator, whose first input becomes the model's output. It shortens
+// the operators vector in place (its length word) and points outputs[0] at
+// the tensor.
+func dropLastOperator(t *testing.T, buf []byte) []byte {
+	t.Helper()
+	buf = slices.Clone(buf)
+	m := fb.GetRootAsModel(buf, 0)
+	var sg fb.SubGraph
+	if !m.Subgraphs(&sg, 0) || sg.OutputsLength() != 1 {
+		t.Fatal("want one subgraph with one output")
+	}
+	count := sg.OperatorsLength()
+	var last fb.Operator
+	sg.Operators(&last, count-1)
+	sg.MutateOutputs(0, last.Inputs(0))
+	tab := sg.Table()
+	o := flatbuffers.UOffsetT(tab.Offset(10)) // operators: field 3
+	vec := tab.Vector(o)
+	binary.LittleEndian.PutUint32(buf[vec-4:], uint32(count-1))
+	return buf
+}
+
+func loadSegModel(t *testing.T, name string, dropArgMax bool) *ir.Graph {
+	t.Helper()
+	path := testutil.Shared(t, "apps/models/"+name+".tflite")
+	if dropArgMax {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path = filepath.Join(t.TempDir(), name+".tflite")
+		if err := os.WriteFile(path, dropLastOperator(t, data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g, err := importers.Load(path, importers.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// segInputs reads uint8 RGB images of g's input size from an apps/inputs
+// file: raw for a uint8 input, (x-127.5)/127.5 for a float one.
+func segInputs(t *testing.T, g *ir.Graph, file string) []*Tensor {
+	t.Helper()
+	in := g.Inputs[0]
+	data, err := os.ReadFile(testutil.Shared(t, "apps/inputs/"+file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	per := in.Len()
+	if len(data)%per != 0 {
+		t.Fatalf("%s: %d bytes is not a whole number of %d-byte images", file, len(data), per)
+	}
+	var out []*Tensor
+	for off := 0; off < len(data); off += per {
+		x := NewTensor(in.DType, in.Shape)
+		for i, v := range data[off : off+per] {
+			switch in.DType {
+			case ir.Uint8:
+				x.U8[i] = v
+			case ir.Float32:
+				x.F32[i] = (float32(v) - 127.5) / 127.5
+			default:
+				t.Fatalf("input %q is %v", in.Name, in.DType)
+			}
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// classMap is the argmax over the last axis (ties to the lower class) of a
+// [1,H,W,C] output's raw values.
+func classMap(y *Tensor) []int {
+	c := y.Shape[len(y.Shape)-1]
+	v := y.Floats()
+	out := make([]int, len(v)/c)
+	for i := range out {
+		out[i] = testutil.Argmax(v[i*c : (i+1)*c])
+	}
+	return out
+}
+
+// runSeg runs g on inputs (KeepAll, so intermediate tensors can be read)
+// and calls each on every image.
+func runSeg(t *testing.T, g *ir.Graph, inputs []*Tensor, reference bool, each func(i int, it *Interpreter)) {
+	t.Helper()
+	it, err := NewWithOptions(g, Options{KeepAll: true, Reference: reference})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	for i, x := range inputs {
+		if err := it.SetInput(0, x); err != nil {
+			t.Fatal(err)
+		}
+		if err := it.Run(); err != nil {
+			t.Fatal(err)
+		}
+		each(i, it)
+	}
+}
+
+// tfjsOutputs reads an apps/reference/*.json file: per input file, the first
+// output's values.
+func tfjsOutputs(t *testing.T, name string) map[string][]int {
+	t.Helper()
+	data, err := os.ReadFile(testutil.Shared(t, "apps/reference/"+name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref struct {
+		Results []struct {
+			InputFile string `json:"input_file"`
+			Outputs   []struct {
+				Data []int `json:"data"`
+			} `json:"outputs"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(data, &ref); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]int{}
+	for _, r := range ref.Results {
+		out[r.InputFile] = r.Outputs[0].Data
+	}
+	return out
+}
+
+func agree(a, b []int) int {
+	n := 0
+	for i := range min(len(a), len(b)) {
+		if a[i] == b[i] {
+			n++
+		}
+	}
+	return n
+}
+
+// logitsTensor is the [1,33,33,21] input of the first Resize whose input is
+// not itself a Resize output: the logits before upsampling.
+func logitsTensor(t *testing.T, g *ir.Graph) *ir.Tensor {
+	t.Helper()
+	resized := map[*ir.Tensor]bool{}
+	for _, n := range g.Nodes {
+		if n.Op == ir.OpResize {
+			resized[n.Outputs[0]] = true
+		}
+	}
+	for _, n := range g.Nodes {
+		if n.Op == ir.OpResize && !resized[n.Inputs[0]] && n.Inputs[0].Shape[3] == 21 {
+			return n.Inputs[0]
+		}
+	}
+	t.Fatal("no logits tensor before a Resize")
+	return nil
+}
+
+// TestDeepLab513Quant runs the uint8 DeepLab on the three seg513 inputs:
+// the 33x33x21 logits must equal TFLite's once XNNPACK's rounding is
+// emulated (emulateXNNPACK, and emulateXNNPACKRequantize for the QUANTIZE
+// that requantizes the image-pooling branch before the concatenation: with
+// TFLite's reference Requantize about 18% of the logits are one quantum
+// off), and the 513x513 class map must agree with
+// TFLite's on >= 99.9% of the pixels both with TFLite's reference arithmetic
+// (>= 99.5% with TFLite's reference arithmetic, >= 99.9% emulated; both
+// runs give 100% when written). With TFLite's arithmetic the difference is
+// the final 33 -> 513 resize: XNNPACK's uint8 bilinear resize
+// (emulateXNNPACKResize) rounds, TFLite's reference kernel (ours)
+// truncates a float32 sum, so near-tied classes flip on ~0.1-0.4% of
+// the pixels.
+func TestDeepLab513Quant(t *testing.T) {
+	const model = "deeplabv3_mnv2_pascal_quant"
+	logits := tfjsOutputs(t, model+"__logits_small.json")
+	maps := tfjsOutputs(t, model+"__argmax_int32.json")
+	files := []string{"seg513_bird_segmentation.bin", "seg513_cat_lanczos.bin", "seg513_grace_hopper_lanczos.bin"}
+	for _, mode := range []string{"tflite-reference", "xnnpack-emulated"} {
+		t.Run(mode, func(t *testing.T) {
+			if testing.Short() && mode == "xnnpack-emulated" {
+				t.Skip("skipping the reference-kernel run in -short")
+			}
+			g := loadSegModel(t, model, true)
+			if mode == "xnnpack-emulated" {
+				emulateXNNPACK(t, g)
+				emulateXNNPACKRequantize(t)
+				emulateXNNPACKResize(t)
+			}
+			lt := logitsTensor(t, g)
+			var inputs []*Tensor
+			for _, f := range files {
+				inputs = append(inputs, segInputs(t, g, f)...)
+			}
+			runSeg(t, g, inputs, mode == "xnnpack-emulated", func(i int, it *Interpreter) {
+				f := files[i]
+				var got []int
+				for _, v := range it.Value(lt).Floats() {
+					got = append(got, int(v))
+				}
+				same := agree(got, logits[f])
+				cm := classMap(it.Output(0))
+				px := agree(cm, maps[f])
+				t.Logf("%s %s: logits identical %d/%d, class map %d/%d pixels (%.4f%%)", mode, f, same, len(logits[f]), px, len(maps[f]), 100*float64(px)/float64(len(maps[f])))
+				if mode == "xnnpack-emulated" && same != len(logits[f]) {
+					t.Errorf("%s: logits differ from TFLite's at %d of %d values", f, len(logits[f])-same, len(logits[f]))
+				}
+				want := 99.5 // TFLite's reference resize truncates where XNNPACK rounds
+				if mode == "xnnpack-emulated" {
+					want = 99.9
+				}
+				if len(cm) != len(maps[f]) || 100*float64(px) < want*float64(len(cm)) {
+					t.Errorf("%s: class map agrees on %d/%d pixels, want >= %.1f%%", f, px, len(maps[f]), want)
+				}
+			})
+		})
+	}
+}
+
+// emulateXNNPACKRequantize replaces, for the rest of the test, the 8-bit
+// to 8-bit Quantize (requantization) with XNNPACK's convert (qu8 vcvt): an
+// 8-bit fraction m = lrintf(256 * s_in/s_out), bias = (z_out << 8) - m*z_in
+// + 128, y = (bias + m*x) >> 8, clamped. Float inputs keep the reference
+// kernel.
+func emulateXNNPACKRequantize(t *testing.T) {
+	old := tables[Quantized][ir.OpQuantize]
+	tables[Quantized][ir.OpQuantize] = func(n *ir.Node) (Kernel, error) {
+		if n.Inputs[0].DType != ir.Uint8 || n.Outputs[0].DType != ir.Uint8 {
+			return old(n)
+		}
+		qi, err := qPerTensor(n, n.Inputs[0], "input")
+		if err != nil {
+			return nil, err
+		}
+		qo, err := qPerTensor(n, n.Outputs[0], "output")
+		if err != nil {
+			return nil, err
+		}
+		m := int32(math.RoundToEven(float64(256 * (qi.scale / qo.scale))))
+		return &xnnpackConvertKernel{m: m, bias: qo.zp<<8 - m*qi.zp + 0x80}, nil
+	}
+	t.Cleanup(func() { tables[Quantized][ir.OpQuantize] = old })
+}
+
+// emulateXNNPACKResize replaces, for the rest of the test, the uint8
+// linear Resize with XNNPACK's (u8 ibilinear): 11-bit weights a =
+// lrintf(frac * 2048) from float32 source coordinates (top = trunc(src),
+// bottom = min(top+1, in-1)); t = (tl << 11) + (tr-tl)*a_x, b likewise,
+// y = ((t << 11) + (b-t)*a_y + 2^21) >> 22: the bilinear value rounded,
+// where TFLite's reference kernel truncates a float32 sum.
+func emulateXNNPACKResize(t *testing.T) {
+	old := tables[Quantized][ir.OpResize]
+	tables[Quantized][ir.OpResize] = func(n *ir.Node) (Kernel, error) {
+		a := n.Attrs.(*ir.ResizeAttrs)
+		if n.Inputs[0].DType != ir.Uint8 || a.Mode != ir.ResizeLinear {
+			return old(n)
+		}
+		x := n.Inputs[0]
+		k := &xnnpackResizeKernel{g: resizeGeom{batch: x.Shape[0], inH: x.Shape[1], inW: x.Shape[2], c: x.Shape[3], outH: a.Size[0], outW: a.Size[1]}}
+		taps := func(in, out int) (lo, hi []int, w []int32) {
+			s := ir.ResizeScale(a.Coord, in, out)
+			for i := range out {
+				src := max(ir.ResizeSource(a.Coord, i, s, out), 0)
+				top := min(int(src), in-1)
+				lo, hi = append(lo, top), append(hi, min(top+1, in-1))
+				w = append(w, int32(math.RoundToEven(float64(float32((src-float32(top))*2048)))))
+			}
+			return lo, hi, w
+		}
+		k.y0, k.y1, k.ay = taps(k.g.inH, k.g.outH)
+		k.x0, k.x1, k.ax = taps(k.g.inW, k.g.outW)
+		return k, nil
+	}
+	t.Cleanup(func() { tables[Quantized][ir.OpResize] = old })
+}
+
+type xnnpackResizeKernel struct {
+	g              resizeGeom
+	y0, y1, x0, x1 []int
+	ay, ax         []int32
+}
+
+func (k *xnnpackResizeKernel) Eval(in, out []*Tensor) error {
+	g, x, y := k.g, in[0].U8, out[0].U8
+	o := 0
+	for b := range g.batch {
+		for i := range g.outH {
+			r0, r1 := (b*g.inH+k.y0[i])*g.inW, (b*g.inH+k.y1[i])*g.inW
+			for j := range g.outW {
+				tl, tr := x[(r0+k.x0[j])*g.c:], x[(r0+k.x1[j])*g.c:]
+				bl, br := x[(r1+k.x0[j])*g.c:], x[(r1+k.x1[j])*g.c:]
+				for c := range g.c {
+					top := int32(tl[c])<<11 + (int32(tr[c])-int32(tl[c]))*k.ax[j]
+					bot := int32(bl[c])<<11 + (int32(br[c])-int32(bl[c]))*k.ax[j]
+					y[o+c] = uint8((top<<11 + (bot-top)*k.ay[i] + 1<<21) >> 22)
+				}
+				o += g.c
+			}
+		}
+	}
+	return nil
+}
+
+type xnnpackConvertKernel struct{ m, bias int32 }
+
+func (k *xnnpackConvertKernel) Eval(in, out []*Tensor) error {
+	for i, v := range in[0].U8 {
+		out[0].U8[i] = uint8(clamp32((k.bias+int32(v)*k.m)>>8, 0, 255))
+	}
+	return nil
+}
+
+// readClassMap decodes a reference class-map PNG (gray, value = class).
+func readClassMap(t *testing.T, path string) []int {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	b := img.Bounds()
+	out := make([]int, 0, b.Dx()*b.Dy())
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			switch m := img.(type) {
+			case *image.Gray:
+				out = append(out, int(m.GrayAt(x, y).Y))
+			case *image.Paletted:
+				out = append(out, int(m.ColorIndexAt(x, y)))
+			default:
+				t.Fatalf("%s: %T, want a gray or paletted class map", path, img)
+			}
+		}
+	}
+	return out
+}
+
+// TestDeepLabCOCOFirst8 runs the three DeepLab files on the first 8 COCO
+// images (apps/inputs, whole image stretched) and compares the class maps
+// with TFLite's (apps/reference/coco/segmentation/*_classmaps): with
+// TFLite's reference arithmetic, and for the 8-bit files with XNNPACK's
+// rounding emulated as in TestDeepLab513Quant.
+func TestDeepLabCOCOFirst8(t *testing.T) {
+	names, err := os.ReadFile(testutil.Shared(t, "apps/inputs/coco_seg100_first8.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	images := strings.Fields(string(names))
+	for _, m := range []struct {
+		name   string
+		input  string
+		drop   bool
+		refPct float64 // the least share of equal pixels over the 8 images, TFLite reference arithmetic
+		xnnPct float64 // the same with XNNPACK emulated (0: float model, not run)
+	}{
+		{"deeplabv3_257_mv_gpu_float", "coco_seg100_first8_stretch257_u8_nhwc.bin", false, 99.99, 0},
+		{"st_deeplabv3_257_int8_per_tensor", "coco_seg100_first8_stretch257_u8_nhwc.bin", false, 90, 99.9},
+		{"deeplabv3_mnv2_pascal_quant", "coco_seg100_first8_stretch513_u8_nhwc.bin", true, 99.5, 99.9},
+	} {
+		for _, emulate := range []bool{false, true} {
+			if emulate && m.xnnPct == 0 {
+				continue
+			}
+			mode := map[bool]string{false: "tflite-reference", true: "xnnpack-emulated"}[emulate]
+			t.Run(m.name+"/"+mode, func(t *testing.T) {
+				if testing.Short() && (m.drop || emulate) {
+					t.Skip("skipping in -short")
+				}
+				g := loadSegModel(t, m.name, m.drop)
+				want := m.refPct
+				if emulate {
+					emulateXNNPACK(t, g)
+					emulateXNNPACKRequantize(t)
+					emulateXNNPACKResize(t)
+					want = m.xnnPct
+				}
+				inputs := segInputs(t, g, m.input)
+				if len(inputs) != len(images) {
+					t.Fatalf("%d inputs for %d images", len(inputs), len(images))
+				}
+				total, equal := 0, 0
+				var per []string
+				runSeg(t, g, inputs, emulate, func(i int, it *Interpreter) {
+					id := strings.TrimSuffix(images[i], ".jpg")
+					ref := readClassMap(t, testutil.Shared(t, fmt.Sprintf("apps/reference/coco/segmentation/%s_classmaps/%s.png", m.name, id)))
+					got := classMap(it.Output(0))
+					if len(got) != len(ref) {
+						t.Fatalf("%s: %d pixels, reference %d", id, len(got), len(ref))
+					}
+					eq := agree(got, ref)
+					total += len(ref)
+					equal += eq
+					per = append(per, fmt.Sprintf("%.2f", 100*float64(eq)/float64(len(ref))))
+				})
+				pct := 100 * float64(equal) / float64(total)
+				t.Logf("%s %s: %d/%d pixels equal (%.4f%%) over %d images; per image %% %v", m.name, mode, equal, total, pct, len(images), per)
+				if pct < want {
+					t.Errorf("%s %s: %.4f%% equal pixels, want >= %.2f%%", m.name, mode, pct, want)
+				}
+			})
+		}
+	}
+}
