@@ -11,7 +11,9 @@
 // at the edge is the depthwise weight: the IR's [C*M,KH,KW,1] becomes
 // TFLite's [1,KH,KW,C*M], its per-channel axis 0 axis 3. Explicit pads become
 // SAME or VALID where they equal what TFLite computes for those, and an
-// explicit PAD operator before the window op otherwise. Attributes that
+// explicit PAD operator before the window op (VALID) otherwise, as TFLite's
+// converter writes them; exporters.PadGrow writes such convolutions as
+// SAME ones with a kernel grown by zero taps instead. Attributes that
 // TFLite passes as constant tensors (reshape shapes, paddings, permutations,
 // reduction axes) become small int32 constants. Ops TFLite lacks are written
 // as equivalent sequences (BatchNorm as MUL and ADD, HardSigmoid as MUL, ADD
