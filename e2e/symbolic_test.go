@@ -10,12 +10,42 @@ import (
 
 	"github.com/mnconv/mnconv/exporters"
 	pb "github.com/mnconv/mnconv/format/onnx/onnxpb"
+	fb "github.com/mnconv/mnconv/format/tflite/tflitefb"
 	"github.com/mnconv/mnconv/importers"
 	"github.com/mnconv/mnconv/internal/testutil"
 	"github.com/mnconv/mnconv/ir"
 	"github.com/mnconv/mnconv/passes"
 	"github.com/mnconv/mnconv/refrt"
+	rt "github.com/mnconv/mnconv/runtime"
 )
+
+// checkTFLiteSignature: g's .tflite has shape_signature -1 for the batch of
+// its input and output, and TFLite runs it at batch 1 as ONNX Runtime's
+// reference says.
+func checkTFLiteSignature(t *testing.T, g *ir.Graph, dir string, inputs []*rt.Tensor) {
+	t.Helper()
+	path := write(t, g, dir, "out.tflite", exporters.Options{Warn: func(msg string) { t.Error("warning:", msg) }})
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sg := new(fb.SubGraph)
+	if !fb.GetRootAsModel(data, 0).Subgraphs(sg, 0) {
+		t.Fatal("no subgraph")
+	}
+	for _, i := range []int32{sg.Inputs(0), sg.Outputs(0)} {
+		var ft fb.Tensor
+		sg.Tensors(&ft, int(i))
+		if ft.ShapeSignatureLength() != ft.ShapeLength() || ft.ShapeSignature(0) != -1 {
+			t.Errorf(".tflite tensor %q: shape_signature of length %d, first %d; want -1 first", ft.Name(), ft.ShapeSignatureLength(), ft.ShapeSignature(0))
+		}
+	}
+	refrt.Need(t, refrt.TFLite)
+	want := testutil.ReadReference(t, "stm32_tutorial_mobilenet_v2_128_0.5.ort.json").Outputs32()[:len(inputs)]
+	if d := maxAbs(want, reference(t, refrt.TFLite, path, inputs)); d > 1e-4 {
+		t.Errorf("TFLite differs from the ORT reference by %g", d)
+	}
+}
 
 // TestSymbolicBatchONNX: the stm32 model with its input's batch made the
 // symbol "N" converts to an .onnx whose input and output keep dim_param
@@ -68,8 +98,9 @@ func TestSymbolicBatchONNX(t *testing.T) {
 			t.Errorf("%q: first dimension's dim_param %q, want N", vi.GetName(), p)
 		}
 	}
-	refrt.Need(t, refrt.ONNX)
 	inputs := m.inputs(t, g, 4)
+	checkTFLiteSignature(t, g, dir, inputs)
+	refrt.Need(t, refrt.ONNX)
 	single := reference(t, refrt.ONNX, out, inputs)
 	var batch []float32
 	for _, x := range inputs {
