@@ -12,9 +12,12 @@ import (
 )
 
 // TestSTM32ToTFLite converts the stm32 ONNX MobileNetV2 to .tflite with the
-// default passes: no BatchNorm, Clip, standalone Pad or Transpose is left,
-// and TFLite's outputs on the 16 reference images match ONNX Runtime's
-// reference within 1e-4.
+// default passes, in both pad modes: no BatchNorm, Clip or Transpose is left;
+// the five top-left pads of its stride-2 convolutions (Keras' ZeroPadding2D)
+// are five PAD ops before VALID convolutions by default (18,153,504 MACs, as
+// TFLite's converter writes them) and grown 4x4 kernels with no PAD under
+// exporters.PadGrow (19,431,200 MACs); TFLite's outputs on the 16 reference
+// images match ONNX Runtime's reference within 1e-4 either way.
 func TestSTM32ToTFLite(t *testing.T) {
 	refrt.Need(t, refrt.TFLite)
 	m := floatModels[0]
@@ -22,27 +25,43 @@ func TestSTM32ToTFLite(t *testing.T) {
 	if _, err := passes.Run(g, passes.Default, nil); err != nil {
 		t.Fatal(err)
 	}
-	path := write(t, g, t.TempDir(), "stm32.tflite", exporters.Options{})
-	back, err := importers.Load(path, importers.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ops := map[ir.Op]int{}
-	for _, n := range back.Nodes {
-		ops[n.Op]++
-	}
-	for _, op := range []ir.Op{ir.OpBatchNorm, ir.OpClip, ir.OpPad, ir.OpTranspose} {
-		if ops[op] != 0 {
-			t.Errorf("the .tflite holds %d %v", ops[op], op)
-		}
-	}
 	inputs := m.inputs(t, g, 16)
-	got := reference(t, refrt.TFLite, path, inputs)
 	want := testutil.ReadReference(t, "stm32_tutorial_mobilenet_v2_128_0.5.ort.json").Outputs32()
-	d := maxAbs(want, got)
-	t.Logf("stm32 -> .tflite in TFLite vs the ORT reference: max |diff| %.2g; ops %v", d, ops)
-	if d > 1e-4 {
-		t.Errorf("TFLite differs from the ORT reference by %g", d)
+	for _, c := range []struct {
+		mode exporters.PadMode
+		pads int
+		macs int64
+	}{{exporters.PadExplicit, 5, 18153504}, {exporters.PadGrow, 0, 19431200}} {
+		t.Run(c.mode.String(), func(t *testing.T) {
+			path := write(t, g, t.TempDir(), "stm32.tflite", exporters.Options{PadMode: c.mode})
+			back, err := importers.Load(path, importers.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ops := map[ir.Op]int{}
+			var macs int64
+			for _, n := range back.Nodes {
+				ops[n.Op]++
+				macs += n.MACs()
+			}
+			for _, op := range []ir.Op{ir.OpBatchNorm, ir.OpClip, ir.OpTranspose} {
+				if ops[op] != 0 {
+					t.Errorf("the .tflite holds %d %v", ops[op], op)
+				}
+			}
+			if ops[ir.OpPad] != c.pads {
+				t.Errorf("the .tflite holds %d Pad, want %d", ops[ir.OpPad], c.pads)
+			}
+			if macs != c.macs {
+				t.Errorf("the .tflite does %d MACs, want %d", macs, c.macs)
+			}
+			got := reference(t, refrt.TFLite, path, inputs)
+			d := maxAbs(want, got)
+			t.Logf("stm32 -> .tflite (--pad-mode %v) in TFLite vs the ORT reference: max |diff| %.2g; MACs %d; ops %v", c.mode, d, macs, ops)
+			if d > 1e-4 {
+				t.Errorf("TFLite differs from the ORT reference by %g", d)
+			}
+		})
 	}
 }
 

@@ -26,6 +26,44 @@ type Options struct {
 	// Warn receives non-fatal findings (something written in a form that may
 	// compute slightly differently, a name changed); nil discards them.
 	Warn func(msg string)
+	// PadMode says how a window op's pads that the format's SAME cannot
+	// express (Keras' ZeroPadding2D before a stride-2 convolution pads top
+	// and left) are written where the format has a choice (TFLite).
+	PadMode PadMode
+}
+
+// PadMode is how pads that SAME cannot express are written.
+type PadMode int
+
+const (
+	// PadExplicit writes an explicit PAD op, then the op with VALID
+	// padding: what TFLite's own converter writes. The default.
+	PadExplicit PadMode = iota
+	// PadGrow grows a convolution's kernel by zero taps until SAME expresses
+	// the pads (a 3x3 stride-2 kernel padded top-left becomes a 4x4 one with
+	// a zero last row and column): no PAD op, but 16/9 of those layers'
+	// multiply-adds and no 3x3 fast path. Convolutions that no small growth
+	// fits, and pools, still get a PAD.
+	PadGrow
+)
+
+// ParsePadMode reads a PadMode by name: "pad" (or "") or "grow".
+func ParsePadMode(s string) (PadMode, error) {
+	switch s {
+	case "pad", "":
+		return PadExplicit, nil
+	case "grow":
+		return PadGrow, nil
+	}
+	return 0, fmt.Errorf("pad mode %q: want pad or grow", s)
+}
+
+// String returns the name ParsePadMode reads.
+func (m PadMode) String() string {
+	if m == PadGrow {
+		return "grow"
+	}
+	return "pad"
 }
 
 // Warnf sends a formatted warning to o.Warn when it is set.

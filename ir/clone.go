@@ -88,7 +88,7 @@ func (g *Graph) Clone() *Graph {
 		m[t] = &c
 		return &c
 	}
-	out := &Graph{Name: g.Name, InputLayouts: slices.Clone(g.InputLayouts), OutputLayouts: slices.Clone(g.OutputLayouts)}
+	out := &Graph{Name: g.Name, InputLayouts: slices.Clone(g.InputLayouts), OutputLayouts: slices.Clone(g.OutputLayouts), SymbolicBatch: g.SymbolicBatch}
 	out.SourceInputQuant = cloneSourceQuant(g.SourceInputQuant)
 	out.SourceOutputQuant = cloneSourceQuant(g.SourceOutputQuant)
 	if g.Meta != nil {

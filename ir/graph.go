@@ -136,6 +136,12 @@ type Graph struct {
 	SourceOutputQuant map[string]SourceQuant
 	// Meta carries free-form facts from the source file (producer, opset).
 	Meta map[string]string
+	// SymbolicBatch names the symbolic first dimension (ONNX dim_param) the
+	// source declared for the graph inputs, "" when they were static. Inside
+	// the graph every shape stays concrete (the batch the import chose,
+	// normally 1); exporters write the symbol back on the inputs and on the
+	// outputs whose first dimension is that batch.
+	SymbolicBatch string
 }
 
 // Tensors lists every tensor the graph references once, in a stable order:

@@ -11,7 +11,7 @@ import (
 func (q *quantizer) rewrite() error {
 	g := q.g
 	out := &ir.Graph{Name: g.Name, InputLayouts: g.InputLayouts, OutputLayouts: g.OutputLayouts, Meta: map[string]string{},
-		SourceInputQuant: g.SourceInputQuant, SourceOutputQuant: g.SourceOutputQuant}
+		SourceInputQuant: g.SourceInputQuant, SourceOutputQuant: g.SourceOutputQuant, SymbolicBatch: g.SymbolicBatch}
 	for k, v := range g.Meta {
 		out.Meta[k] = v
 	}

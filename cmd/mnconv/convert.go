@@ -21,6 +21,7 @@ var convFlags struct {
 	inputLayout string
 	verbose     bool
 	qdqMode     string
+	padMode     string
 }
 
 var convertCmd = &cobra.Command{
@@ -45,7 +46,13 @@ default) turns each DequantizeLinear -> Conv/Gemm/MatMul/Add/Mul/pool/... ->
 QuantizeLinear region into the integer op with ONNX Runtime's requantization
 (so a QDQ file converts to a fully integer .tflite); regions no integer kernel
 covers stay as Q/DQ around float ops. --qdq-mode simulate keeps every region
-as written: float ops between Q/DQ pairs (the float simulation).`,
+as written: float ops between Q/DQ pairs (the float simulation).
+
+Pads that TFLite's SAME cannot express (Keras' ZeroPadding2D before a
+stride-2 convolution pads top and left): --pad-mode pad (the default) writes
+PAD then a VALID convolution, as TFLite's converter does; --pad-mode grow
+writes a SAME convolution whose kernel has zero taps added (3x3 -> 4x4): no
+PAD op, but 16/9 of those layers' multiply-adds and no 3x3 fast paths.`,
 	Example: `  mnconv convert model.onnx model.tflite
   mnconv convert model.tflite model.onnx --input-layout nchw
   mnconv convert int8.tflite float.tflite --dequantize
@@ -68,6 +75,7 @@ func init() {
 	f.BoolVar(&convFlags.verbose, "verbose", false, "print what each pass changed")
 	convertCut.register(convertCmd)
 	f.StringVar(&convFlags.qdqMode, "qdq-mode", "fuse", "QDQ ONNX input: fuse (integer ops) or simulate (float between Q/DQ)")
+	f.StringVar(&convFlags.padMode, "pad-mode", "pad", "TFLite pads SAME cannot express: pad (PAD + VALID) or grow (zero-grown kernel)")
 	rootCmd.AddCommand(convertCmd)
 }
 
@@ -97,6 +105,10 @@ func runConvert(cmd *cobra.Command, args []string) error {
 	if convFlags.dequantize {
 		list = append([]passes.Pass{passes.Dequantize}, list...)
 	}
+	padMode, err := exporters.ParsePadMode(convFlags.padMode)
+	if err != nil {
+		return usageErrorf("--pad-mode %q: want pad or grow", convFlags.padMode)
+	}
 	var simulate bool
 	switch convFlags.qdqMode {
 	case "fuse", "":
@@ -121,7 +133,7 @@ func runConvert(cmd *cobra.Command, args []string) error {
 			fmt.Fprint(stderr, rep.String())
 		}
 	}
-	data, err := exp.Export(g, exporters.Options{InputLayout: layout, Warn: warn})
+	data, err := exp.Export(g, exporters.Options{InputLayout: layout, Warn: warn, PadMode: padMode})
 	if err != nil {
 		return fmt.Errorf("%s: %v", out, err)
 	}

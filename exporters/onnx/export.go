@@ -246,7 +246,7 @@ func (w *writer) run() error {
 			v.f = name
 		}
 		w.vals[t] = v
-		vi, err := valueInfo(name, t.DType, shape)
+		vi, err := valueInfo(name, t.DType, shape, w.batchDim(t, "input"))
 		if err != nil {
 			return fmt.Errorf("graph input %q: %v", t.Name, err)
 		}
@@ -633,7 +633,7 @@ func (w *writer) writeOutputs() error {
 		if pres {
 			shape = onnxfmt.Permute(t.Shape, onnxfmt.ToNCHW)
 		}
-		vi, err := valueInfo(name, t.DType, shape)
+		vi, err := valueInfo(name, t.DType, shape, w.batchDim(t, "output"))
 		if err != nil {
 			return fmt.Errorf("graph output %q: %v", t.Name, err)
 		}
@@ -642,8 +642,23 @@ func (w *writer) writeOutputs() error {
 	return nil
 }
 
+// batchDim is the dim_param for graph input or output t's first dimension:
+// the graph's SymbolicBatch when t's first dimension is the batch (1), ""
+// (static) otherwise, with a warning that the symbol is lost for t.
+func (w *writer) batchDim(t *ir.Tensor, what string) string {
+	if w.g.SymbolicBatch == "" {
+		return ""
+	}
+	if t.Rank() == 0 || t.Shape[0] != 1 || t.IsConst() {
+		w.opts.Warnf("onnx: graph %s %q %v: its first dimension is not the batch; symbolic batch %q written as static", what, t.Name, t.Shape, w.g.SymbolicBatch)
+		return ""
+	}
+	return w.g.SymbolicBatch
+}
+
 // valueInfo describes a graph input or output.
-func valueInfo(name string, dt ir.DType, shape []int) (*pb.ValueInfoProto, error) {
+// batch, when not "", is written as the first dimension's dim_param.
+func valueInfo(name string, dt ir.DType, shape []int, batch string) (*pb.ValueInfoProto, error) {
 	code, err := onnxfmt.ElemType(dt)
 	if err != nil {
 		return nil, err
@@ -651,6 +666,9 @@ func valueInfo(name string, dt ir.DType, shape []int) (*pb.ValueInfoProto, error
 	dims := make([]*pb.TensorShapeProto_Dimension, len(shape))
 	for i, d := range shape {
 		dims[i] = &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimValue{DimValue: int64(d)}}
+		if i == 0 && batch != "" {
+			dims[i] = &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimParam{DimParam: batch}}
+		}
 	}
 	return &pb.ValueInfoProto{
 		Name: proto.String(name),

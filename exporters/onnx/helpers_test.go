@@ -106,6 +106,10 @@ func bodyTransposes(m *pb.ModelProto) int {
 func inputShape(m *pb.ModelProto, i int) []int {
 	var s []int
 	for _, d := range m.GetGraph().GetInput()[i].GetType().GetTensorType().GetShape().GetDim() {
+		if d.GetDimParam() != "" {
+			s = append(s, 1) // a symbolic batch, run at 1
+			continue
+		}
 		s = append(s, int(d.GetDimValue()))
 	}
 	return s

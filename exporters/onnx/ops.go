@@ -448,6 +448,10 @@ func (w *writer) reshape(n *ir.Node) error {
 		target = onnxfmt.Permute(y.Shape, onnxfmt.ToNCHW)
 	}
 	out := w.out(y, outPerm)
+	if w.g.SymbolicBatch != "" && len(target) > 1 && target[0] == 1 && x.Rank() > 0 && x.Shape[0] == 1 && !slices.Contains(target, 0) {
+		// the batch stays whatever the symbolic batch is at run time
+		target = append([]int{-1}, target[1:]...)
+	}
 	s, err := w.int64s(w.tname[y]+"_shape", target)
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 
 	flatbuffers "github.com/google/flatbuffers/go"
 
+	"github.com/mnconv/mnconv/exporters"
 	tfl "github.com/mnconv/mnconv/format/tflite"
 	fb "github.com/mnconv/mnconv/format/tflite/tflitefb"
 	"github.com/mnconv/mnconv/ir"
@@ -237,7 +238,7 @@ func (w *writer) conv(n *ir.Node) error {
 	}
 	k := [2]int{wt.Shape[1], wt.Shape[2]}
 	pad, ok := tflitePadding([2]int{x.Shape[1], x.Shape[2]}, k, a.Strides, a.Dilations, a.Pads)
-	if !ok {
+	if !ok && w.opts.PadMode == exporters.PadGrow {
 		if grown := growForSame(n); grown != nil {
 			return w.conv(grown)
 		}
@@ -1236,7 +1237,9 @@ func (w *writer) batchNorm(n *ir.Node) error {
 
 // growForSame rewrites a convolution whose explicit pads TFLite's SAME cannot
 // express into an exactly equivalent one that SAME does express, by adding
-// zero taps to the kernel, or returns nil when no small growth fits.
+// zero taps to the kernel, or returns nil when no small growth fits. Only
+// with exporters.PadGrow; the default writes PAD then VALID, as TFLite's
+// converter does.
 //
 // Keras' ZeroPadding2D(1) before a stride-2 3x3 convolution pads the top and
 // left by one; SAME at stride 2 on an even input pads the bottom and right.

@@ -96,6 +96,7 @@ type opCase struct {
 	build    func(t testing.TB) *ir.Graph
 	reimport bool     // the importer reads every op the export holds
 	ops      []string // operators the file must hold, in order
+	opts     exporters.Options
 }
 
 var opCases = []opCase{
@@ -104,33 +105,33 @@ var opCases = []opCase{
 		x := b.input(1, 8, 8, 4)
 		y := b.op(ir.OpConv, conv([4]int{2, 2, 1, 1}, [4]int{2, 2, 2, 2}, 1, ir.ActRelu6), nil, x, b.rand(0.5, 6, 3, 3, 4), b.rand(0.5, 6))
 		return b.done(t, y)
-	}, true, []string{"PAD", "CONV_2D"}},
-	{"conv_top_left_pads_grown", func(t testing.TB) *ir.Graph {
-		// Keras' ZeroPadding2D(1) + stride-2 3x3: written as a SAME 4x4
-		// kernel with a zero last row and column, no PAD op.
-		b := newGB("conv_top_left_pads_grown")
-		x := b.input(1, 8, 8, 4)
-		y := b.op(ir.OpConv, conv([4]int{2, 2, 1, 1}, [4]int{1, 1, 1, 1}, 1, ir.ActRelu6), nil, x, b.rand(0.5, 6, 3, 3, 4), b.rand(0.5, 6))
-		return b.done(t, y)
-	}, true, []string{"CONV_2D"}},
+	}, true, []string{"PAD", "CONV_2D"}, exporters.Options{}},
+	// Keras' ZeroPadding2D(1) + stride-2 3x3: PAD then a VALID 3x3, as
+	// TFLite's converter writes it (the default exporters.PadExplicit), or
+	// with exporters.PadGrow a SAME 4x4 kernel with a zero last row and
+	// column, no PAD op.
+	{"conv_top_left_pads", topLeftPads("conv_top_left_pads", 1), true, []string{"PAD", "CONV_2D"}, exporters.Options{}},
+	{"conv_top_left_pads_grown", topLeftPads("conv_top_left_pads_grown", 1), true, []string{"CONV_2D"}, exporters.Options{PadMode: exporters.PadGrow}},
+	{"depthwise_top_left_pads", topLeftPads("depthwise_top_left_pads", 4), true, []string{"PAD", "DEPTHWISE_CONV_2D"}, exporters.Options{}},
+	{"depthwise_top_left_pads_grown", topLeftPads("depthwise_top_left_pads_grown", 4), true, []string{"DEPTHWISE_CONV_2D"}, exporters.Options{PadMode: exporters.PadGrow}},
 	{"conv_same_no_bias", func(t testing.TB) *ir.Graph {
 		b := newGB("conv_same_no_bias")
 		x := b.input(1, 8, 8, 4)
 		y := b.op(ir.OpConv, conv([4]int{2, 2, 1, 1}, [4]int{0, 0, 1, 1}, 1, ir.ActRelu), nil, x, b.rand(0.5, 6, 3, 3, 4))
 		return b.done(t, y)
-	}, true, []string{"CONV_2D"}},
+	}, true, []string{"CONV_2D"}, exporters.Options{}},
 	{"grouped_conv", func(t testing.TB) *ir.Graph {
 		b := newGB("grouped_conv")
 		x := b.input(1, 8, 8, 4)
 		y := b.op(ir.OpConv, conv([4]int{1, 1, 1, 1}, [4]int{1, 1, 1, 1}, 2, ir.ActNone), nil, x, b.rand(0.5, 6, 3, 3, 2), b.rand(0.5, 6))
 		return b.done(t, y)
-	}, true, []string{"CONV_2D"}},
+	}, true, []string{"CONV_2D"}, exporters.Options{}},
 	{"depthwise_multiplier_dilation", func(t testing.TB) *ir.Graph {
 		b := newGB("depthwise_multiplier_dilation")
 		x := b.input(1, 9, 9, 3)
 		y := b.op(ir.OpConv, conv([4]int{1, 1, 2, 2}, [4]int{2, 2, 2, 2}, 3, ir.ActNone), nil, x, b.rand(0.5, 6, 3, 3, 1), b.rand(0.5, 6))
 		return b.done(t, y)
-	}, true, []string{"DEPTHWISE_CONV_2D"}},
+	}, true, []string{"DEPTHWISE_CONV_2D"}, exporters.Options{}},
 	{"batchnorm_hardsigmoid_hardswish", func(t testing.TB) *ir.Graph {
 		b := newGB("batchnorm_hardsigmoid_hardswish")
 		x := b.input(1, 4, 4, 5)
@@ -141,7 +142,7 @@ var opCases = []opCase{
 		sw := b.op(ir.OpHardSwish, nil, nil, x)
 		y := b.op(ir.OpAdd, nil, nil, hs, hs2)
 		return b.done(t, b.op(ir.OpMul, nil, nil, y, sw))
-	}, true, []string{"MUL", "ADD", "ADD", "MUL", "MUL", "ADD", "MUL", "HARD_SWISH", "ADD", "MUL"}},
+	}, true, []string{"MUL", "ADD", "ADD", "MUL", "MUL", "ADD", "MUL", "HARD_SWISH", "ADD", "MUL"}, exporters.Options{}},
 	{"clips", func(t testing.TB) *ir.Graph {
 		b := newGB("clips")
 		x := b.input(1, 4, 4, 3)
@@ -153,7 +154,7 @@ var opCases = []opCase{
 		c5, c6 := clip(-inf, 0.25), clip(-0.25, inf)
 		y := b.op(ir.OpConcat, func(a ir.Attrs) { a.(*ir.ConcatAttrs).Axis = 3 }, nil, c1, c2, c3, c4, c5, c6)
 		return b.done(t, y)
-	}, false, []string{"RELU6", "RELU_N1_TO_1", "RELU", "MAXIMUM", "MINIMUM", "MINIMUM", "MAXIMUM", "CONCATENATION"}},
+	}, false, []string{"RELU6", "RELU_N1_TO_1", "RELU", "MAXIMUM", "MINIMUM", "MINIMUM", "MAXIMUM", "CONCATENATION"}, exporters.Options{}},
 	{"max_min_div", func(t testing.TB) *ir.Graph {
 		b := newGB("max_min_div")
 		x := b.input(1, 4, 4, 3)
@@ -161,7 +162,7 @@ var opCases = []opCase{
 		n := b.op(ir.OpMin, func(a ir.Attrs) { a.(*ir.BinaryAttrs).Act = ir.ActRelu }, nil, m, b.rand(1, 1, 4, 1, 1))
 		d := b.op(ir.OpDiv, func(a ir.Attrs) { a.(*ir.BinaryAttrs).Act = ir.ActRelu6 }, nil, x, b.positive(0.5, 2, 3))
 		return b.done(t, b.op(ir.OpSub, nil, nil, n, d))
-	}, false, []string{"MAXIMUM", "MINIMUM", "RELU", "DIV", "RELU6", "SUB"}},
+	}, false, []string{"MAXIMUM", "MINIMUM", "RELU", "DIV", "RELU6", "SUB"}, exporters.Options{}},
 	{"pools", func(t testing.TB) *ir.Graph {
 		b := newGB("pools")
 		x := b.input(1, 8, 8, 3)
@@ -177,7 +178,7 @@ var opCases = []opCase{
 		a := b.op(ir.OpAdd, nil, nil, p1, p2)
 		c := b.op(ir.OpAdd, nil, nil, p3, p4)
 		return b.done(t, b.op(ir.OpMul, nil, nil, a, c))
-	}, true, []string{"PADV2", "MAX_POOL_2D", "PAD", "AVERAGE_POOL_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D", "ADD", "ADD", "MUL"}},
+	}, true, []string{"PADV2", "MAX_POOL_2D", "PAD", "AVERAGE_POOL_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D", "ADD", "ADD", "MUL"}, exporters.Options{}},
 	{"reduce_reshape_transpose_pad", func(t testing.TB) *ir.Graph {
 		b := newGB("reduce_reshape_transpose_pad")
 		x := b.input(1, 4, 6, 3)
@@ -188,13 +189,13 @@ var opCases = []opCase{
 		r := b.op(ir.OpReshape, nil, []int{1, 10 * 6 * 3}, pz)
 		m := b.op(ir.OpMul, nil, nil, pz, mean)
 		return b.done(t, r, m)
-	}, true, []string{"MEAN", "TRANSPOSE", "PADV2", "PAD", "RESHAPE", "MUL"}},
+	}, true, []string{"MEAN", "TRANSPOSE", "PADV2", "PAD", "RESHAPE", "MUL"}, exporters.Options{}},
 	{"reduce_max", func(t testing.TB) *ir.Graph {
 		b := newGB("reduce_max")
 		x := b.input(1, 4, 6, 3)
 		y := b.op(ir.OpReduceMax, func(a ir.Attrs) { *a.(*ir.ReduceAttrs) = ir.ReduceAttrs{Axes: []int{1, 2}} }, nil, x)
 		return b.done(t, y)
-	}, false, []string{"REDUCE_MAX"}},
+	}, false, []string{"REDUCE_MAX"}, exporters.Options{}},
 	{"gemm_matmul_identity_softmax", func(t testing.TB) *ir.Graph {
 		b := newGB("gemm_matmul_identity_softmax")
 		x := b.input(1, 2, 2, 8)
@@ -205,7 +206,7 @@ var opCases = []opCase{
 		sg := b.op(ir.OpSigmoid, nil, nil, g2)
 		id := b.op(ir.OpIdentity, nil, nil, sm)
 		return b.done(t, id, sg)
-	}, true, []string{"RESHAPE", "FULLY_CONNECTED", "FULLY_CONNECTED", "SOFTMAX", "LOGISTIC"}},
+	}, true, []string{"RESHAPE", "FULLY_CONNECTED", "FULLY_CONNECTED", "SOFTMAX", "LOGISTIC"}, exporters.Options{}},
 }
 
 func randomInput(t *ir.Tensor, seed uint64) []float32 {
@@ -250,11 +251,27 @@ func maxDiff(a, b [][]float32) float64 {
 	return worst
 }
 
+// topLeftPads builds a stride-2 3x3 convolution of 4 channels (group 1, or
+// 4 for a depthwise one) padded by one at the top and left only.
+func topLeftPads(name string, group int) func(t testing.TB) *ir.Graph {
+	return func(t testing.TB) *ir.Graph {
+		b := newGB(name)
+		x := b.input(1, 8, 8, 4)
+		y := b.op(ir.OpConv, conv([4]int{2, 2, 1, 1}, [4]int{1, 1, 1, 1}, group, ir.ActRelu6), nil, x, b.rand(0.5, 4, 3, 3, 4/group), b.rand(0.5, 4))
+		return b.done(t, y)
+	}
+}
+
 func TestExportOps(t *testing.T) {
 	for _, tc := range opCases {
 		t.Run(tc.name, func(t *testing.T) {
 			g := tc.build(t)
-			data := export(t, g)
+			opts := tc.opts
+			opts.Warn = func(msg string) { t.Log("warning:", msg) }
+			data, err := tfliteexp.Export(g, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if got := strings.Join(fileOps(t, data), " "); got != strings.Join(tc.ops, " ") {
 				t.Errorf("file holds %s, want %s", got, strings.Join(tc.ops, " "))
 			}
@@ -402,7 +419,7 @@ func TestExportQuantizedOps(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := export(t, g)
-	if got, want := strings.Join(fileOps(t, data), " "), "CONV_2D PADV2 MAX_POOL_2D MAXIMUM MINIMUM"; got != want {
+	if got, want := strings.Join(fileOps(t, data), " "), "PAD CONV_2D PADV2 MAX_POOL_2D MAXIMUM MINIMUM"; got != want {
 		t.Errorf("file holds %s, want %s", got, want)
 	}
 	in := make([]int8, x.Len())

@@ -11,7 +11,9 @@
 // at the edge is the depthwise weight: the IR's [C*M,KH,KW,1] becomes
 // TFLite's [1,KH,KW,C*M], its per-channel axis 0 axis 3. Explicit pads become
 // SAME or VALID where they equal what TFLite computes for those, and an
-// explicit PAD operator before the window op otherwise. Attributes that
+// explicit PAD operator before the window op (VALID) otherwise, as TFLite's
+// converter writes them; exporters.PadGrow writes such convolutions as
+// SAME ones with a kernel grown by zero taps instead. Attributes that
 // TFLite passes as constant tensors (reshape shapes, paddings, permutations,
 // reduction axes) become small int32 constants. Ops TFLite lacks are written
 // as equivalent sequences (BatchNorm as MUL and ADD, HardSigmoid as MUL, ADD
@@ -96,6 +98,9 @@ type ftensor struct {
 	quant *ir.Quant
 	data  []byte // little-endian elements; nil when the tensor is not a constant
 	index int32  // position in the subgraph's tensor list
+	// batchSig writes a shape_signature with -1 for the first dimension:
+	// a graph input or output of a graph with a symbolic batch.
+	batchSig bool
 }
 
 // fop is one operator of the file. A nil input is an optional input left
@@ -392,6 +397,15 @@ func (w *writer) build() ([]byte, error) {
 		}
 		ins = append(ins, ft)
 	}
+	if w.g.SymbolicBatch != "" {
+		for _, ft := range append(slices.Clone(ins), outs...) {
+			if len(ft.shape) == 0 || ft.shape[0] != 1 || ft.data != nil {
+				w.opts.Warnf("tflite: graph input or output %q %v: its first dimension is not the batch; symbolic batch %q written as static", ft.name, ft.shape, w.g.SymbolicBatch)
+				continue
+			}
+			ft.batchSig = true
+		}
+	}
 
 	b := flatbuffers.NewBuilder(int(min(w.constBytes+w.constBytes/8+1<<16, maxFlatbufferBytes)))
 
@@ -420,12 +434,19 @@ func (w *writer) build() ([]byte, error) {
 	for i, t := range w.tensors {
 		name := b.CreateString(t.name)
 		shape := int32Vector(b, fb.TensorStartShapeVector, t.shape)
+		var sig flatbuffers.UOffsetT
+		if t.batchSig {
+			sig = int32Vector(b, fb.TensorStartShapeSignatureVector, append([]int32{-1}, t.shape[1:]...))
+		}
 		var quant flatbuffers.UOffsetT
 		if t.quant != nil {
 			quant = writeQuant(b, t.quant)
 		}
 		fb.TensorStart(b)
 		fb.TensorAddShape(b, shape)
+		if t.batchSig {
+			fb.TensorAddShapeSignature(b, sig)
+		}
 		fb.TensorAddType(b, t.typ)
 		fb.TensorAddBuffer(b, bufIndex[i])
 		fb.TensorAddName(b, name)

@@ -446,6 +446,9 @@ func (im *importer) readInputs(gp *pb.GraphProto, consumers map[string][]*pb.Nod
 					return fmt.Errorf("graph input %q dimension %d is symbolic (%q); mnconv needs static shapes except the batch", name, i, d.GetDimParam())
 				}
 				shape[i] = int64(max(im.opts.Batch, 1))
+				if p := d.GetDimParam(); p != "" && im.g.SymbolicBatch == "" {
+					im.g.SymbolicBatch = p
+				}
 			}
 		}
 		s, _, err := checkShape(shape)
