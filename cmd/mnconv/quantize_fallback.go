@@ -72,7 +72,11 @@ func fallbackRun(ctx context.Context, stdout io.Writer, orig *ir.Graph, o *quant
 	if !ok {
 		verdict = "NOT within"
 	}
-	fmt.Fprintf(stdout, "fallback: kept in float (%d): %s\n", len(best.Float), strings.Join(best.Float, ", "))
+	var short []string
+	for _, n := range best.Float {
+		short = append(short, strings.SplitN(n, ";", 2)[0]) // a fused TFLite node's first name
+	}
+	fmt.Fprintf(stdout, "fallback: kept in float (%d): %s\n", len(best.Float), strings.Join(short, ", "))
 	fmt.Fprintf(stdout, "fallback: final top-1 %.2f%% (float %.2f%%): drop %.2f points, %s the budget %.2f; %d steps in %.0fs; size %d bytes (all-int8 %d)\n",
 		best.Accuracy, floatRes.Top1, best.Drop, verdict, quantFlags.maxDrop, len(steps), time.Since(start).Seconds(), sizes[1], sizes[0])
 	if quantFlags.junit != "" {
