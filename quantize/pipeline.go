@@ -42,6 +42,9 @@ type Pipeline struct {
 	// Configs: one quantized graph per config (the sweep's methods share one
 	// calibration); none means one Config{}.
 	Configs []Config
+	// Equalize, when set, runs cross-layer equalization on the prepared
+	// float graph before calibration (Outcome.Equalized says what it did).
+	Equalize *EqualizeOptions
 }
 
 // Outcome is what a pipeline run made.
@@ -54,6 +57,7 @@ type Outcome struct {
 	Stats     *Stats
 	CalibTime time.Duration // Calibrate's wall time
 	Results   []*Result     // one per Pipeline.Configs entry
+	Equalized *EqualizeReport
 	configs   []Config
 }
 
@@ -76,6 +80,9 @@ func (p Pipeline) Run(ctx context.Context, g *ir.Graph) (*Outcome, error) {
 	if err := PrepareGraph(g); err != nil {
 		return nil, err
 	}
+	if p.Equalize != nil {
+		out.Equalized = Equalize(g, *p.Equalize)
+	}
 	if p.Calibration != nil {
 		if out.Source, err = p.Calibration(g); err != nil {
 			return nil, err
@@ -89,7 +96,7 @@ func (p Pipeline) Run(ctx context.Context, g *ir.Graph) (*Outcome, error) {
 	if p.StatsOnly {
 		return out, nil
 	}
-	return p.finish(g, out)
+	return p.finish(ctx, g, out)
 }
 
 // calibrate runs Calibrate over the source into out.
@@ -114,7 +121,7 @@ func (p Pipeline) calibrate(ctx context.Context, g *ir.Graph, out *Outcome) erro
 }
 
 // finish quantizes the calibrated graph once per config.
-func (p Pipeline) finish(g *ir.Graph, out *Outcome) (*Outcome, error) {
+func (p Pipeline) finish(ctx context.Context, g *ir.Graph, out *Outcome) (*Outcome, error) {
 	configs := p.Configs
 	if len(configs) == 0 {
 		configs = []Config{{}}
@@ -123,6 +130,14 @@ func (p Pipeline) finish(g *ir.Graph, out *Outcome) (*Outcome, error) {
 		res, err := Quantize(g, out.Stats, cfg)
 		if err != nil {
 			return nil, err
+		}
+		if cfg.BiasCorrection {
+			if out.Source == nil {
+				return nil, fmt.Errorf("quantize: bias correction needs the calibration images")
+			}
+			if res.BiasCorrected, err = CorrectBias(ctx, g, res, out.Source, 0); err != nil {
+				return nil, err
+			}
 		}
 		out.Results = append(out.Results, res)
 	}

@@ -32,6 +32,10 @@ type Config struct {
 	// Dequantize, their float outputs go through a Quantize before a
 	// quantized reader; consecutive excluded nodes pass float between them.
 	Exclude []string
+	// BiasCorrection subtracts from each integer layer's bias the mean
+	// error its quantized weights add on the calibration images
+	// (CorrectBias); Pipeline applies it.
+	BiasCorrection bool
 	// Warn receives notes about nodes left in float; nil discards them.
 	Warn func(string)
 }
@@ -74,6 +78,8 @@ type Result struct {
 	Float []string
 	// Excluded names the nodes kept in float by Config.Exclude.
 	Excluded []string
+	// BiasCorrected counts the layers whose bias CorrectBias adjusted.
+	BiasCorrected int
 }
 
 // Range is an activation's chosen range beside what calibration saw.
