@@ -188,6 +188,9 @@ type qMeanKernel struct {
 	outZP  int32
 	lo, hi int32
 	x, sum []int32
+	// spatial > 0: the NHWC mean over H and W (GlobalAveragePool), summed
+	// straight from the 8-bit input: batch x spatial pixels of channels.
+	batch, spatial, channels int
 }
 
 // prepareQMean prepares Mean over Axes. TFLite (reference QuantizedMeanOrSum
@@ -253,8 +256,12 @@ func prepareQMean(n *ir.Node) (Kernel, error) {
 		outZP: out.zp,
 		lo:    out.lo,
 		hi:    out.hi,
-		x:     make([]int32, x.Len()),
 		sum:   make([]int32, y.Len()),
+	}
+	if x.Rank() == 4 && !reduced[0] && reduced[1] && reduced[2] && !reduced[3] {
+		k.batch, k.spatial, k.channels = x.Shape[0], x.Shape[1]*x.Shape[2], x.Shape[3]
+	} else {
+		k.x = make([]int32, x.Len())
 	}
 	if n.Arith == ir.ArithONNX {
 		if count >= 1<<24 {
@@ -279,17 +286,42 @@ func prepareQMean(n *ir.Node) (Kernel, error) {
 }
 
 func (k *qMeanKernel) Eval(in, out []*Tensor) error {
-	qLoad(k.x, in[0], 0)
 	clear(k.sum)
-	n, sx, sy := k.loop.rowLen(), k.loop.step(0), k.loop.step(1)
-	k.loop.rows(func(offs []int) {
-		ix, iy := offs[0], offs[1]
-		for range n {
-			k.sum[iy] += k.x[ix]
-			ix += sx
-			iy += sy
+	if k.spatial > 0 {
+		// The same integer sums in another order: int32 addition is exact.
+		c := k.channels
+		for b := range k.batch {
+			sum := k.sum[b*c : (b+1)*c]
+			base := b * k.spatial * c
+			switch in[0].DType {
+			case ir.Uint8:
+				x := in[0].U8[base : base+k.spatial*c]
+				for p := 0; p+c <= len(x); p += c {
+					for ch, v := range x[p : p+c] {
+						sum[ch] += int32(v)
+					}
+				}
+			case ir.Int8:
+				x := in[0].I8[base : base+k.spatial*c]
+				for p := 0; p+c <= len(x); p += c {
+					for ch, v := range x[p : p+c] {
+						sum[ch] += int32(v)
+					}
+				}
+			}
 		}
-	})
+	} else {
+		qLoad(k.x, in[0], 0)
+		n, sx, sy := k.loop.rowLen(), k.loop.step(0), k.loop.step(1)
+		k.loop.rows(func(offs []int) {
+			ix, iy := offs[0], offs[1]
+			for range n {
+				k.sum[iy] += k.x[ix]
+				ix += sx
+				iy += sy
+			}
+		})
+	}
 	zpTimesCount := int64(k.inZP) * k.count
 	for i, s := range k.sum {
 		shifted := int32(int64(s) - zpTimesCount)
