@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/mnconv/mnconv/eval"
 	"github.com/mnconv/mnconv/inspect"
@@ -121,6 +122,32 @@ func init() {
 const evalDefaultMinImages = 50
 
 // evalUsage marks a usage or input error (exit status 2).
+// checkGateFlags checks the gate flags that eval and merge share. Without a
+// baseline (gate false) none may be given: the error says the flag needs
+// what; with one, --max-drop must be given when needDrop (missingDrop is
+// that error). --max-drop must not be negative and the cost ratios, when
+// given, must be positive. usage makes each error (exit 2, verb prefix).
+func checkGateFlags(fl *pflag.FlagSet, gate, needDrop bool, usage func(string, ...any) error, needs, missingDrop string) error {
+	if !gate {
+		for _, name := range []string{"max-drop", "min-top1", "junit", "max-macs-ratio", "max-size-ratio"} {
+			if fl.Changed(name) {
+				return usage("--%s needs %s", name, needs)
+			}
+		}
+	} else if needDrop && !fl.Changed("max-drop") {
+		return usage("%s", missingDrop)
+	}
+	if v, _ := fl.GetFloat64("max-drop"); v < 0 {
+		return usage("--max-drop %g must not be negative", v)
+	}
+	for _, name := range []string{"max-macs-ratio", "max-size-ratio"} {
+		if v, _ := fl.GetFloat64(name); fl.Changed(name) && !(v > 0) {
+			return usage("--%s %g must be positive", name, v)
+		}
+	}
+	return nil
+}
+
 func evalUsage(format string, args ...any) error {
 	return &exitError{code: 2, err: fmt.Errorf("eval: "+format, args...)}
 }
@@ -142,22 +169,9 @@ func evalMain(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	if !gate {
-		for _, name := range []string{"max-drop", "min-top1", "junit", "max-macs-ratio", "max-size-ratio"} {
-			if fl.Changed(name) {
-				return evalUsage("--%s needs --baseline", name)
-			}
-		}
-	} else if !fl.Changed("max-drop") && part == nil {
-		return evalUsage("--baseline needs --max-drop POINTS")
-	}
-	if evalFlags.maxDrop < 0 {
-		return evalUsage("--max-drop %g must not be negative", evalFlags.maxDrop)
-	}
-	for _, name := range []string{"max-macs-ratio", "max-size-ratio"} {
-		if v, _ := fl.GetFloat64(name); fl.Changed(name) && !(v > 0) {
-			return evalUsage("--%s %g must be positive", name, v)
-		}
+	// A shard's gate flags go to merge (shard.go refuses them there).
+	if err := checkGateFlags(fl, gate, gate && part == nil, evalUsage, "--baseline", "--baseline needs --max-drop POINTS"); err != nil {
+		return err
 	}
 	if err := checkCounts(cmd, []string{"limit", "workers", "min-images"}, nil); err != nil {
 		return err

@@ -80,22 +80,8 @@ func mergeMain(cmd *cobra.Command, args []string) error {
 		parts[i] = p
 	}
 	gate := parts[0].Baseline != nil
-	if !gate {
-		for _, name := range []string{"max-drop", "min-top1", "junit", "max-macs-ratio", "max-size-ratio"} {
-			if fl.Changed(name) {
-				return mergeUsage("--%s needs parts evaluated with --baseline", name)
-			}
-		}
-	} else if !fl.Changed("max-drop") {
-		return mergeUsage("the parts carry a baseline: the gate needs --max-drop POINTS")
-	}
-	if mergeFlags.maxDrop < 0 {
-		return mergeUsage("--max-drop %g must not be negative", mergeFlags.maxDrop)
-	}
-	for _, name := range []string{"max-macs-ratio", "max-size-ratio"} {
-		if v, _ := fl.GetFloat64(name); fl.Changed(name) && !(v > 0) {
-			return mergeUsage("--%s %g must be positive", name, v)
-		}
+	if err := checkGateFlags(fl, gate, gate, mergeUsage, "parts evaluated with --baseline", "the parts carry a baseline: the gate needs --max-drop POINTS"); err != nil {
+		return err
 	}
 	model, baseline, err := eval.MergePartials(parts, args)
 	if err != nil {
