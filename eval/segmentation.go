@@ -339,8 +339,8 @@ feed:
 		}
 		out.N++
 	}
-	if out.N < max(cfg.MinImages, 1) {
-		return out, fmt.Errorf("eval: only %d of %d images could be read", out.N, len(items))
+	if err := cfg.checkReadable(out.Skipped, len(items), out.N); err != nil {
+		return out, err
 	}
 	out.SegMetrics = s.Metrics()
 	if wall > 0 {

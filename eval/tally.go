@@ -68,12 +68,8 @@ func Summarize(t *Tally, cfg Config) (*Result, error) {
 	r.N = len(r.PerImage)
 	r.Unreadable = len(r.Skipped)
 	r.MACsPerImage, r.StaticMACs, r.WeightBytes = chainCost(r.Cost)
-	if cfg.LimitUnreadable && len(r.Skipped) > 0 && float64(len(r.Skipped)) > cfg.MaxUnreadable*float64(len(images)) {
-		return r, &UnreadableError{Skipped: r.Skipped, Listed: len(images), Max: cfg.MaxUnreadable}
-	}
-	minImages := max(cfg.MinImages, 1)
-	if r.N < minImages {
-		return r, fmt.Errorf("eval: only %d of %d images could be read, fewer than the minimum %d", r.N, len(images), minImages)
+	if err := cfg.checkReadable(r.Skipped, len(images), r.N); err != nil {
+		return r, err
 	}
 	r.Top1 = 100 * float64(hit1) / float64(r.N)
 	r.Top5 = 100 * float64(hit5) / float64(r.N)
@@ -159,4 +155,18 @@ func mergeCost(parts []*ModelCost) (*ModelCost, error) {
 		}
 	}
 	return &m, nil
+}
+
+// checkReadable applies the unreadable-image policy to a run over listed
+// images, n of them read: more unreadable ones than LimitUnreadable and
+// MaxUnreadable allow, or fewer read than MinImages (at least 1), is an
+// error. Classification (Summarize) and segmentation share it.
+func (cfg Config) checkReadable(skipped []Skipped, listed, n int) error {
+	if cfg.LimitUnreadable && len(skipped) > 0 && float64(len(skipped)) > cfg.MaxUnreadable*float64(listed) {
+		return &UnreadableError{Skipped: skipped, Listed: listed, Max: cfg.MaxUnreadable}
+	}
+	if minImages := max(cfg.MinImages, 1); n < minImages {
+		return fmt.Errorf("eval: only %d of %d images could be read, fewer than the minimum %d", n, listed, minImages)
+	}
+	return nil
 }
