@@ -100,12 +100,16 @@ func fitColumns(cols []tableCol, rows [][]string, footer []string, width int) (k
 	natural := make([]int, len(cols))
 	for c := range cols {
 		natural[c] = utf8.RuneCountInString(cols[c].header)
-		for _, r := range append(rows, footer) {
-			if c < len(r) {
-				natural[c] = max(natural[c], utf8.RuneCountInString(r[c]))
-			}
+	}
+	widen := func(r []string) {
+		for c := range min(len(r), len(cols)) {
+			natural[c] = max(natural[c], utf8.RuneCountInString(r[c]))
 		}
 	}
+	for _, r := range rows {
+		widen(r)
+	}
+	widen(footer)
 	kept := make([]bool, len(cols))
 	for c := range kept {
 		kept[c] = true
