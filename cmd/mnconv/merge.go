@@ -67,6 +67,11 @@ func mergeUsage(format string, args ...any) error {
 
 func mergeMain(cmd *cobra.Command, args []string) error {
 	fl := cmd.Flags()
+	if mergeFlags.junit != "" {
+		if err := checkOutput("--junit", mergeFlags.junit, ".xml"); err != nil {
+			return err
+		}
+	}
 	args, err := expandParts(args, ".json")
 	if err != nil {
 		return mergeUsage("%v", err)

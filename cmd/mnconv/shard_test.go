@@ -233,6 +233,10 @@ func TestMergeRefusals(t *testing.T) {
 	if _, err := shardCLI(t, "merge", s0, s1); err != nil {
 		t.Errorf("matching parts: %v", err)
 	}
+	// --junit is checked before any part is read, as eval checks it before any image
+	if _, err := shardCLI(t, "merge", "--junit", filepath.Join(dir, "nodir", "j.xml"), filepath.Join(dir, "absent.json")); exitCode(err) != 2 || !strings.Contains(fmt.Sprint(err), "--junit") {
+		t.Errorf("merge --junit into a missing folder: exit %d, %v; want exit 2 naming --junit", exitCode(err), err)
+	}
 	// gate flags belong to merge, not to a shard
 	if _, err := shardCLI(t, "eval", right, "--images", dir, "--shard", "0/2", "--partial-out", filepath.Join(dir, "x.json"), "--baseline", wrong, "--max-drop", "1"); err == nil || !strings.Contains(err.Error(), "give it to mnconv merge") {
 		t.Errorf("gate flag on a shard: %v", err)
