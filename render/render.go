@@ -100,6 +100,39 @@ func Overlay(m *image.RGBA, classes []int, colour func(int) color.RGBA, alpha fl
 	return nil
 }
 
+// Outline draws, in each class's colour at full opacity, the pixels of m
+// where the class map changes (a pixel whose right or lower neighbour has
+// another class, and that neighbour), thick pixels wide, except on class
+// skip: regions stay readable where the overlay's tint is pale.
+func Outline(m *image.RGBA, classes []int, colour func(int) color.RGBA, skip, thick int) error {
+	b := m.Bounds()
+	w, h := b.Dx(), b.Dy()
+	if len(classes) != w*h {
+		return fmt.Errorf("render: %d classes for a %dx%d image", len(classes), w, h)
+	}
+	edge := make([]bool, w*h)
+	for y := range h {
+		for x := range w {
+			i := y*w + x
+			if x+1 < w && classes[i] != classes[i+1] {
+				edge[i], edge[i+1] = true, true
+			}
+			if y+1 < h && classes[i] != classes[i+w] {
+				edge[i], edge[i+w] = true, true
+			}
+		}
+	}
+	r := thick / 2
+	for i, e := range edge {
+		if !e || classes[i] == skip {
+			continue
+		}
+		x, y := b.Min.X+i%w, b.Min.Y+i/w
+		fillRect(m, image.Rect(x-r, y-r, x-r+thick, y-r+thick), colour(classes[i]), 1)
+	}
+	return nil
+}
+
 // blend mixes src over dst at opacity a/256.
 func blend(dst, src uint8, a int) uint8 {
 	return uint8((int(dst)*(256-a) + int(src)*a + 128) >> 8)
@@ -200,18 +233,22 @@ type LabelledBox struct {
 	Label          string
 }
 
-// Boxes draws each box's outline and, on a tag in its colour above the
-// box's top-left corner (inside the box when there is no room above), its
-// label. Boxes are drawn in reverse order, so the first (the most
-// confident, for a detector's list) ends on top.
+// Boxes draws each box's outline and a tag in its colour with its label.
+// The first box (the most confident, for a detector's list) is drawn on
+// top, and its tag placed first: above the box's top-left corner, else
+// inside it, else at its bottom, whichever does not cover a tag already
+// placed and fits in the image. Outlines go under all tags.
 func Boxes(m *image.RGBA, boxes []LabelledBox) {
 	b := m.Bounds()
 	s := TextScale(b.Dx(), b.Dy())
 	thick := 2 * s
-	for i := len(boxes) - 1; i >= 0; i-- {
-		bx := boxes[i]
+	rects := make([]image.Rectangle, len(boxes))
+	for i, bx := range boxes {
 		r := image.Rect(int(math.Round(bx.X0)), int(math.Round(bx.Y0)), int(math.Round(bx.X1)), int(math.Round(bx.Y1))).Canon()
-		r = r.Intersect(b)
+		rects[i] = r.Intersect(b)
+	}
+	for i := len(boxes) - 1; i >= 0; i-- {
+		r := rects[i]
 		if r.Empty() {
 			continue
 		}
@@ -219,19 +256,54 @@ func Boxes(m *image.RGBA, boxes []LabelledBox) {
 			{r.Min, image.Pt(r.Max.X, r.Min.Y+thick)}, {image.Pt(r.Min.X, r.Max.Y-thick), r.Max},
 			{r.Min, image.Pt(r.Min.X+thick, r.Max.Y)}, {image.Pt(r.Max.X-thick, r.Min.Y), r.Max},
 		} {
-			fillRect(m, edge, bx.Color, 1)
+			fillRect(m, edge, boxes[i].Color, 1)
 		}
-		if bx.Label == "" {
+	}
+	tags := make([]image.Rectangle, len(boxes))
+	var placed []image.Rectangle
+	for i, bx := range boxes {
+		r := rects[i]
+		if r.Empty() || bx.Label == "" {
 			continue
 		}
-		tw, th := TextWidth(bx.Label)*s+4*s, lineHeight*s+2*s
-		x := min(r.Min.X, b.Max.X-tw)
-		y := r.Min.Y - th
-		if y < b.Min.Y {
-			y = r.Min.Y
-		}
-		tag := image.Rect(x, y, x+tw, y+th)
-		fillRect(m, tag, bx.Color, 1)
-		Text(m, x+2*s, y+s, s, bx.Label, textColor(bx.Color))
+		tags[i] = placeTag(r, image.Pt(TextWidth(bx.Label)*s+4*s, lineHeight*s+2*s), b, placed)
+		placed = append(placed, tags[i])
 	}
+	for i := len(boxes) - 1; i >= 0; i-- {
+		if tags[i].Empty() {
+			continue
+		}
+		fillRect(m, tags[i], boxes[i].Color, 1)
+		Text(m, tags[i].Min.X+2*s, tags[i].Min.Y+s, s, boxes[i].Label, textColor(boxes[i].Color))
+	}
+}
+
+// placeTag picks where a tag of size sz goes for box r in image b: the
+// first of above, inside top, inside bottom and below the box's left edge
+// that lies in b and overlaps no placed tag; else the first that lies in b.
+func placeTag(r image.Rectangle, sz image.Point, b image.Rectangle, placed []image.Rectangle) image.Rectangle {
+	x := max(b.Min.X, min(r.Min.X, b.Max.X-sz.X))
+	var cands []image.Rectangle
+	for _, y := range []int{r.Min.Y - sz.Y, r.Min.Y, r.Max.Y - sz.Y, r.Max.Y} {
+		c := image.Rect(x, y, x+sz.X, y+sz.Y)
+		if c.In(b) {
+			cands = append(cands, c)
+		}
+	}
+	if len(cands) == 0 {
+		return image.Rect(x, r.Min.Y, x+sz.X, r.Min.Y+sz.Y)
+	}
+	for _, c := range cands {
+		free := true
+		for _, p := range placed {
+			if c.Overlaps(p) {
+				free = false
+				break
+			}
+		}
+		if free {
+			return c
+		}
+	}
+	return cands[0]
 }
