@@ -147,7 +147,7 @@ func runModel(w, stderr io.Writer, modelPath string) error {
 	if len(g.Inputs) != 1 || len(g.Outputs) < 1 {
 		return fmt.Errorf("run: %s has %d inputs and %d outputs, want one image input", modelPath, len(g.Inputs), len(g.Outputs))
 	}
-	task, err := runPickTask(g, strings.ToLower(strings.TrimSpace(runFlags.task)))
+	task, err := runPickTask(g, strings.ToLower(strings.TrimSpace(runFlags.task)), len(runCut.outputs) > 0)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"math"
 	"strings"
 
 	"github.com/mnconv/mnconv/eval"
@@ -34,8 +35,10 @@ type runTask struct {
 	det [4]int
 }
 
-// runPickTask picks the task from g's outputs, or checks the one asked.
-func runPickTask(g *ir.Graph, asked string) (runTask, error) {
+// runPickTask picks the task from g's outputs, or checks the one asked. A
+// graph cut at --outputs may end in any feature map: auto then reads a
+// [1,H,W,C] output as scores of a class map only when asked (--task).
+func runPickTask(g *ir.Graph, asked string, cut bool) (runTask, error) {
 	det, detOK := runDetectionOutputs(g)
 	seg, segReason := runSegOutput(g)
 	switch asked {
@@ -43,7 +46,7 @@ func runPickTask(g *ir.Graph, asked string) (runTask, error) {
 		switch {
 		case detOK:
 			return runTask{name: taskDetection, det: det, reason: "its outputs are a DetectionPostProcess's boxes, classes, scores and count"}, nil
-		case seg >= 0:
+		case seg >= 0 && (!cut || g.Outputs[seg].Rank() == 3):
 			return runTask{name: taskSegmentation, seg: seg, reason: segReason}, nil
 		}
 		return runTask{name: taskClassification}, nil
@@ -251,7 +254,7 @@ func runDetection(w io.Writer, task runTask, g *ir.Graph, it *runtime.Interprete
 		found := []runDetectionJSON{}
 		for _, det := range dets {
 			x0, y0, x1, y1 := det.Box.Pixels(iw, ih)
-			found = append(found, runDetectionJSON{Class: det.Class, Label: runNameOrEmpty(names, det.Class), Score: det.Score, Box: [4]float64{x0, y0, x1, y1}})
+			found = append(found, runDetectionJSON{Class: det.Class, Label: runNameOrEmpty(names, det.Class), Score: det.Score, Box: [4]float64{round2(x0), round2(y0), round2(x1), round2(y1)}})
 		}
 		return runWriteTaskJSON(w, runTaskJSONLine{Index: i, Task: task.name, Width: iw, Height: ih, Detections: found}, img, g, it)
 	}
@@ -267,6 +270,9 @@ func runDetection(w io.Writer, task runTask, g *ir.Graph, it *runtime.Interprete
 	}
 	return nil
 }
+
+// round2 keeps a pixel coordinate to 1/100 pixel for --json.
+func round2(v float64) float64 { return math.Round(v*100) / 100 }
 
 func runNameOrEmpty(names []string, c int) string {
 	if c >= 0 && c < len(names) {

@@ -198,6 +198,28 @@ func TestRunSegmentation(t *testing.T) {
 	}
 }
 
+// TestRunSegmentationCut: cut at the [1,33,33,21] scores before the
+// resize, auto keeps the top-5 (a cut may end in any feature map) and
+// --task segmentation reads the scores as a class map; the bird input
+// is about one fifth bird (TFLite's class map agrees with coral's mask).
+func TestRunSegmentationCut(t *testing.T) {
+	model := testutil.Shared(t, "apps/models/deeplabv3_mnv2_pascal_quant.tflite")
+	pixels := testutil.Shared(t, "apps/inputs/seg513_bird_segmentation.bin")
+	out, err := inspRunCLI(t, "run", model, "--pixels", pixels, "--outputs", "ResizeBilinear_1")
+	skipIfKernelMissing(t, err)
+	if !strings.Contains(out, "  1. ") {
+		t.Errorf("auto on a cut graph: want the top-5, got\n%s", out)
+	}
+	out, err = inspRunCLI(t, "run", model, "--pixels", pixels, "--outputs", "ResizeBilinear_1", "--task", "segmentation", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := parseTaskLine(t, out)
+	if l.Width != 513 || l.Height != 513 || len(l.Classes) != 2 || l.Classes[1].Class != 3 || l.Classes[1].Share < 0.15 || l.Classes[1].Share > 0.25 {
+		t.Errorf("classes %+v on %dx%d, want background and about 20%% bird on 513x513", l.Classes, l.Width, l.Height)
+	}
+}
+
 func mustRGBA(t *testing.T, m *preprocess.Image) *image.RGBA {
 	t.Helper()
 	r, err := render.FromRGB(m.Pix, m.W, m.H)
