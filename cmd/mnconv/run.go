@@ -60,7 +60,8 @@ names the classes of other models: a text file with one name per line (line
 i names output i) or a labels CSV with class_index and class_name columns
 (the one of an image folder; a 1001-way output puts background first).
 
---json prints one line per image: {"index","output","top5"}, where output is
+--json prints one line per image: {"index","output","top5"} (classification;
+segmentation and detection below), where output is
 every value of the first output as the model gives it (floats, or the raw
 integers of a quantized output).
 
@@ -88,7 +89,7 @@ var runCut cutFlags
 func init() {
 	f := runCmd.Flags()
 	f.StringVar(&runFlags.pixels, "pixels", "", "file of uint8 RGB NHWC images at the model's input size, back to back")
-	f.StringArrayVar(&runFlags.images, "image", nil, "image file to classify (repeatable)")
+	f.StringArrayVar(&runFlags.images, "image", nil, "image file to run the model on (repeatable)")
 	addPrepFlags(runCmd, &runFlags.prep)
 	f.StringVar(&runFlags.labels, "labels", "", "class names: a text file (one per line) or a labels CSV (class_index, class_name)")
 	f.IntVar(&runFlags.size, "size", 0, "side of the images in --pixels; must match the model's input (checked when set)")
