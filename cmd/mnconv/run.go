@@ -152,7 +152,7 @@ func runModel(w, stderr io.Writer, modelPath string) error {
 	if err != nil {
 		return err
 	}
-	if task.reason != "" && runFlags.task == "auto" {
+	if task.reason != "" {
 		fmt.Fprintf(stderr, "note: run: --task auto: %s for %s: %s\n", task.name, modelPath, task.reason)
 	}
 	preset, mode, _ := runFlags.prep.resolve(g, modelPath, stderr)

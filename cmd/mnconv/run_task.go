@@ -6,6 +6,7 @@ import (
 	"image"
 	"io"
 	"math"
+	"os"
 	"strings"
 
 	"github.com/mnconv/mnconv/eval"
@@ -376,6 +377,13 @@ func runCheckDraw(task runTask, images int) error {
 	}
 	if images != 1 {
 		return usageErrorf("run: --draw writes one image; %d were given", images)
+	}
+	if out, err := os.Stat(runFlags.draw); err == nil {
+		for _, in := range runFlags.images {
+			if st, err := os.Stat(in); err == nil && os.SameFile(st, out) {
+				return argErrorf("run: --draw %s is the input image %s", runFlags.draw, in)
+			}
+		}
 	}
 	return nil
 }

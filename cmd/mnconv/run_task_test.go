@@ -220,6 +220,20 @@ func TestRunSegmentationCut(t *testing.T) {
 	}
 }
 
+// mustPNG is a small valid PNG.
+func mustPNG(t *testing.T) []byte {
+	t.Helper()
+	m, err := render.FromRGB(make([]uint8, 3*8*8), 8, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := render.EncodePNG(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
 func mustRGBA(t *testing.T, m *preprocess.Image) *image.RGBA {
 	t.Helper()
 	r, err := render.FromRGB(m.Pix, m.W, m.H)
@@ -248,6 +262,11 @@ func TestRunTaskRefusals(t *testing.T) {
 	photo := testutil.Shared(t, "datasets/coco-val128/images/000000001000.jpg")
 	dir := t.TempDir()
 	png := filepath.Join(dir, "out.png")
+	inDir := t.TempDir()
+	inPNG := filepath.Join(inDir, "in.png")
+	if err := os.WriteFile(inPNG, mustPNG(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name string
 		args []string
@@ -261,6 +280,7 @@ func TestRunTaskRefusals(t *testing.T) {
 		{"detection without post-processing", []string{"run", seg, "--image", photo, "--task", "detection"}, "DetectionPostProcess"},
 		{"segmentation of a classifier", []string{"run", cls, "--image", photo, "--task", "segmentation"}, "class map"},
 		{"crop", []string{"run", seg, "--image", photo, "--resize", "slim"}, "use --resize full"},
+		{"draw over the input", []string{"run", seg, "--image", inPNG, "--draw", inPNG}, "is the input image"},
 		{"min-score NaN", []string{"run", seg, "--image", photo, "--min-score", "NaN"}, "--min-score"},
 	}
 	for _, c := range cases {
