@@ -259,7 +259,11 @@ func runDetection(w io.Writer, task runTask, g *ir.Graph, it *runtime.Interprete
 		}
 		return runWriteTaskJSON(w, runTaskJSONLine{Index: i, Task: task.name, Width: iw, Height: ih, Detections: found}, img, g, it)
 	}
-	fmt.Fprintf(w, "%s: %d detections with score >= %g on %dx%d pixels\n", img.label, len(dets), runFlags.minScore, iw, ih)
+	noun := "detections"
+	if len(dets) == 1 {
+		noun = "detection"
+	}
+	fmt.Fprintf(w, "%s: %d %s with score >= %g on %dx%d pixels\n", img.label, len(dets), noun, runFlags.minScore, iw, ih)
 	if len(dets) == 0 {
 		return nil
 	}

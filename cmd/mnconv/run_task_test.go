@@ -72,7 +72,7 @@ func TestRunDetection(t *testing.T) {
 	labels := testutil.Shared(t, "apps/labels/pets_labels_derived.txt")
 	out, err := inspRunCLI(t, "run", model, "--pixels", pixels, "--labels", labels)
 	skipIfKernelMissing(t, err)
-	if !strings.Contains(out, "1 detections with score >= 0.5 on 300x300 pixels") || !strings.Contains(out, "0     0.832  ") || !strings.Contains(out, "Abyssinian") {
+	if !strings.Contains(out, "1 detection with score >= 0.5 on 300x300 pixels") || !strings.Contains(out, "0     0.832  ") || !strings.Contains(out, "Abyssinian") {
 		t.Errorf("summary:\n%s", out)
 	}
 
