@@ -118,6 +118,15 @@ func TestLegendAndPNG(t *testing.T) {
 	if back.Bounds() != m.Bounds() {
 		t.Errorf("decoded %v, want %v", back.Bounds(), m.Bounds())
 	}
+	// On a large image the legend and its text grow by whole pixels.
+	big := gray(2000, 1700, 200)
+	Legend(big, []LegendItem{{VOCColor(15), "person"}})
+	if n, s := count(big, VOCColor(15)), TextScale(2000, 1700); s != 3 || n != 13*s*13*s {
+		t.Errorf("scale %d: swatch of %d pixels, want %d", s, n, 13*s*13*s)
+	}
+	if n := count(big, color.RGBA{255, 255, 255, 255}); n < 9*20 {
+		t.Errorf("%d white pixels of text and swatch border at scale 3", n)
+	}
 	if TextScale(640, 480) != 1 || TextScale(3000, 2000) != 3 {
 		t.Errorf("TextScale: %d, %d", TextScale(640, 480), TextScale(3000, 2000))
 	}
