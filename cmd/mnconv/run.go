@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/olekukonko/tablewriter/tw"
@@ -117,6 +118,10 @@ func runModel(w, stderr io.Writer, modelPath string) error {
 	if hasPixels == hasImages {
 		return usageErrorf("run: give either --pixels FILE or --image IMG (not both)")
 	}
+	runFlags.task = strings.ToLower(strings.TrimSpace(runFlags.task))
+	if !slices.Contains([]string{"auto", taskClassification, taskSegmentation, taskDetection}, runFlags.task) {
+		return usageErrorf("run: --task %q: want auto, classification, segmentation or detection", runFlags.task)
+	}
 	if math.IsNaN(runFlags.minScore) {
 		return usageErrorf("run: --min-score must be a number")
 	}
@@ -148,7 +153,7 @@ func runModel(w, stderr io.Writer, modelPath string) error {
 	if len(g.Inputs) != 1 || len(g.Outputs) < 1 {
 		return fmt.Errorf("run: %s has %d inputs and %d outputs, want one image input", modelPath, len(g.Inputs), len(g.Outputs))
 	}
-	task, err := runPickTask(g, strings.ToLower(strings.TrimSpace(runFlags.task)), len(runCut.outputs) > 0)
+	task, err := runPickTask(g, runFlags.task, len(runCut.outputs) > 0)
 	if err != nil {
 		return err
 	}

@@ -43,7 +43,7 @@ func runPickTask(g *ir.Graph, asked string, cut bool) (runTask, error) {
 	det, detOK := runDetectionOutputs(g)
 	seg, segReason := runSegOutput(g)
 	switch asked {
-	case "", "auto":
+	case "auto":
 		switch {
 		case detOK:
 			return runTask{name: taskDetection, det: det, reason: "its outputs are a DetectionPostProcess's boxes, classes, scores and count"}, nil
@@ -65,7 +65,7 @@ func runPickTask(g *ir.Graph, asked string, cut bool) (runTask, error) {
 		}
 		return runTask{name: taskDetection, det: det}, nil
 	}
-	return runTask{}, usageErrorf("run: --task %q: want classification, segmentation or detection", asked)
+	return runTask{}, usageErrorf("run: --task %q: want auto, classification, segmentation or detection", asked)
 }
 
 // runDetectionOutputs finds a DetectionPostProcess whose four outputs are
