@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/olekukonko/tablewriter/tw"
@@ -26,11 +28,15 @@ var runFlags struct {
 	size   int
 	json   bool
 	count  bool
+
+	task     string
+	minScore float64
+	draw     string
 }
 
 var runCmd = &cobra.Command{
 	Use:   "run MODEL (--pixels FILE | --image IMG...)",
-	Short: "Run a model on images with the pure-Go runtime and print the top-5",
+	Short: "Run a model on images with the pure-Go runtime and print the top-5, the classes of a class map, or the detections",
 	Long: `run executes a model on one or more images and prints the top-5 classes of
 each (ImageNet names for 1000- and 1001-class outputs, where 1001 means
 background first).
@@ -55,18 +61,23 @@ names the classes of other models: a text file with one name per line (line
 i names output i) or a labels CSV with class_index and class_name columns
 (the one of an image folder; a 1001-way output puts background first).
 
---json prints one line per image: {"index","output","top5"}, where output is
+--json prints one line per image: {"index","output","top5"} (classification;
+segmentation and detection below), where output is
 every value of the first output as the model gives it (floats, or the raw
 integers of a quantized output).
 
 --count prints, after the images, the multiply-accumulates each layer
 executed per image (counted by the runtime's kernels as they run, padded taps
 included) beside inspect's static count, and the totals; with --json, one
-more line {"count": {...}}.`,
+more line {"count": {...}}.
+
+` + runTaskHelp,
 	Example: `  mnconv run model.tflite --image cat.jpg
   mnconv run onnxzoo_mobilenetv2-12-int8.onnx --image cat.jpg --preprocess torchvision
   mnconv run vww_96_int8.tflite --image person.bmp --labels vww.txt
-  mnconv run model.tflite --pixels imagenet16_u8_nhwc_224.bin --input-mode raw --json`,
+  mnconv run model.tflite --pixels imagenet16_u8_nhwc_224.bin --input-mode raw --json
+  mnconv run deeplabv3_mnv2_pascal_quant.tflite --image people.jpg --labels voc_labels.txt --draw seg.png
+  mnconv run ssd_mobilenet_v1_0.75_depth_pets_quant_detect.tflite --image cat.jpg --labels pets_labels_derived.txt --draw boxes.png`,
 	Args: withUsage(cobra.ExactArgs(1)),
 	RunE: func(cmd *cobra.Command, args []string) error {
 		return runModel(cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0])
@@ -79,22 +90,27 @@ var runCut cutFlags
 func init() {
 	f := runCmd.Flags()
 	f.StringVar(&runFlags.pixels, "pixels", "", "file of uint8 RGB NHWC images at the model's input size, back to back")
-	f.StringArrayVar(&runFlags.images, "image", nil, "image file to classify (repeatable)")
+	f.StringArrayVar(&runFlags.images, "image", nil, "image file to run the model on (repeatable)")
 	addPrepFlags(runCmd, &runFlags.prep)
 	f.StringVar(&runFlags.labels, "labels", "", "class names: a text file (one per line) or a labels CSV (class_index, class_name)")
 	f.IntVar(&runFlags.size, "size", 0, "side of the images in --pixels; must match the model's input (checked when set)")
 	f.BoolVar(&runFlags.json, "json", false, "print one JSON object per image")
 	f.BoolVar(&runFlags.count, "count", false, "print the MACs each layer executed per image beside inspect's static count")
+	f.StringVar(&runFlags.task, "task", "auto", "what the outputs mean: auto (from the outputs), classification, segmentation or detection")
+	f.Float64Var(&runFlags.minScore, "min-score", 0.5, "detection: print and draw detections with at least this score")
+	f.StringVar(&runFlags.draw, "draw", "", "segmentation/detection: write the image with the class map or the boxes drawn on it to this .png (one image)")
 	f.BoolVar(&tableWide, "wide", false, "print every table column at full width, whatever the terminal's width")
 	runCut.register(runCmd)
 	rootCmd.AddCommand(runCmd)
 }
 
 // runImage is one image to classify: its pixels (RGB, 3 bytes per pixel)
-// and a label for the printout.
+// and a label for the printout; for segmentation and detection, the
+// decoded image before preprocessing (nil for --pixels).
 type runImage struct {
 	label string
 	pix   []uint8
+	orig  *preprocess.Image
 }
 
 func runModel(w, stderr io.Writer, modelPath string) error {
@@ -102,11 +118,23 @@ func runModel(w, stderr io.Writer, modelPath string) error {
 	if hasPixels == hasImages {
 		return usageErrorf("run: give either --pixels FILE or --image IMG (not both)")
 	}
+	runFlags.task = strings.ToLower(strings.TrimSpace(runFlags.task))
+	if !slices.Contains([]string{"auto", taskClassification, taskSegmentation, taskDetection}, runFlags.task) {
+		return usageErrorf("run: --task %q: want auto, classification, segmentation or detection", runFlags.task)
+	}
+	if math.IsNaN(runFlags.minScore) {
+		return usageErrorf("run: --min-score must be a number")
+	}
 	if runFlags.size < 0 {
 		return usageErrorf("run: --size %d must not be negative", runFlags.size)
 	}
 	if err := runFlags.prep.parse(stderr); err != nil {
 		return err
+	}
+	if runFlags.draw != "" {
+		if err := checkOutput("--draw", runFlags.draw, ".png"); err != nil {
+			return err
+		}
 	}
 	var names []string
 	if runFlags.labels != "" {
@@ -125,7 +153,19 @@ func runModel(w, stderr io.Writer, modelPath string) error {
 	if len(g.Inputs) != 1 || len(g.Outputs) < 1 {
 		return fmt.Errorf("run: %s has %d inputs and %d outputs, want one image input", modelPath, len(g.Inputs), len(g.Outputs))
 	}
+	task, err := runPickTask(g, runFlags.task, len(runCut.outputs) > 0)
+	if err != nil {
+		return err
+	}
+	if task.reason != "" {
+		fmt.Fprintf(stderr, "note: run: --task auto: %s for %s: %s\n", task.name, modelPath, task.reason)
+	}
 	preset, mode, _ := runFlags.prep.resolve(g, modelPath, stderr)
+	if hasImages {
+		if preset, err = runGeometry(task, preset, stderr); err != nil {
+			return err
+		}
+	}
 	target, err := preprocess.TargetFor(g, 0, preset, mode)
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
@@ -139,9 +179,12 @@ func runModel(w, stderr io.Writer, modelPath string) error {
 	if hasPixels {
 		imgs, err = runReadPixels(runFlags.pixels, target)
 	} else {
-		imgs, err = runLoadImages(runFlags.images, preset, target)
+		imgs, err = runLoadImages(runFlags.images, preset, target, task.name != taskClassification)
 	}
 	if err != nil {
+		return err
+	}
+	if err := runCheckDraw(task, len(imgs)); err != nil {
 		return err
 	}
 
@@ -157,10 +200,26 @@ func runModel(w, stderr io.Writer, modelPath string) error {
 		if err := it.Run(); err != nil {
 			return fmt.Errorf("run: %s: %w", img.label, err)
 		}
+		switch task.name {
+		case taskSegmentation:
+			if err := runSegmentation(w, task, g, it, i, img, target, names); err != nil {
+				return err
+			}
+			continue
+		case taskDetection:
+			if err := runDetection(w, task, g, it, i, img, target, names); err != nil {
+				return err
+			}
+			continue
+		}
 		out := it.Output(0)
 		top := eval.TopK(out.Floats(), 5)
 		if runFlags.json {
-			if err := runPrintJSON(w, i, img, out, top); err != nil {
+			var outs []runOutputJSON
+			if len(g.Outputs) > 1 {
+				outs = runOutputsJSON(g, it)
+			}
+			if err := runPrintJSON(w, i, img, out, top, outs); err != nil {
 				return err
 			}
 			continue
@@ -266,45 +325,43 @@ func runReadPixels(path string, t preprocess.Target) ([]runImage, error) {
 	return imgs, nil
 }
 
-func runLoadImages(paths []string, preset preprocess.Preset, t preprocess.Target) ([]runImage, error) {
+// runLoadImages decodes and preprocesses the --image files; keep holds on
+// to each decoded original, onto which a result is mapped back.
+func runLoadImages(paths []string, preset preprocess.Preset, t preprocess.Target, keep bool) ([]runImage, error) {
 	var imgs []runImage
 	for _, p := range paths {
-		m, err := preprocess.Load(p, preset, t.W, t.H)
+		orig, err := preprocess.DecodeFile(p)
 		if err != nil {
 			return nil, err
 		}
-		imgs = append(imgs, runImage{label: p, pix: m.Pix})
+		m, err := preset.Apply(orig, t.W, t.H)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		img := runImage{label: p, pix: m.Pix}
+		if keep {
+			img.orig = orig
+		}
+		imgs = append(imgs, img)
 	}
 	return imgs, nil
 }
 
 type runJSONLine struct {
-	Index  int    `json:"index"`
-	Image  string `json:"image,omitempty"`
-	Output any    `json:"output"`
-	Top5   []int  `json:"top5"`
+	Index   int             `json:"index"`
+	Image   string          `json:"image,omitempty"`
+	Output  any             `json:"output"`
+	Top5    []int           `json:"top5"`
+	Outputs []runOutputJSON `json:"outputs,omitempty"` // every output, when there are several
 }
 
-func runPrintJSON(w io.Writer, i int, img runImage, out *runtime.Tensor, top []int) error {
-	line := runJSONLine{Index: i, Top5: top}
+func runPrintJSON(w io.Writer, i int, img runImage, out *runtime.Tensor, top []int, outs []runOutputJSON) error {
+	line := runJSONLine{Index: i, Top5: top, Outputs: outs}
 	if len(runFlags.images) > 0 {
 		line.Image = img.label
 	}
-	if out.DType == ir.Float32 {
-		line.Output = out.F32
-	} else {
-		vals := make([]int64, out.Len())
-		for j := range vals {
-			vals[j] = int64(out.Float(j))
-		}
-		line.Output = vals
-	}
-	b, err := json.Marshal(line)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(w, "%s\n", b)
-	return err
+	line.Output = runValues(out)
+	return runWriteJSON(w, line)
 }
 
 // runClassName names output index k of an n-way output: from names (the
