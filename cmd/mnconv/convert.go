@@ -22,6 +22,7 @@ var convFlags struct {
 	verbose     bool
 	qdqMode     string
 	padMode     string
+	symbolic    bool
 }
 
 var convertCmd = &cobra.Command{
@@ -52,7 +53,13 @@ Pads that TFLite's SAME cannot express (Keras' ZeroPadding2D before a
 stride-2 convolution pads top and left): --pad-mode pad (the default) writes
 PAD then a VALID convolution, as TFLite's converter does; --pad-mode grow
 writes a SAME convolution whose kernel has zero taps added (3x3 -> 4x4): no
-PAD op, but 16/9 of those layers' multiply-adds and no 3x3 fast paths.`,
+PAD op, but 16/9 of those layers' multiply-adds and no 3x3 fast paths.
+
+Symbolic batch: an ONNX input's dim_param batch is always kept (OUT's
+inputs and outputs get it back: dim_param in ONNX, shape_signature -1 in
+TFLite); a .tflite input's shape_signature -1 batch is kept with
+--symbolic-batch (off by default, since TensorFlow's converter writes -1 on
+most files). Where a dimension cannot be kept, a warning says so.`,
 	Example: `  mnconv convert model.onnx model.tflite
   mnconv convert model.tflite model.onnx --input-layout nchw
   mnconv convert int8.tflite float.tflite --dequantize
@@ -76,6 +83,7 @@ func init() {
 	convertCut.register(convertCmd)
 	f.StringVar(&convFlags.qdqMode, "qdq-mode", "fuse", "QDQ ONNX input: fuse (integer ops) or simulate (float between Q/DQ)")
 	f.StringVar(&convFlags.padMode, "pad-mode", "pad", "TFLite pads SAME cannot express: pad (PAD + VALID) or grow (zero-grown kernel)")
+	f.BoolVar(&convFlags.symbolic, "symbolic-batch", false, "a .tflite IN's shape_signature -1 batch stays symbolic (ONNX dim_param N, TFLite -1)")
 	rootCmd.AddCommand(convertCmd)
 }
 
@@ -117,7 +125,7 @@ func runConvert(cmd *cobra.Command, args []string) error {
 	default:
 		return usageErrorf("--qdq-mode %q: want fuse or simulate", convFlags.qdqMode)
 	}
-	g, err := loadModelWith(in, stderr, importers.Options{QDQSimulate: simulate})
+	g, err := loadModelWith(in, stderr, importers.Options{QDQSimulate: simulate, ShapeSignature: convFlags.symbolic})
 	if err != nil {
 		return err
 	}
