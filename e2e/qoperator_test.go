@@ -16,6 +16,7 @@ import (
 	"github.com/mnconv/mnconv/ir"
 	"github.com/mnconv/mnconv/passes"
 	"github.com/mnconv/mnconv/preprocess"
+	"github.com/mnconv/mnconv/quantize"
 	"github.com/mnconv/mnconv/refrt"
 )
 
@@ -135,6 +136,57 @@ func TestQuantizedONNXInONNXRuntime(t *testing.T) {
 					t.Errorf("the QOperator file read back disagrees with the .tflite")
 				}
 			}
+		})
+	}
+}
+
+// TestQOperatorQuantizedInONNXRuntime quantizes float models as `mnconv
+// quantize m m.onnx --onnx-format qoperator` does (8 calibration images) and
+// runs the QOperator file in ONNX Runtime and, read back, in our runtime,
+// against our runtime on the QDQ file (which fuses into integer kernels
+// with ONNX Runtime's requantization): top-1 equal (ties within 2 quanta
+// allowed) and >= 99 % of the outputs within 2 quanta. One model by
+// default; MNCONV_QOP_ALL=1 runs the six of TestQDQToTFLite.
+func TestQOperatorQuantizedInONNXRuntime(t *testing.T) {
+	refrt.Need(t, refrt.ONNX)
+	if testing.Short() {
+		t.Skip("skipping in -short mode: quantizes a model")
+	}
+	cases := qdqCases()
+	if os.Getenv("MNCONV_QOP_ALL") == "" {
+		cases = cases[1:2]
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path, qg := qdqFile(t, c.load(t), c.mode, quantize.Config{}, dir)
+			g, err := importers.Load(path, importers.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			inputs := c.inputs(t, g)
+			ours, q := outputs(t, g, inputs), outputQuantum(t, g)
+			qop := write(t, qg, dir, "qoperator.onnx", exporters.Options{InputLayout: ir.NHWC, QOperator: true, Warn: func(msg string) { t.Log("warning:", msg) }})
+			back, err := importers.Load(qop, importers.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range []struct {
+				what string
+				got  [][]float32
+			}{
+				{"QDQ file in ONNX Runtime", reference(t, refrt.ONNX, path, inputs)},
+				{"QOperator file in ONNX Runtime", reference(t, refrt.ONNX, qop, inputs)},
+				{"QOperator file read back", outputs(t, back, inputs)},
+			} {
+				a := compare(ours, r.got, q)
+				t.Logf("%s: %s vs ours on the QDQ file: top-1 equal on %d/%d (+%d ties), %d/%d identical, %d within 2 quanta",
+					c.name, r.what, a.top1, len(ours), a.ties, a.exact, a.total, a.within2)
+				if a.top1+a.ties != len(ours) || float64(a.within2) < 0.99*float64(a.total) {
+					t.Errorf("%s disagrees with our runtime", r.what)
+				}
+			}
+			t.Logf("%s: QOperator ops %s", c.name, opSummary(opCounts(t, qop)))
 		})
 	}
 }

@@ -61,11 +61,12 @@ QDQ form (float ops between QuantizeLinear / DequantizeLinear, which it
 fuses); --onnx-format qoperator writes its integer ops for runtimes that
 want them: QLinearConv (per-channel weight scales kept), com.microsoft
 QGemm for fully connected layers (the int32 bias added before the one
-requantization), QLinearAdd and QLinearGlobalAveragePool, MaxPool / Reshape
-/ Concat on the integers; a fused ReLU / ReLU6 is folded into the output's
-range where saturation implies it. Other ops (Softmax, Sigmoid, HardSwish,
-Mul, pools that are not global, activations the range does not imply) stay
-as DequantizeLinear -> float op -> QuantizeLinear.
+requantization), QLinearAdd, QLinearMul, QLinearGlobalAveragePool,
+QLinearSigmoid and QLinearSoftmax, MaxPool / Reshape / Concat on the
+integers; a fused ReLU / ReLU6 is folded into the output's range where
+saturation implies it. Other ops (HardSwish, HardSigmoid, Pad, pools that
+are not global, activations the range does not imply) stay as
+DequantizeLinear -> float op -> QuantizeLinear.
 
 Symbolic batch: an ONNX input's dim_param batch is always kept (OUT's
 inputs and outputs get it back: dim_param in ONNX, shape_signature -1 in

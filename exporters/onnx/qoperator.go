@@ -6,6 +6,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	onnxfmt "github.com/mnconv/mnconv/format/onnx"
 	pb "github.com/mnconv/mnconv/format/onnx/onnxpb"
 	"github.com/mnconv/mnconv/ir"
 )
@@ -24,11 +25,21 @@ const (
 //
 //	Conv(xq, wq, bq){Act}      -> QLinearConv(x, xs, xz, w, ws, wz, ys, yz, b)
 //	Gemm(xq, wq, bq){Act}      -> com.microsoft QGemm(a, as, az, b, bs, bz, c, ys, yz)
-//	Add(aq, bq){Act}           -> com.microsoft QLinearAdd(a, as, az, b, bs, bz, cs, cz)
+//	Add|Mul(aq, bq){Act}       -> com.microsoft QLinearAdd|QLinearMul(a, as, az, b, bs, bz, cs, cz)
 //	Mean{H,W keep}(xq)         -> com.microsoft QLinearGlobalAveragePool(x, xs, xz, ys, yz)
 //	AvgPool{whole image}(xq)   -> com.microsoft QLinearGlobalAveragePool
-//	MaxPool / Reshape / Concat / Pad on values whose quantization they keep
+//	Sigmoid(xq)                -> com.microsoft QLinearSigmoid(x, xs, xz, ys, yz)
+//	Softmax{beta 1}(xq)        -> com.microsoft QLinearSoftmax(x, xs, xz, ys, yz){axis, opset 13}
+//	MaxPool / Reshape / Concat on values whose quantization they keep
 //	                           -> the same op on the integers (intMove)
+//
+// Left as QDQ: HardSwish, HardSigmoid, Relu / Clip not fused into a
+// producer, Pad, Transpose that moves data, pools that are not global
+// (QLinearAveragePool), Concat of differently quantized inputs
+// (QLinearConcat), Add / Mul with a constant or a lower-rank operand, and
+// requantizing Quantize nodes: ONNX Runtime has no QOperator form for the
+// first ones, and mnconv's importer does not read the com.microsoft forms
+// of the others.
 //
 // A fused activation is folded into the output's range as ONNX Runtime's
 // quantizer does: the rule applies only where the clamp is implied by
@@ -48,9 +59,15 @@ func (w *writer) qop(n *ir.Node) (done bool, err error) {
 	case ir.OpGemm:
 		return w.qGemm(n)
 	case ir.OpAdd:
-		return w.qAdd(n)
+		return w.qBinary(n, "QLinearAdd")
+	case ir.OpMul:
+		return w.qBinary(n, "QLinearMul")
 	case ir.OpMean, ir.OpAvgPool:
 		return w.qGlobalAvgPool(n)
+	case ir.OpSigmoid:
+		return w.qUnary(n, "QLinearSigmoid")
+	case ir.OpSoftmax:
+		return w.qSoftmax(n)
 	}
 	return false, nil
 }
@@ -217,9 +234,10 @@ func (w *writer) qGemm(n *ir.Node) (bool, error) {
 	return true, nil
 }
 
-// Add(aq, bq){Act} -> com.microsoft QLinearAdd(a, as, az, b, bs, bz, cs, cz),
-// for two computed operands of the output's shape and type.
-func (w *writer) qAdd(n *ir.Node) (bool, error) {
+// Add|Mul(aq, bq){Act} -> com.microsoft QLinearAdd|QLinearMul(a, as, az, b,
+// bs, bz, cs, cz), for two computed operands of the output's rank and type
+// (numpy broadcasting, as the ir's; images in NCHW).
+func (w *writer) qBinary(n *ir.Node, op string) (bool, error) {
 	a := n.Attrs.(*ir.BinaryAttrs)
 	y := n.Out()
 	if !act8(y) || !actFolds(a.Act, y) {
@@ -227,7 +245,7 @@ func (w *writer) qAdd(n *ir.Node) (bool, error) {
 	}
 	perm := false
 	for _, t := range n.Inputs {
-		if !act8(t) || t.DType != y.DType || !slices.Equal(t.Shape, y.Shape) {
+		if !act8(t) || t.DType != y.DType || t.Rank() != y.Rank() {
 			return false, nil
 		}
 		perm = perm || t.Rank() == 4 && w.layoutOf(t)
@@ -244,7 +262,54 @@ func (w *writer) qAdd(n *ir.Node) (bool, error) {
 	if err != nil {
 		return true, err
 	}
-	w.msNode("QLinearAdd", n.Name, append(ins, ysz...), []string{out})
+	w.msNode(op, n.Name, append(ins, ysz...), []string{out})
+	return true, nil
+}
+
+// Sigmoid(xq) -> com.microsoft QLinearSigmoid(x, xs, xz, ys, yz), in x's layout
+func (w *writer) qUnary(n *ir.Node, op string) (bool, error) {
+	x, y := n.In(0), n.Out()
+	if !act8(x) || !act8(y) || y.DType != x.DType {
+		return false, nil
+	}
+	ins, out, err := w.qUnaryIO(x, y, w.layoutOf(x))
+	if err != nil {
+		return true, err
+	}
+	w.msNode(op, n.Name, ins, []string{out})
+	return true, nil
+}
+
+// qUnaryIO reads x's integers, scale and zero point and y's scale and zero
+// point (the inputs of a one-input QLinear op) and names y's integers, in
+// layout perm.
+func (w *writer) qUnaryIO(x, y *ir.Tensor, perm bool) (ins []string, out string, err error) {
+	if ins, err = w.qIn(x, perm, asIs); err != nil {
+		return nil, "", err
+	}
+	out, ysz, err := w.qOut(y, perm)
+	return append(ins, ysz...), out, err
+}
+
+// Softmax{axis, beta 1}(xq) -> com.microsoft QLinearSoftmax(x, xs, xz, ys,
+// yz){axis, opset 13}: opset 13's one-axis softmax, the axis remapped for an
+// image stored NCHW.
+func (w *writer) qSoftmax(n *ir.Node) (bool, error) {
+	a := n.Attrs.(*ir.SoftmaxAttrs)
+	x, y := n.In(0), n.Out()
+	axis, err := ir.NormAxis(a.Axis, x.Rank())
+	if a.Beta != 1 || err != nil || !act8(x) || !act8(y) || y.DType != x.DType {
+		return false, nil
+	}
+	perm := w.layoutOf(x)
+	if perm && x.Rank() == 4 {
+		axis = onnxfmt.ToNHWC[axis]
+	}
+	ins, out, err := w.qUnaryIO(x, y, perm)
+	if err != nil {
+		return true, err
+	}
+	w.msNode("QLinearSoftmax", n.Name, ins, []string{out}, intAttr("axis", int64(axis)), intAttr("opset", baseOpset))
 	return true, nil
 }
 
@@ -268,15 +333,11 @@ func (w *writer) qGlobalAvgPool(n *ir.Node) (bool, error) {
 	default:
 		return false, nil
 	}
-	in, err := w.qIn(x, true, asIs)
+	ins, out, err := w.qUnaryIO(x, y, true)
 	if err != nil {
 		return true, err
 	}
-	out, ysz, err := w.qOut(y, true)
-	if err != nil {
-		return true, err
-	}
-	w.msNode("QLinearGlobalAveragePool", n.Name, append(in, ysz...), []string{out}, intAttr("channels_last", 0))
+	w.msNode("QLinearGlobalAveragePool", n.Name, ins, []string{out}, intAttr("channels_last", 0))
 	return true, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/mnconv/mnconv/exporters"
 	pb "github.com/mnconv/mnconv/format/onnx/onnxpb"
 	"github.com/mnconv/mnconv/ir"
+	"github.com/mnconv/mnconv/refrt"
 )
 
 // TestFileQOperator: in QOperator form a Conv whose ReLU the output range
@@ -76,5 +77,66 @@ func TestFileQOperator(t *testing.T) {
 	qdq, _ := export(t, g, "")
 	if k := opCounts(decode(t, qdq))["QLinearConv"]; k != 0 {
 		t.Errorf("the default form has %d QLinearConv", k)
+	}
+}
+
+// TestQOperatorElementwise: Sigmoid, a Mul of two quantized images and a
+// Softmax become com.microsoft QLinearSigmoid, QLinearMul and
+// QLinearSoftmax; the file reads back into the same ops on quantized
+// tensors, and ONNX Runtime gives what it gives for the QDQ form within one
+// quantum of the output.
+func TestQOperatorElementwise(t *testing.T) {
+	b, x := newGB(ir.Int8, 1, 2, 2, 3)
+	x.Quant = &ir.Quant{Scale: []float32{0.05}, ZeroPoint: []int64{-3}}
+	sig := b.node(ir.OpSigmoid, nil, x)
+	sig.DType, sig.Quant = ir.Int8, &ir.Quant{Scale: []float32{1.0 / 256}, ZeroPoint: []int64{-128}}
+	mul := b.node(ir.OpMul, &ir.BinaryAttrs{}, sig, x)
+	mul.DType, mul.Quant = ir.Int8, &ir.Quant{Scale: []float32{0.03}, ZeroPoint: []int64{5}}
+	flat := b.nodeShaped(ir.OpReshape, nil, []int{1, 12}, mul)
+	flat.DType, flat.Quant = ir.Int8, mul.Quant.Clone()
+	soft := b.node(ir.OpSoftmax, &ir.SoftmaxAttrs{Axis: 1, Beta: 1}, flat)
+	soft.DType, soft.Quant = ir.Int8, &ir.Quant{Scale: []float32{1.0 / 256}, ZeroPoint: []int64{-128}}
+	g := b.finish(t, soft)
+	data, err := Export(g, exporters.Options{QOperator: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := opCounts(decode(t, data))
+	for _, op := range []string{"QLinearSigmoid", "QLinearMul", "QLinearSoftmax"} {
+		if ops[op] != 1 {
+			t.Errorf("%d %s (ops %v)", ops[op], op, ops)
+		}
+	}
+	for op := range ops {
+		if op == "Sigmoid" || op == "Mul" || op == "Softmax" || op == "DequantizeLinear" {
+			t.Errorf("a float %s is left (ops %v)", op, ops)
+		}
+	}
+	back := reimport(t, data)
+	var got []ir.Op
+	for _, n := range back.Nodes {
+		if n.Out().Quant == nil {
+			t.Errorf("node %q (%v) reads back unquantized", n.Name, n.Op)
+		}
+		got = append(got, n.Op)
+	}
+	for _, op := range []ir.Op{ir.OpSigmoid, ir.OpMul, ir.OpSoftmax} {
+		if !slices.Contains(got, op) {
+			t.Errorf("read back without %v: %v", op, got)
+		}
+	}
+	refrt.Need(t, refrt.ONNX)
+	in := make([]int8, 12)
+	for i := range in {
+		in[i] = int8(i*23%200 - 100)
+	}
+	qdq, _ := export(t, g, "")
+	feed := []refrt.Input{refrt.I8([]int{1, 2, 2, 3}, in)} // NHWC, as the source
+	want := ortRun(t, writeTemp(t, "qdq.onnx", qdq), feed)[0]
+	have := ortRun(t, writeTemp(t, "qop.onnx", data), feed)[0]
+	for i := range want {
+		if d := want[i] - have[i]; d > 1 || d < -1 {
+			t.Errorf("output %d: %v in QOperator form, %v in QDQ form", i, have[i], want[i])
+		}
 	}
 }

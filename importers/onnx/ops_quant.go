@@ -15,7 +15,10 @@ func init() {
 		"DequantizeLinear":                       opDequantizeLinear,
 		"QLinearConv":                            opQLinearConv,
 		"QLinearMatMul":                          opQLinearMatMul,
-		"com.microsoft.QLinearAdd":               opQLinearAdd,
+		"com.microsoft.QLinearAdd":               opQLinearBinary(ir.OpAdd),
+		"com.microsoft.QLinearMul":               opQLinearBinary(ir.OpMul),
+		"com.microsoft.QLinearSigmoid":           opQLinearUnary,
+		"com.microsoft.QLinearSoftmax":           opQLinearUnary,
 		"com.microsoft.QLinearGlobalAveragePool": opQLinearGlobalAveragePool,
 		"com.microsoft.QGemm":                    opQGemm,
 	})
@@ -446,8 +449,13 @@ func opQGemm(im *importer, n *node) error {
 	return nil
 }
 
-// opQLinearAdd (com.microsoft) becomes an Add on quantized tensors.
-func opQLinearAdd(im *importer, n *node) error {
+// opQLinearBinary reads com.microsoft QLinearAdd / QLinearMul: op on
+// quantized tensors.
+func opQLinearBinary(op ir.Op) handler {
+	return func(im *importer, n *node) error { return qLinearBinary(im, n, op) }
+}
+
+func qLinearBinary(im *importer, n *node, op ir.Op) error {
 	n.quantized = true
 	if err := n.need(7, 8); err != nil {
 		return err
@@ -479,7 +487,7 @@ func opQLinearAdd(im *importer, n *node) error {
 	}
 	out := n.outTensor(0, ydt)
 	out.Quant = qs[2]
-	v, err := im.binary(n, "", ir.OpAdd, nil, a, b, out)
+	v, err := im.binary(n, "", op, nil, a, b, out)
 	if err != nil {
 		return err
 	}
@@ -487,36 +495,82 @@ func opQLinearAdd(im *importer, n *node) error {
 	return nil
 }
 
-// opQLinearGlobalAveragePool (com.microsoft) becomes a Mean over the
-// spatial axes on quantized tensors.
-func opQLinearGlobalAveragePool(im *importer, n *node) error {
+// qLinearUnaryIO reads the operands of a one-input com.microsoft QLinear op
+// (X, X_scale, X_zero_point, Y_scale, Y_zero_point, all per tensor): x
+// bound to its quantization, and the quantized output tensor.
+func (im *importer) qLinearUnaryIO(n *node) (value, *ir.Tensor, error) {
 	n.quantized = true
 	if err := n.need(4, 5); err != nil {
-		return err
+		return value{}, nil, err
 	}
 	x := n.in[0]
 	qx, _, err := readQuant(n, 1, 2, 1, 0, "x")
 	if err != nil {
-		return err
+		return value{}, nil, err
 	}
 	qy, ydt, err := readQuant(n, 3, 4, 1, 0, "y")
 	if err != nil {
-		return err
+		return value{}, nil, err
 	}
 	if err := perTensor(qx, "x"); err != nil {
-		return err
+		return value{}, nil, err
 	}
 	if err := perTensor(qy, "y"); err != nil {
-		return err
+		return value{}, nil, err
 	}
 	if ydt, err = quantOut(ydt, x.dtype()); err != nil {
-		return err
+		return value{}, nil, err
 	}
 	if x, err = im.bindQuant(x, qx, "input"); err != nil {
-		return err
+		return value{}, nil, err
 	}
 	out := n.outTensor(0, ydt)
 	out.Quant = qy
+	return x, out, nil
+}
+
+// opQLinearUnary reads com.microsoft QLinearSigmoid (a Sigmoid) and
+// QLinearSoftmax (a Softmax along axis, with opset 13's one-axis meaning)
+// on quantized tensors: X, X_scale, X_zero_point, Y_scale, Y_zero_point.
+func opQLinearUnary(im *importer, n *node) error {
+	x, out, err := im.qLinearUnaryIO(n)
+	if err != nil {
+		return err
+	}
+	op, attrs := ir.OpSigmoid, ir.Attrs(nil)
+	if n.p.GetOpType() == "QLinearSoftmax" {
+		if v, err := n.a.int("opset", 0); err != nil {
+			return err
+		} else if v < 13 {
+			return fmt.Errorf("opset %d: only opset 13's one-axis softmax is supported", v)
+		}
+		ax, err := n.a.int("axis", -1)
+		if err != nil {
+			return err
+		}
+		axis, err := normAxis(int(ax), x.rank())
+		if err != nil {
+			return err
+		}
+		if x.perm {
+			axis = storedAxis(axis)
+		}
+		op, attrs = ir.OpSoftmax, &ir.SoftmaxAttrs{Axis: axis, Beta: 1}
+	}
+	if _, err := im.emit(n, "", op, attrs, []*ir.Tensor{x.t}, out); err != nil {
+		return err
+	}
+	im.set(n, 0, value{t: out, perm: x.perm})
+	return nil
+}
+
+// opQLinearGlobalAveragePool (com.microsoft) becomes a Mean over the
+// spatial axes on quantized tensors.
+func opQLinearGlobalAveragePool(im *importer, n *node) error {
+	x, out, err := im.qLinearUnaryIO(n)
+	if err != nil {
+		return err
+	}
 	cl, err := n.a.int("channels_last", 0)
 	if err != nil {
 		return err
