@@ -30,6 +30,10 @@ type Options struct {
 	// express (Keras' ZeroPadding2D before a stride-2 convolution pads top
 	// and left) are written where the format has a choice (TFLite).
 	PadMode PadMode
+	// QOperator writes a quantized graph to ONNX in QOperator form
+	// (QLinearConv, com.microsoft QGemm / QLinearAdd / ...) instead of QDQ
+	// (convert --onnx-format qoperator); other formats ignore it.
+	QOperator bool
 }
 
 // PadMode is how pads that SAME cannot express are written.

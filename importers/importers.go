@@ -25,6 +25,13 @@ type Options struct {
 	// Quantize regions as they are (float simulation of the integer model)
 	// instead of fusing them into integer ops (convert --qdq-mode simulate).
 	QDQSimulate bool
+	// ShapeSignature reads a TFLite file's shape_signature: a -1 batch on
+	// the graph input makes ir.Graph.SymbolicBatch "N" (as an ONNX
+	// dim_param does), so that exporters write it back. Off by default:
+	// TensorFlow's converter writes -1 on most files, and outputs of the
+	// default conversion keep their static batch. ONNX dim_params are always
+	// read.
+	ShapeSignature bool
 	// Warn receives non-fatal findings (quirks accepted); nil discards them.
 	Warn func(msg string)
 	// Lenient keeps what cannot be translated (an unsupported op, or

@@ -22,6 +22,8 @@ var convFlags struct {
 	verbose     bool
 	qdqMode     string
 	padMode     string
+	symbolic    bool
+	onnxFormat  string
 }
 
 var convertCmd = &cobra.Command{
@@ -52,7 +54,25 @@ Pads that TFLite's SAME cannot express (Keras' ZeroPadding2D before a
 stride-2 convolution pads top and left): --pad-mode pad (the default) writes
 PAD then a VALID convolution, as TFLite's converter does; --pad-mode grow
 writes a SAME convolution whose kernel has zero taps added (3x3 -> 4x4): no
-PAD op, but 16/9 of those layers' multiply-adds and no 3x3 fast paths.`,
+PAD op, but 16/9 of those layers' multiply-adds and no 3x3 fast paths.
+
+Quantized ONNX OUT: --onnx-format qdq (the default) writes ONNX Runtime's
+QDQ form (float ops between QuantizeLinear / DequantizeLinear, which it
+fuses); --onnx-format qoperator writes its integer ops for runtimes that
+want them: QLinearConv (per-channel weight scales kept), com.microsoft
+QGemm for fully connected layers (the int32 bias added before the one
+requantization), QLinearAdd, QLinearMul, QLinearGlobalAveragePool,
+QLinearSigmoid and QLinearSoftmax, MaxPool / Reshape / Concat on the
+integers; a fused ReLU / ReLU6 is folded into the output's range where
+saturation implies it. Other ops (HardSwish, HardSigmoid, Pad, pools that
+are not global, activations the range does not imply) stay as
+DequantizeLinear -> float op -> QuantizeLinear.
+
+Symbolic batch: an ONNX input's dim_param batch is always kept (OUT's
+inputs and outputs get it back: dim_param in ONNX, shape_signature -1 in
+TFLite); a .tflite input's shape_signature -1 batch is kept with
+--symbolic-batch (off by default, since TensorFlow's converter writes -1 on
+most files). Where a dimension cannot be kept, a warning says so.`,
 	Example: `  mnconv convert model.onnx model.tflite
   mnconv convert model.tflite model.onnx --input-layout nchw
   mnconv convert int8.tflite float.tflite --dequantize
@@ -76,6 +96,8 @@ func init() {
 	convertCut.register(convertCmd)
 	f.StringVar(&convFlags.qdqMode, "qdq-mode", "fuse", "QDQ ONNX input: fuse (integer ops) or simulate (float between Q/DQ)")
 	f.StringVar(&convFlags.padMode, "pad-mode", "pad", "TFLite pads SAME cannot express: pad (PAD + VALID) or grow (zero-grown kernel)")
+	f.StringVar(&convFlags.onnxFormat, "onnx-format", "qdq", "quantized ONNX OUT: qdq (float ops between Q/DQ) or qoperator (QLinearConv, com.microsoft QGemm/QLinearAdd/...)")
+	f.BoolVar(&convFlags.symbolic, "symbolic-batch", false, "a .tflite IN's shape_signature -1 batch stays symbolic (ONNX dim_param N, TFLite -1)")
 	rootCmd.AddCommand(convertCmd)
 }
 
@@ -109,6 +131,10 @@ func runConvert(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return usageErrorf("--pad-mode %q: want pad or grow", convFlags.padMode)
 	}
+	qop, err := parseONNXFormat(convFlags.onnxFormat)
+	if err != nil {
+		return err
+	}
 	var simulate bool
 	switch convFlags.qdqMode {
 	case "fuse", "":
@@ -117,7 +143,7 @@ func runConvert(cmd *cobra.Command, args []string) error {
 	default:
 		return usageErrorf("--qdq-mode %q: want fuse or simulate", convFlags.qdqMode)
 	}
-	g, err := loadModelWith(in, stderr, importers.Options{QDQSimulate: simulate})
+	g, err := loadModelWith(in, stderr, importers.Options{QDQSimulate: simulate, ShapeSignature: convFlags.symbolic})
 	if err != nil {
 		return err
 	}
@@ -133,7 +159,7 @@ func runConvert(cmd *cobra.Command, args []string) error {
 			fmt.Fprint(stderr, rep.String())
 		}
 	}
-	data, err := exp.Export(g, exporters.Options{InputLayout: layout, Warn: warn, PadMode: padMode})
+	data, err := exp.Export(g, exporters.Options{InputLayout: layout, Warn: warn, PadMode: padMode, QOperator: qop})
 	if err != nil {
 		return fmt.Errorf("%s: %v", out, err)
 	}
@@ -142,6 +168,17 @@ func runConvert(cmd *cobra.Command, args []string) error {
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%s, %d bytes, %d nodes)\n", out, exp.Name, len(data), len(g.Nodes))
 	return nil
+}
+
+// parseONNXFormat reads --onnx-format: qdq (false) or qoperator (true).
+func parseONNXFormat(s string) (qoperator bool, err error) {
+	switch strings.ToLower(s) {
+	case "qdq", "":
+		return false, nil
+	case "qoperator":
+		return true, nil
+	}
+	return false, usageErrorf("--onnx-format %q: want qdq or qoperator", s)
 }
 
 func defaultPassNames() string {

@@ -19,6 +19,7 @@ import (
 )
 
 var quantFlags struct {
+	onnxFormat  string
 	calib       string
 	count       int
 	prep        prepFlags
@@ -50,7 +51,8 @@ var quantizeCmd = &cobra.Command{
 	Short: "Post-training int8 quantization calibrated on a folder of images",
 	Long: `quantize runs the float model IN over the calibration images in DIR with an
 observer on every activation, picks each activation's range, and writes an
-integer model to OUT (.tflite: full-integer TFLite; .onnx: QDQ, opset 13).
+integer model to OUT (.tflite: full-integer TFLite; .onnx: QDQ, opset 13, or
+with --onnx-format qoperator ONNX Runtime's QLinear ops, as convert writes).
 
 Scheme (TFLite's int8 specification by default): weights symmetric int8 per
 output channel (--per-tensor: one scale per tensor), activations asymmetric
@@ -140,6 +142,7 @@ func init() {
 	f.StringVar(&quantFlags.evalDir, "eval", "", "accuracy-aware fallback: labelled folder (labels.csv) disjoint from --calib to measure float and int8 top-1 on; with --max-drop")
 	f.Float64Var(&quantFlags.maxDrop, "max-drop", 0, "fallback: largest top-1 drop (points) on --eval; the worst layers by isolated error go to float until it holds")
 	f.StringVar(&quantFlags.junit, "junit", "", "fallback: write the budget check as JUnit XML to FILE.xml")
+	f.StringVar(&quantFlags.onnxFormat, "onnx-format", "qdq", "ONNX OUT: qdq or qoperator (see convert --help)")
 	f.BoolVar(&quantFlags.biasCorr, "bias-correction", false, "empirical bias correction on the calibration images (default: on with --per-tensor)")
 	rootCmd.AddCommand(quantizeCmd)
 }
@@ -198,6 +201,10 @@ func runQuantize(cmd *cobra.Command, args []string) error {
 	iot, err := parseDType(quantFlags.io, true)
 	if err != nil {
 		return fmt.Errorf("--io: %v", err)
+	}
+	qop, err := parseONNXFormat(quantFlags.onnxFormat)
+	if err != nil {
+		return err
 	}
 	if err := quantFlags.prep.parse(stderr); err != nil {
 		return err
@@ -317,7 +324,7 @@ func runQuantize(cmd *cobra.Command, args []string) error {
 			warn("guard failed; writing anyway (--force)")
 		}
 	}
-	data, err := exp.Export(res.Graph, exporters.Options{Warn: warn})
+	data, err := exp.Export(res.Graph, exporters.Options{Warn: warn, QOperator: qop})
 	if err != nil {
 		return err
 	}

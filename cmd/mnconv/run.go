@@ -28,6 +28,7 @@ var runFlags struct {
 	size   int
 	json   bool
 	count  bool
+	batch  int
 
 	task     string
 	minScore float64
@@ -66,6 +67,11 @@ segmentation and detection below), where output is
 every value of the first output as the model gives it (floats, or the raw
 integers of a quantized output).
 
+--batch N runs the graph at batch N: N images per run (the last run's free
+slots repeat its last image and are not printed). The model's batch must be
+symbolic (ONNX dim_param, TFLite shape_signature -1) or 1 with ops that keep
+samples apart; otherwise the error names the node that cannot take a batch.
+
 --count prints, after the images, the multiply-accumulates each layer
 executed per image (counted by the runtime's kernels as they run, padded taps
 included) beside inspect's static count, and the totals; with --json, one
@@ -96,6 +102,7 @@ func init() {
 	f.IntVar(&runFlags.size, "size", 0, "side of the images in --pixels; must match the model's input (checked when set)")
 	f.BoolVar(&runFlags.json, "json", false, "print one JSON object per image")
 	f.BoolVar(&runFlags.count, "count", false, "print the MACs each layer executed per image beside inspect's static count")
+	f.IntVar(&runFlags.batch, "batch", 1, "run N images at once (a symbolic batch, or batch 1 with ops that allow it)")
 	f.StringVar(&runFlags.task, "task", "auto", "what the outputs mean: auto (from the outputs), classification, segmentation or detection")
 	f.Float64Var(&runFlags.minScore, "min-score", 0.5, "detection: print and draw detections with at least this score")
 	f.StringVar(&runFlags.draw, "draw", "", "segmentation/detection: write the image with the class map or the boxes drawn on it to this .png (one image)")
@@ -127,6 +134,9 @@ func runModel(w, stderr io.Writer, modelPath string) error {
 	}
 	if runFlags.size < 0 {
 		return usageErrorf("run: --size %d must not be negative", runFlags.size)
+	}
+	if runFlags.batch < 1 || runFlags.batch > 1 && runFlags.count {
+		return usageErrorf("run: --batch %d: want 1 or more, and --count runs at batch 1", runFlags.batch)
 	}
 	if err := runFlags.prep.parse(stderr); err != nil {
 		return err
@@ -188,17 +198,24 @@ func runModel(w, stderr io.Writer, modelPath string) error {
 		return err
 	}
 
+	batch := runFlags.batch
+	if batch > 1 && task.name != taskClassification {
+		return usageErrorf("run: --batch %d: batches apply to classification; %s runs one image at a time", batch, task.name)
+	}
+	if g, err = runtime.Batched(g, batch); err != nil {
+		return fmt.Errorf("run: --batch %d: %w", batch, err)
+	}
 	it, err := runtime.New(g)
 	if err != nil {
 		return err
 	}
 	outT := g.Outputs[0]
 	for i, img := range imgs {
-		if err := target.Fill(it.Input(0), 0, img.pix); err != nil {
-			return fmt.Errorf("run: %s: %w", img.label, err)
-		}
-		if err := it.Run(); err != nil {
-			return fmt.Errorf("run: %s: %w", img.label, err)
+		slot := i % batch
+		if slot == 0 {
+			if err := runBatch(it, target, imgs[i:min(i+batch, len(imgs))], batch); err != nil {
+				return err
+			}
 		}
 		switch task.name {
 		case taskSegmentation:
@@ -212,7 +229,7 @@ func runModel(w, stderr io.Writer, modelPath string) error {
 			}
 			continue
 		}
-		out := it.Output(0)
+		out := it.Output(0).Sample(slot)
 		top := eval.TopK(out.Floats(), 5)
 		if runFlags.json {
 			var outs []runOutputJSON
@@ -256,6 +273,21 @@ func runModel(w, stderr io.Writer, modelPath string) error {
 		return err
 	}
 	countPrint(w, mc)
+	return nil
+}
+
+// runBatch fills the input's batch slots with imgs (the last repeated
+// into the free ones) and runs the graph once.
+func runBatch(it *runtime.Interpreter, target preprocess.Target, imgs []runImage, batch int) error {
+	for slot := range batch {
+		img := imgs[min(slot, len(imgs)-1)]
+		if err := target.Fill(it.Input(0), slot, img.pix); err != nil {
+			return fmt.Errorf("run: %s: %w", img.label, err)
+		}
+	}
+	if err := it.Run(); err != nil {
+		return fmt.Errorf("run: %s: %w", imgs[0].label, err)
+	}
 	return nil
 }
 

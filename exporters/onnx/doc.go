@@ -44,4 +44,10 @@
 // their integer type. ir Quantize and Dequantize nodes become QuantizeLinear
 // and DequantizeLinear. Node.Arith is not written: ONNX Runtime fuses the
 // QDQ groups into its own integer kernels.
+//
+// With exporters.Options.QOperator the quantized graph is written in ONNX
+// Runtime's QOperator form instead: QLinearConv and the com.microsoft
+// (version 1) QGemm, QLinearAdd, QLinearMul, QLinearGlobalAveragePool,
+// QLinearSigmoid and QLinearSoftmax on the integers, data movement on the
+// integers, and the rest as QDQ (qoperator.go lists the rules).
 package onnx

@@ -173,6 +173,7 @@ type writer struct {
 	outPres   map[*ir.Tensor]bool // graph outputs: presented NCHW
 	pending   []pendingQ
 	cur       *ir.Node // the node being written, for messages
+	usesMS    bool     // a com.microsoft node was written (QOperator form)
 }
 
 func newWriter(g *ir.Graph, opts exporters.Options) (*writer, error) {
@@ -301,10 +302,14 @@ func (w *writer) model() *pb.ModelProto {
 	if name == "" {
 		name = Producer
 	}
+	opsets := []*pb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(w.opset)}}
+	if w.usesMS {
+		opsets = append(opsets, &pb.OperatorSetIdProto{Domain: proto.String(msDomain), Version: proto.Int64(msOpset)})
+	}
 	return &pb.ModelProto{
 		IrVersion:    proto.Int64(irVersionFor(w.opset)),
 		ProducerName: proto.String(Producer),
-		OpsetImport:  []*pb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(w.opset)}},
+		OpsetImport:  opsets,
 		Graph: &pb.GraphProto{
 			Name:        proto.String(name),
 			Node:        w.nodes,

@@ -12,6 +12,15 @@ import (
 
 // lower writes one ir node as ONNX nodes. Errors name the node.
 func (w *writer) lower(n *ir.Node) error {
+	if w.opts.QOperator {
+		done, err := w.qop(n)
+		if err != nil {
+			return n.Errorf("%v", err)
+		}
+		if done {
+			return nil
+		}
+	}
 	var err error
 	switch n.Op {
 	case ir.OpConv:
@@ -133,7 +142,16 @@ func (w *writer) conv(n *ir.Node) error {
 		}
 		ins = append(ins, bs)
 	}
-	attrs := []*pb.AttributeProto{
+	attrs := convAttrs(a, wt)
+	return w.withAct(n, a.Act, true, func(out string) error {
+		w.node("Conv", n.Name, ins, []string{out}, attrs...)
+		return nil
+	})
+}
+
+// convAttrs are the attributes of Conv and QLinearConv with OHWI weight wt.
+func convAttrs(a *ir.ConvAttrs, wt *ir.Tensor) []*pb.AttributeProto {
+	return []*pb.AttributeProto{
 		intsAttr("dilations", a.Dilations[:]...),
 		intAttr("group", int64(a.Group)),
 		intsAttr("kernel_shape", wt.Shape[1], wt.Shape[2]),
@@ -142,10 +160,6 @@ func (w *writer) conv(n *ir.Node) error {
 		intsAttr("pads", a.Pads[:]...),
 		intsAttr("strides", a.Strides[:]...),
 	}
-	return w.withAct(n, a.Act, true, func(out string) error {
-		w.node("Conv", n.Name, ins, []string{out}, attrs...)
-		return nil
-	})
 }
 
 func (w *writer) gemm(n *ir.Node) error {
@@ -308,7 +322,10 @@ func (w *writer) broadcastView(t *ir.Tensor) (string, error) {
 
 func (w *writer) pool(n *ir.Node) error {
 	a := n.Attrs.(*ir.PoolAttrs)
-	xs, err := w.read(n.In(0), true)
+	// MaxPool keeps the quantization: in QOperator form it runs on the
+	// integers (opset 12 on).
+	integer := n.Op == ir.OpMaxPool && w.intMove(n, a.Act)
+	xs, err := w.moveIn(n.In(0), true, integer)
 	if err != nil {
 		return err
 	}
@@ -327,6 +344,10 @@ func (w *writer) pool(n *ir.Node) error {
 		// AveragePool has dilations from opset 19 (opsetFor), MaxPool
 		// from 10.
 		attrs = append(attrs, intsAttr("dilations", a.Dilations[:]...))
+	}
+	if integer {
+		w.node(op, n.Name, []string{xs}, []string{w.moveOut(n.Out(), true, true)}, attrs...)
+		return nil
 	}
 	return w.withAct(n, a.Act, true, func(out string) error {
 		w.node(op, n.Name, []string{xs}, []string{out}, attrs...)
@@ -438,7 +459,8 @@ func (w *writer) reduce(n *ir.Node) error {
 func (w *writer) reshape(n *ir.Node) error {
 	x, y := n.In(0), n.Out()
 	inPerm := x.Rank() == 4 && w.layoutOf(x) && onnxfmt.OrderKept(onnxfmt.Permute(x.Shape, onnxfmt.ToNCHW))
-	xs, err := w.read(x, inPerm)
+	integer := w.intMove(n, ir.ActNone)
+	xs, err := w.moveIn(x, inPerm, integer)
 	if err != nil {
 		return err
 	}
@@ -447,7 +469,7 @@ func (w *writer) reshape(n *ir.Node) error {
 	if outPerm {
 		target = onnxfmt.Permute(y.Shape, onnxfmt.ToNCHW)
 	}
-	out := w.out(y, outPerm)
+	out := w.moveOut(y, outPerm, integer)
 	if w.g.SymbolicBatch != "" && len(target) > 1 && target[0] == 1 && x.Rank() > 0 && x.Shape[0] == 1 && !slices.Contains(target, 0) {
 		// the batch stays whatever the symbolic batch is at run time
 		target = append([]int{-1}, target[1:]...)
@@ -545,9 +567,13 @@ func (w *writer) concat(n *ir.Node) error {
 			}
 		}
 	}
-	ins, err := w.readAll(n.Inputs, perm)
-	if err != nil {
-		return err
+	integer := w.intMove(n, a.Act)
+	ins := make([]string, len(n.Inputs))
+	for i, t := range n.Inputs {
+		var err error
+		if ins[i], err = w.moveIn(t, perm, integer); err != nil {
+			return err
+		}
 	}
 	axis := a.Axis
 	if axis < 0 {
@@ -555,6 +581,10 @@ func (w *writer) concat(n *ir.Node) error {
 	}
 	if perm {
 		axis = onnxfmt.ToNHWC[axis]
+	}
+	if integer {
+		w.node("Concat", n.Name, ins, []string{w.moveOut(y, perm, true)}, intAttr("axis", int64(axis)))
+		return nil
 	}
 	return w.withAct(n, a.Act, perm, func(out string) error {
 		w.node("Concat", n.Name, ins, []string{out}, intAttr("axis", int64(axis)))

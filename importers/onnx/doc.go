@@ -20,8 +20,9 @@
 // permuted are marked g.OutputLayouts[i] = ir.NCHW.
 //
 // Quantized ONNX: QuantizeLinear / DequantizeLinear become Quantize /
-// Dequantize; QLinearConv, QLinearMatMul and com.microsoft QLinearAdd /
-// QLinearGlobalAveragePool become the plain ops on quantized tensors with
+// Dequantize; QLinearConv, QLinearMatMul and com.microsoft QGemm /
+// QLinearAdd / QLinearMul / QLinearGlobalAveragePool / QLinearSigmoid /
+// QLinearSoftmax become the plain ops on quantized tensors with
 // Node.Arith = ir.ArithONNX. In a QDQ file, each DequantizeLinear -> op ->
 // QuantizeLinear region an integer kernel covers becomes that op on the
 // quantized tensors, also with ir.ArithONNX (qdq.go lists the rules);

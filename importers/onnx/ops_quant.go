@@ -15,8 +15,12 @@ func init() {
 		"DequantizeLinear":                       opDequantizeLinear,
 		"QLinearConv":                            opQLinearConv,
 		"QLinearMatMul":                          opQLinearMatMul,
-		"com.microsoft.QLinearAdd":               opQLinearAdd,
+		"com.microsoft.QLinearAdd":               opQLinearBinary(ir.OpAdd),
+		"com.microsoft.QLinearMul":               opQLinearBinary(ir.OpMul),
+		"com.microsoft.QLinearSigmoid":           opQLinearUnary,
+		"com.microsoft.QLinearSoftmax":           opQLinearUnary,
 		"com.microsoft.QLinearGlobalAveragePool": opQLinearGlobalAveragePool,
+		"com.microsoft.QGemm":                    opQGemm,
 	})
 }
 
@@ -284,25 +288,32 @@ func opQLinearConv(im *importer, n *node) error {
 	if err != nil {
 		return err
 	}
-	var b *ir.Tensor
-	if n.has(8) {
-		bv := n.in[8]
-		m := w.shape()[0]
-		if bv.dtype() != ir.Int32 || bv.rank() != 1 || bv.t.Len() != m {
-			return fmt.Errorf("bias %q is %v%v, want int32[%d]", bv.t.Name, bv.dtype(), bv.shape(), m)
-		}
-		qb := &ir.Quant{Scale: make([]float32, len(qw.Scale)), ZeroPoint: make([]int64, len(qw.Scale))}
-		for c, ws := range qw.Scale {
-			qb.Scale[c] = float32(float64(qx.Scale[0]) * float64(ws))
-		}
-		if bv, err = im.bindQuant(bv, qb, "bias"); err != nil {
-			return err
-		}
-		b = bv.t
+	b, err := im.int32Bias(n, 8, w.shape()[0], qx, qw)
+	if err != nil {
+		return err
 	}
 	out := n.outTensor(0, ydt)
 	out.Quant = qy
 	return im.conv(n, x, w, b, a, out)
+}
+
+// int32Bias reads the optional bias input i of a QLinear op with m outputs
+// (nil when absent): int32[m] quantized with scale x's times the weight's,
+// channel by channel, zero point 0, which is what the op adds it to.
+func (im *importer) int32Bias(n *node, i, m int, qx, qw *ir.Quant) (*ir.Tensor, error) {
+	if !n.has(i) {
+		return nil, nil
+	}
+	bv := n.in[i]
+	if bv.dtype() != ir.Int32 || bv.rank() != 1 || bv.t.Len() != m {
+		return nil, fmt.Errorf("bias %q is %v%v, want int32[%d]", bv.t.Name, bv.dtype(), bv.shape(), m)
+	}
+	qb := &ir.Quant{Scale: make([]float32, len(qw.Scale)), ZeroPoint: make([]int64, len(qw.Scale))}
+	for c, ws := range qw.Scale {
+		qb.Scale[c] = float32(float64(qx.Scale[0]) * float64(ws))
+	}
+	bv, err := im.bindQuant(bv, qb, "bias")
+	return bv.t, err
 }
 
 // opQLinearMatMul becomes a fully connected Gemm (or a MatMul) on quantized
@@ -348,8 +359,103 @@ func opQLinearMatMul(im *importer, n *node) error {
 	return im.matmul(n, a, b, out)
 }
 
-// opQLinearAdd (com.microsoft) becomes an Add on quantized tensors.
-func opQLinearAdd(im *importer, n *node) error {
+// opQGemm (com.microsoft) becomes a Gemm on quantized tensors: A per
+// tensor, B per tensor or per output column, the optional int32 bias C with
+// scale a_scale * b_scale and zero point 0, and a quantized output (the float
+// output QGemm gives without y_scale is not read).
+func opQGemm(im *importer, n *node) error {
+	n.quantized = true
+	if err := n.need(6, 9); err != nil {
+		return err
+	}
+	if !n.has(7) {
+		return fmt.Errorf("QGemm without y_scale (a float output) is not supported")
+	}
+	alpha, err := n.a.float("alpha", 1)
+	if err != nil {
+		return err
+	}
+	if alpha != 1 {
+		return fmt.Errorf("alpha %g is not supported (1 only)", alpha)
+	}
+	ta, err := n.a.int("transA", 0)
+	if err != nil {
+		return err
+	}
+	tb, err := n.a.int("transB", 0)
+	if err != nil {
+		return err
+	}
+	a, b := n.in[0], n.in[3]
+	if a.rank() != 2 || b.rank() != 2 {
+		return fmt.Errorf("inputs have ranks %d and %d, want 2 and 2", a.rank(), b.rank())
+	}
+	col := int64(1) // B's output columns
+	if tb != 0 {
+		col = 0
+	}
+	qa, _, err := readQuant(n, 1, 2, 2, 0, "a")
+	if err != nil {
+		return err
+	}
+	qb, _, err := readQuant(n, 4, 5, 2, col, "b")
+	if err != nil {
+		return err
+	}
+	qy, ydt, err := readQuant(n, 7, 8, 2, 0, "y")
+	if err != nil {
+		return err
+	}
+	if err := perTensor(qa, "a"); err != nil {
+		return err
+	}
+	if err := perTensor(qy, "y"); err != nil {
+		return err
+	}
+	if ydt, err = quantOut(ydt, a.dtype()); err != nil {
+		return err
+	}
+	if a, err = im.bindQuant(a, qa, "input A"); err != nil {
+		return err
+	}
+	if b, err = im.bindQuant(b, qb, "input B"); err != nil {
+		return err
+	}
+	attrs := &ir.GemmAttrs{Alpha: 1, Beta: 1, TransA: ta != 0, TransB: tb != 0}
+	tw := b.t
+	if !attrs.TransB {
+		if !b.isConst() {
+			return fmt.Errorf("a computed B needs transB 1")
+		}
+		if tw, err = im.transposeConst(b.t, b.t.Shape, []int{1, 0}, b.t.Name+"_t"); err != nil {
+			return err
+		}
+		attrs.TransB = true
+	}
+	ins := []*ir.Tensor{a.t, tw}
+	c, err := im.int32Bias(n, 6, tw.Shape[0], qa, qb)
+	if err != nil {
+		return err
+	}
+	if c != nil {
+		ins = append(ins, c)
+	}
+	out := n.outTensor(0, ydt)
+	out.Quant = qy
+	if _, err := im.emit(n, "", ir.OpGemm, attrs, ins, out); err != nil {
+		return err
+	}
+	im.set(n, 0, value{t: out})
+	return nil
+}
+
+// opQLinearBinary reads com.microsoft QLinearAdd / QLinearMul: op on
+// quantized tensors.
+func opQLinearBinary(op ir.Op) handler {
+	return func(im *importer, n *node) error { return qLinearBinary(im, n, op) }
+}
+
+func qLinearBinary(im *importer, n *node, op ir.Op) error {
 	n.quantized = true
 	if err := n.need(7, 8); err != nil {
 		return err
@@ -381,7 +487,7 @@ func opQLinearAdd(im *importer, n *node) error {
 	}
 	out := n.outTensor(0, ydt)
 	out.Quant = qs[2]
-	v, err := im.binary(n, "", ir.OpAdd, nil, a, b, out)
+	v, err := im.binary(n, "", op, nil, a, b, out)
 	if err != nil {
 		return err
 	}
@@ -389,36 +495,82 @@ func opQLinearAdd(im *importer, n *node) error {
 	return nil
 }
 
-// opQLinearGlobalAveragePool (com.microsoft) becomes a Mean over the
-// spatial axes on quantized tensors.
-func opQLinearGlobalAveragePool(im *importer, n *node) error {
+// qLinearUnaryIO reads the operands of a one-input com.microsoft QLinear op
+// (X, X_scale, X_zero_point, Y_scale, Y_zero_point, all per tensor): x
+// bound to its quantization, and the quantized output tensor.
+func (im *importer) qLinearUnaryIO(n *node) (value, *ir.Tensor, error) {
 	n.quantized = true
 	if err := n.need(4, 5); err != nil {
-		return err
+		return value{}, nil, err
 	}
 	x := n.in[0]
 	qx, _, err := readQuant(n, 1, 2, 1, 0, "x")
 	if err != nil {
-		return err
+		return value{}, nil, err
 	}
 	qy, ydt, err := readQuant(n, 3, 4, 1, 0, "y")
 	if err != nil {
-		return err
+		return value{}, nil, err
 	}
 	if err := perTensor(qx, "x"); err != nil {
-		return err
+		return value{}, nil, err
 	}
 	if err := perTensor(qy, "y"); err != nil {
-		return err
+		return value{}, nil, err
 	}
 	if ydt, err = quantOut(ydt, x.dtype()); err != nil {
-		return err
+		return value{}, nil, err
 	}
 	if x, err = im.bindQuant(x, qx, "input"); err != nil {
-		return err
+		return value{}, nil, err
 	}
 	out := n.outTensor(0, ydt)
 	out.Quant = qy
+	return x, out, nil
+}
+
+// opQLinearUnary reads com.microsoft QLinearSigmoid (a Sigmoid) and
+// QLinearSoftmax (a Softmax along axis, with opset 13's one-axis meaning)
+// on quantized tensors: X, X_scale, X_zero_point, Y_scale, Y_zero_point.
+func opQLinearUnary(im *importer, n *node) error {
+	x, out, err := im.qLinearUnaryIO(n)
+	if err != nil {
+		return err
+	}
+	op, attrs := ir.OpSigmoid, ir.Attrs(nil)
+	if n.p.GetOpType() == "QLinearSoftmax" {
+		if v, err := n.a.int("opset", 0); err != nil {
+			return err
+		} else if v < 13 {
+			return fmt.Errorf("opset %d: only opset 13's one-axis softmax is supported", v)
+		}
+		ax, err := n.a.int("axis", -1)
+		if err != nil {
+			return err
+		}
+		axis, err := normAxis(int(ax), x.rank())
+		if err != nil {
+			return err
+		}
+		if x.perm {
+			axis = storedAxis(axis)
+		}
+		op, attrs = ir.OpSoftmax, &ir.SoftmaxAttrs{Axis: axis, Beta: 1}
+	}
+	if _, err := im.emit(n, "", op, attrs, []*ir.Tensor{x.t}, out); err != nil {
+		return err
+	}
+	im.set(n, 0, value{t: out, perm: x.perm})
+	return nil
+}
+
+// opQLinearGlobalAveragePool (com.microsoft) becomes a Mean over the
+// spatial axes on quantized tensors.
+func opQLinearGlobalAveragePool(im *importer, n *node) error {
+	x, out, err := im.qLinearUnaryIO(n)
+	if err != nil {
+		return err
+	}
 	cl, err := n.a.int("channels_last", 0)
 	if err != nil {
 		return err

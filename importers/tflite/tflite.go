@@ -188,6 +188,9 @@ func (im *importer) run() (*ir.Graph, error) {
 			return nil, im.errorf("graph input %q has shape %v; TFLite shapes are static and batch %d was asked for", t.Name, t.Shape, im.opts.Batch)
 		}
 		im.g.Inputs = append(im.g.Inputs, t)
+		if im.opts.ShapeSignature {
+			im.readSignature(im.sg.Inputs(i), t)
+		}
 	}
 	for i := 0; i < im.sg.OperatorsLength(); i++ {
 		if err := im.operator(i); err != nil {
@@ -235,6 +238,38 @@ func (im *importer) checkIODuplicates() error {
 		}
 	}
 	return nil
+}
+
+// SymbolicBatchName is the name a symbolic batch read from a shape_signature
+// gets (TFLite keeps only the -1, not ONNX's dim_param).
+const SymbolicBatchName = "N"
+
+// readSignature reads graph input t's shape_signature (tensor idx), when
+// importers.Options.ShapeSignature asks: a -1
+// first dimension over a batch of 1 makes the graph's batch symbolic
+// (ir.Graph.SymbolicBatch); shapes inside stay as the file has them. Any
+// other -1 is read as the static dimension the shape gives, with a warning.
+func (im *importer) readSignature(idx int32, t *ir.Tensor) {
+	var ft tflitefb.Tensor
+	im.sg.Tensors(&ft, int(idx))
+	n := ft.ShapeSignatureLength()
+	if n == 0 {
+		return
+	}
+	if n != t.Rank() {
+		im.warnf("graph input %q: shape_signature has %d entries, shape %v; the signature is ignored", t.Name, n, t.Shape)
+		return
+	}
+	for j := range n {
+		if ft.ShapeSignature(j) >= 0 {
+			continue
+		}
+		if j == 0 && t.Shape[0] == 1 {
+			im.g.SymbolicBatch = SymbolicBatchName
+			continue
+		}
+		im.warnf("graph input %q: dimension %d is dynamic (shape_signature -1); read as its static size %d", t.Name, j, t.Shape[j])
+	}
 }
 
 func (im *importer) ioTensor(idx int32, what string) (*ir.Tensor, error) {
