@@ -70,9 +70,11 @@ DequantizeLinear -> float op -> QuantizeLinear.
 
 Symbolic batch: an ONNX input's dim_param batch is always kept (OUT's
 inputs and outputs get it back: dim_param in ONNX, shape_signature -1 in
-TFLite); a .tflite input's shape_signature -1 batch is kept with
---symbolic-batch (off by default, since TensorFlow's converter writes -1 on
-most files). Where a dimension cannot be kept, a warning says so.`,
+TFLite); so is a .tflite input's shape_signature -1 batch (TensorFlow's
+converter writes it for a Keras model whose batch was None).
+--symbolic-batch=false fixes the batch at 1 instead. Where a dimension
+cannot be kept, a warning says so. The runtime runs at batch 1 unless
+asked (run --batch N).`,
 	Example: `  mnconv convert model.onnx model.tflite
   mnconv convert model.tflite model.onnx --input-layout nchw
   mnconv convert int8.tflite float.tflite --dequantize
@@ -97,7 +99,7 @@ func init() {
 	f.StringVar(&convFlags.qdqMode, "qdq-mode", "fuse", "QDQ ONNX input: fuse (integer ops) or simulate (float between Q/DQ)")
 	f.StringVar(&convFlags.padMode, "pad-mode", "pad", "TFLite pads SAME cannot express: pad (PAD + VALID) or grow (zero-grown kernel)")
 	f.StringVar(&convFlags.onnxFormat, "onnx-format", "qdq", "quantized ONNX OUT: qdq (float ops between Q/DQ) or qoperator (QLinearConv, com.microsoft QGemm/QLinearAdd/...)")
-	f.BoolVar(&convFlags.symbolic, "symbolic-batch", false, "a .tflite IN's shape_signature -1 batch stays symbolic (ONNX dim_param N, TFLite -1)")
+	f.BoolVar(&convFlags.symbolic, "symbolic-batch", true, "a .tflite IN's shape_signature -1 batch stays symbolic (ONNX dim_param N, TFLite -1); false fixes it at 1")
 	rootCmd.AddCommand(convertCmd)
 }
 

@@ -75,7 +75,7 @@ activation memory the runtime's arena planner needs (peak bytes).`,
 		}
 		// inspect shows every model it can read: ops it cannot translate
 		// stay in the graph as opaque nodes, listed apart.
-		g, err := loadModelWith(args[0], cmd.ErrOrStderr(), importers.Options{Lenient: true})
+		g, err := loadModelWith(args[0], cmd.ErrOrStderr(), importers.Options{Lenient: true, ShapeSignature: true})
 		if err != nil {
 			return err
 		}

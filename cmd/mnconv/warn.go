@@ -50,7 +50,7 @@ func (ws *warnings) flush() {
 
 // loadModel imports a model, printing its warnings de-duplicated on w.
 func loadModel(path string, w io.Writer) (*ir.Graph, error) {
-	return loadModelWith(path, w, importers.Options{})
+	return loadModelWith(path, w, importers.Options{ShapeSignature: true})
 }
 
 // loadModelWith is loadModel with importer options (Warn is set here).
