@@ -178,11 +178,7 @@ func rawHandoff(out, in *ir.Tensor) bool {
 // handoff copies src (tensor out of one model) into dst (in of the next).
 func handoff(src *runtime.Tensor, out *ir.Tensor, dst *runtime.Tensor, in *ir.Tensor) {
 	if rawHandoff(out, in) {
-		copy(dst.F32, src.F32)
-		copy(dst.I8, src.I8)
-		copy(dst.U8, src.U8)
-		copy(dst.I32, src.I32)
-		copy(dst.I64, src.I64)
+		copyTensor(dst, src)
 		return
 	}
 	real := src.Dequantized(out.Quant)
@@ -206,6 +202,9 @@ type worker struct {
 	c     *chain
 	its   []*runtime.Interpreter
 	infer time.Duration
+	// state is what a task's score hook keeps per worker (nil until it
+	// sets it).
+	state any
 }
 
 func (c *chain) newWorker() (*worker, error) {
