@@ -199,3 +199,27 @@ func TestParseAnnotations(t *testing.T) {
 		}
 	}
 }
+
+func TestMetricGate(t *testing.T) {
+	g := MetricGate{Metric: "mAP@0.5", MaxDrop: 0.5}
+	if c := g.Compare(0.2828, 0.2878); !c.Pass || math.Abs(c.Drop-0.5) > 1e-9 {
+		t.Errorf("a drop of the limit: %+v", c)
+	}
+	c := g.Compare(0.28, 0.2878)
+	if c.Pass || !strings.Contains(c.Failure, "mAP@0.5 dropped 0.78 points (28.78 -> 28.00)") {
+		t.Errorf("%+v", c)
+	}
+	path := t.TempDir() + "/gate.xml"
+	if err := c.WriteJUnit(path, "mnconv eval gate", "model: x\n", 1.5); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`tests="1" failures="1" time="1.500"`, `<testcase name="mAP@0.5_drop &lt;= 0.50" classname="mnconv.eval.gate">`, `<failure message="mAP@0.5 dropped 0.78`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("JUnit lacks %q:\n%s", want, b)
+		}
+	}
+}
