@@ -46,7 +46,7 @@ type BoxCoding string
 
 // Box codings.
 const (
-	CodingAuto        BoxCoding = ""            // post-processed when the graph says so, else an error
+	CodingAuto        BoxCoding = ""            // post-processed when the graph says so, else an error naming --box-coding
 	CodingPostProcess BoxCoding = "postprocess" // the graph ends in DetectionPostProcess
 	CodingCorners     BoxCoding = "corners"     // ST: corner offsets, x1,y1,x2,y2
 	CodingCenter      BoxCoding = "center"      // TF SSD center-size, ycenter,xcenter,h,w
@@ -226,15 +226,15 @@ func (s DetSpec) resolve(g *ir.Graph) (*detDecoder, error) {
 	if s.MaxDetections < 1 || s.PerClass < 1 || !(s.IoU > 0 && s.IoU <= 1) {
 		return nil, fmt.Errorf("max detections %d, per class %d and IoU %g: want counts >= 1 and 0 < IoU <= 1", s.MaxDetections, s.PerClass, s.IoU)
 	}
-	post, hasPost := postProcessOutputs(g)
-	if d.coding == CodingAuto || d.coding == CodingPostProcess {
-		if hasPost {
-			d.coding, d.post = CodingPostProcess, post
-			return d, nil
-		}
-		if d.coding == CodingPostProcess {
-			return nil, fmt.Errorf("%s does not end in DetectionPostProcess (outputs %s)", modelName(g), outputList(g))
-		}
+	// A post-processed graph is read as is whatever the coding says (the
+	// raw-output settings then do not apply: a gate may compare a raw
+	// model with its post-processed twin).
+	if post, ok := postProcessOutputs(g); ok {
+		d.coding, d.post = CodingPostProcess, post
+		return d, nil
+	}
+	if d.coding == CodingPostProcess {
+		return nil, fmt.Errorf("%s does not end in DetectionPostProcess (outputs %s)", modelName(g), outputList(g))
 	}
 	// raw outputs: find scores, boxes and anchors
 	d.scores, d.boxes = -1, -1
