@@ -289,7 +289,9 @@ func TestDetectionCornersOnTFLiteOutputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	const size, images = 256 * 256 * 3, 1
-	in := func(i int) []refrt.Input { return []refrt.Input{refrt.U8([]int{1, 256, 256, 3}, pix[i*size:(i+1)*size])} }
+	in := func(i int) []refrt.Input {
+		return []refrt.Input{refrt.U8([]int{1, 256, 256, 3}, pix[i*size:(i+1)*size])}
+	}
 	// a warm-up run first: the WASM build's first outputs of this model
 	// are garbage (REFERENCE.md, Surprises)
 	samples := [][]refrt.Input{in(0)}
@@ -317,7 +319,9 @@ func TestDetectionCornersOnTFLiteOutputs(t *testing.T) {
 	}
 	for i := range images {
 		vals := res.Values[i+1]
-		output := func(k int) *runtime.Tensor { return &runtime.Tensor{DType: ir.Float32, Shape: res.Outputs[k].Shape, F32: vals[k]} }
+		output := func(k int) *runtime.Tensor {
+			return &runtime.Tensor{DType: ir.Float32, Shape: res.Outputs[k].Shape, F32: vals[k]}
+		}
 		r := ref.Images[i]
 		got, err := d.decode(dw, output, r.Width, r.Height)
 		if err != nil {
