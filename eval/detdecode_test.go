@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mnconv/mnconv/importers"
 	"github.com/mnconv/mnconv/internal/testutil"
@@ -343,5 +344,77 @@ func TestDetectionCornersOnTFLiteOutputs(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+// The whole detection path on TFLite's raw outputs of the ST SSD for the
+// 128 COCO images (our preprocessing, corner decoding, NMS and scoring):
+// the reference's mAP@0.5, 0.2878 / 0.2894. A sweep of several minutes of
+// TFLite WebAssembly: it runs with MNCONV_SWEEP=1
+// (scripts/benchmarks/detection_st_ssd.sh tflite).
+func TestDetectionSTSSDTFLiteSweep(t *testing.T) {
+	if os.Getenv("MNCONV_SWEEP") != "1" {
+		t.Skip("skipping: a sweep of the 128 images through TFLite; set MNCONV_SWEEP=1")
+	}
+	refrt.Need(t, refrt.TFLite)
+	model := testutil.Shared(t, stSSD)
+	items, ann := cocoDetItems(t, 1<<30)
+	var samples [][]refrt.Input
+	for i, it := range items {
+		m, err := preprocess.Load(it.Path, preprocess.Full, 256, 256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := []refrt.Input{refrt.U8([]int{1, 256, 256, 3}, m.Pix)}
+		if i == 0 { // warm-up (REFERENCE.md, Surprises)
+			samples = append(samples, in)
+		}
+		samples = append(samples, in)
+	}
+	res, err := refrt.Run(refrt.TFLite, model, samples, refrt.Options{Timeout: 30 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := &ir.Tensor{Name: "image", DType: ir.Uint8, Shape: []int{1, 256, 256, 3}}
+	g := &ir.Graph{Name: "st_ssd", Inputs: []*ir.Tensor{x}}
+	for k, o := range res.Outputs {
+		g.Outputs = append(g.Outputs, &ir.Tensor{Name: fmt.Sprint(k), DType: ir.Float32, Shape: o.Shape})
+	}
+	spec := DefaultDetSpec()
+	spec.Coding, spec.Outputs, spec.Classes = CodingCorners, []string{"0", "1", "2"}, 80
+	d, err := spec.resolve(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dw, err := d.newWorker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gt []GroundTruth
+	var dets [][]Detection
+	for i, it := range items {
+		src, err := preprocess.DecodeFile(it.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vals := res.Values[i+1]
+		output := func(k int) *runtime.Tensor {
+			return &runtime.Tensor{DType: ir.Float32, Shape: res.Outputs[k].Shape, F32: vals[k]}
+		}
+		ds, err := d.decode(dw, output, src.W, src.H)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gt = append(gt, it.Truth)
+		dets = append(dets, ds)
+	}
+	m, err := ScoreDetections(gt, dets, ann.Names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("TFLite's outputs, our decoding and scoring: mAP@0.5 %.4f (VOC) %.4f (COCO 101), mAP@[.5:.95] %.4f, %d detections",
+		m.MAP50, m.MAP50COCO, m.MAP, m.Detections)
+	if math.Abs(m.MAP50-0.2878) > 1e-4 || math.Abs(m.MAP50COCO-0.2894) > 1e-4 {
+		t.Errorf("mAP@0.5 %.4f / %.4f, the reference 0.2878 / 0.2894", m.MAP50, m.MAP50COCO)
 	}
 }

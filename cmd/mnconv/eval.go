@@ -82,7 +82,9 @@ passed), 1 gate failed, 2 usage or input error, 130 interrupted.
 	Example: `  mnconv eval model.tflite --images imagenet/eval
   mnconv eval onnxzoo_mobilenetv2-12-int8.onnx --images imagenet/eval --preprocess torchvision
   mnconv eval int8.tflite --images imagenet/eval --baseline float.tflite --max-drop 1 --junit gate.xml
-  mnconv eval extractor.tflite head.tflite --images imagenet/eval --limit 100 --json`,
+  mnconv eval extractor.tflite head.tflite --images imagenet/eval --limit 100 --json
+  mnconv eval st_ssd.tflite --task detection --images coco/images --annotations coco/detection_labels.csv \
+    --labels coco/coco80_names.txt --box-coding corners --det-outputs 0,1,2`,
 	Args: withUsage(cobra.MinimumNArgs(1)),
 	RunE: func(cmd *cobra.Command, args []string) error {
 		err := evalMain(cmd, args)
