@@ -152,3 +152,26 @@ func TestEvalDetectionUsage(t *testing.T) {
 		}
 	}
 }
+
+// eval --task segmentation --junit: the gate of a model against itself
+// passes and says so in the JUnit report.
+func TestEvalSegmentationJUnit(t *testing.T) {
+	model := testutil.Shared(t, "apps/models/deeplabv3_257_mv_gpu_float.tflite")
+	images := testutil.Shared(t, "datasets/coco-val128/images")
+	masks := testutil.Shared(t, "datasets/coco-val128/voc_masks")
+	junit := filepath.Join(t.TempDir(), "seg.xml")
+	out, err := execCLI(t, []*cobra.Command{evalCmd}, "eval", model, "--task", "segmentation", "--images", images, "--masks", masks,
+		"--limit", "2", "--min-images", "1", "--preprocess", "keras", "--baseline", model, "--max-drop", "0", "--junit", junit)
+	if err != nil || !strings.Contains(out, "gate:      PASS") {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	b, err := os.ReadFile(junit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`tests="1" failures="0"`, `name="mIoU_drop &lt;= 0.00"`, "drop=0.00 points"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("JUnit lacks %q:\n%s", want, b)
+		}
+	}
+}
