@@ -5,14 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	goruntime "runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/schollz/progressbar/v3"
 
 	"github.com/mnconv/mnconv/ir"
 	"github.com/mnconv/mnconv/preprocess"
@@ -182,11 +178,7 @@ func rawHandoff(out, in *ir.Tensor) bool {
 // handoff copies src (tensor out of one model) into dst (in of the next).
 func handoff(src *runtime.Tensor, out *ir.Tensor, dst *runtime.Tensor, in *ir.Tensor) {
 	if rawHandoff(out, in) {
-		copy(dst.F32, src.F32)
-		copy(dst.I8, src.I8)
-		copy(dst.U8, src.U8)
-		copy(dst.I32, src.I32)
-		copy(dst.I64, src.I64)
+		copyTensor(dst, src)
 		return
 	}
 	real := src.Dequantized(out.Quant)
@@ -210,6 +202,9 @@ type worker struct {
 	c     *chain
 	its   []*runtime.Interpreter
 	infer time.Duration
+	// state is what a task's score hook keeps per worker (nil until it
+	// sets it).
+	state any
 }
 
 func (c *chain) newWorker() (*worker, error) {
@@ -225,25 +220,8 @@ func (c *chain) newWorker() (*worker, error) {
 	return w, nil
 }
 
-// decoded is one image read and preprocessed by a decoder, on its way to
-// a runner.
-type decoded struct {
-	i   int
-	img *preprocess.Image
-	err error
-}
-
-// load reads and preprocesses one image to the chain's input size.
-func (c *chain) load(it Item) (*preprocess.Image, error) {
-	return preprocess.Load(it.Path, c.preset, c.target.W, c.target.H)
-}
-
-// classify runs the chain on a preprocessed image; it returns the top-5
-// class indices.
-func (w *worker) classify(m *preprocess.Image) ([]int, error) {
-	if err := w.run(m); err != nil {
-		return nil, err
-	}
+// top5 is the top-5 class indices of the chain's last output.
+func (w *worker) top5() []int {
 	out := w.its[len(w.its)-1].Output(0)
 	scores := make([]float64, w.c.classes)
 	for i := range scores {
@@ -253,7 +231,7 @@ func (w *worker) classify(m *preprocess.Image) ([]int, error) {
 	for i, k := range top {
 		top[i] = ClassOf(w.c.classes, k)
 	}
-	return top, nil
+	return top
 }
 
 // run runs the chain on a preprocessed image; the result is the last
@@ -317,122 +295,23 @@ func Run(ctx context.Context, models []*ir.Graph, items []Item, cfg Config) (*Ta
 			return nil, fmt.Errorf("eval: %s has label %d, but the model has %d classes", it.File, it.Label, c.numClasses())
 		}
 	}
-	nw := cfg.Workers
-	if nw <= 0 {
-		nw = goruntime.NumCPU()
-	}
-	nw = max(1, min(nw, len(items)))
-	// Prepare the interpreters here, one after another: kernels' Prepare
-	// reads the shared graph and need not be safe to run concurrently.
-	workers := make([]*worker, nw)
-	for i := range workers {
-		if workers[i], err = c.newWorker(); err != nil {
-			return nil, err
-		}
-	}
-
-	var bar *progressbar.ProgressBar
-	if cfg.Progress != nil {
-		desc := cfg.Description
-		if desc == "" {
-			desc = "eval"
-		}
-		bar = progressbar.NewOptions(len(items),
-			progressbar.OptionSetWriter(cfg.Progress),
-			progressbar.OptionSetDescription(desc),
-			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("img"),
-			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionClearOnFinish())
-	}
-
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	tops := make([][]int, len(items))
-	readErr := make([]error, len(items))
-	next := make(chan int)
-	var (
-		wg       sync.WaitGroup
-		failOnce sync.Once
-		failure  error
-	)
-	// A bounded pipeline: nw decoders read and preprocess images into a
-	// queue of nw, nw runners take them from it, so one image decodes
-	// while another runs. Results land by index, so their order (and the
-	// report) does not depend on the scheduling.
-	queue := make(chan decoded, nw)
-	decodeTime := make([]time.Duration, nw)
-	var dwg sync.WaitGroup
-	start := time.Now()
-	for d := range nw {
-		dwg.Add(1)
-		go func() {
-			defer dwg.Done()
-			for i := range next {
-				t0 := time.Now()
-				m, err := c.load(items[i])
-				decodeTime[d] += time.Since(t0)
-				select {
-				case queue <- decoded{i, m, err}:
-				case <-ctx.Done():
-				}
-			}
-		}()
+	st, err := c.loop(ctx, cfg, task{
+		n:    len(items),
+		path: func(i int) string { return items[i].Path },
+		name: func(i int) string { return items[i].File },
+		score: func(w *worker, i int, _ *decoded) error {
+			tops[i] = w.top5()
+			return nil
+		},
+	})
+	if err != nil {
+		return nil, err
 	}
-	go func() {
-		dwg.Wait()
-		close(queue)
-	}()
-	for _, w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for d := range queue {
-				i := d.i
-				if d.err != nil {
-					readErr[i] = d.err
-				} else if top, err := w.classify(d.img); err != nil {
-					failOnce.Do(func() { failure = fmt.Errorf("eval: %s: %w", items[i].File, err) })
-					cancel()
-				} else {
-					tops[i] = top
-				}
-				if bar != nil {
-					bar.Add(1)
-				}
-			}
-		}()
-	}
-feed:
-	for i := range items {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
-	wg.Wait()
-	wall := time.Since(start)
-	if bar != nil {
-		bar.Finish()
-	}
-	if failure != nil {
-		return nil, failure
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("eval: %w", err)
-	}
-
-	t := &Tally{Classes: c.classes, Workers: nw, WallSeconds: wall.Seconds(), Images: make([]TallyImage, 0, len(items))}
-	for _, d := range decodeTime {
-		t.DecodeSeconds += d.Seconds()
-	}
-	for _, w := range workers {
-		t.InferenceSeconds += w.infer.Seconds()
-	}
+	workers := st.workers
+	t := &Tally{Classes: c.classes, Workers: len(workers), WallSeconds: st.wall.Seconds(), Images: make([]TallyImage, 0, len(items)),
+		DecodeSeconds: st.decode.Seconds(), InferenceSeconds: st.inference().Seconds()}
+	readErr := st.readErr
 	n := 0
 	for i, it := range items {
 		ti := TallyImage{Index: it.Index, File: it.File, Label: it.Label, Top5: tops[i]}

@@ -176,11 +176,59 @@ func (g Gate) WriteJUnit(path, suite string, c Comparison) error {
 		}
 	}
 	secs := c.Model.WallSeconds + c.Baseline.WallSeconds
-	doc := junitSuites{Suites: []junitSuite{{
-		Name: suite, Tests: len(cases), Failures: failures, Time: fmt.Sprintf("%.3f", secs),
-		Cases: cases, SystemOut: summary,
-	}}}
-	out, err := xml.MarshalIndent(doc, "", "  ")
+	return writeJUnit(path, junitSuite{Name: suite, Tests: len(cases), Failures: failures, Time: fmt.Sprintf("%.3f", secs),
+		Cases: cases, SystemOut: summary})
+}
+
+// MetricGate gates a model on one score of a task other than
+// classification (segmentation's mIoU, detection's mAP@0.5): the model
+// passes when its score is at most MaxDrop points below the baseline's.
+type MetricGate struct {
+	Metric  string // the score's name in reports ("mIoU", "mAP@0.5")
+	MaxDrop float64
+}
+
+// MetricComparison is a MetricGate's verdict. Model and Baseline are the
+// scores in points (percent), Drop their difference.
+type MetricComparison struct {
+	Metric   string  `json:"metric"`
+	Model    float64 `json:"model"`
+	Baseline float64 `json:"baseline"`
+	Drop     float64 `json:"drop"`
+	MaxDrop  float64 `json:"max_drop"`
+	Pass     bool    `json:"pass"`
+	Failure  string  `json:"failure,omitempty"`
+}
+
+// Compare applies the gate to scores given as fractions (0 to 1).
+func (g MetricGate) Compare(model, baseline float64) MetricComparison {
+	c := MetricComparison{Metric: g.Metric, Model: 100 * model, Baseline: 100 * baseline, MaxDrop: g.MaxDrop}
+	c.Drop = c.Baseline - c.Model
+	const eps = 1e-9 // as Gate: a drop equal to the limit passes
+	c.Pass = c.Drop <= g.MaxDrop+eps
+	if !c.Pass {
+		c.Failure = fmt.Sprintf("%s dropped %.2f points (%.2f -> %.2f), more than the allowed %.2f", g.Metric, c.Drop, c.Baseline, c.Model, g.MaxDrop)
+	}
+	return c
+}
+
+// WriteJUnit writes the check as a JUnit XML report named suite,
+// atomically; summary (the two results in a line or two) goes to its
+// system-out and failure text, secs to its time.
+func (c MetricComparison) WriteJUnit(path, suite, summary string, secs float64) error {
+	jc := junitCase{Name: fmt.Sprintf("%s_drop <= %.2f", c.Metric, c.MaxDrop), Classname: "mnconv.eval.gate"}
+	failures := 0
+	if !c.Pass {
+		jc.Failure = &junitFailure{Message: c.Failure, Text: summary}
+		failures = 1
+	}
+	return writeJUnit(path, junitSuite{Name: suite, Tests: 1, Failures: failures, Time: fmt.Sprintf("%.3f", secs),
+		Cases: []junitCase{jc}, SystemOut: summary})
+}
+
+// writeJUnit writes one suite as a JUnit XML document, atomically.
+func writeJUnit(path string, s junitSuite) error {
+	out, err := xml.MarshalIndent(junitSuites{Suites: []junitSuite{s}}, "", "  ")
 	if err != nil {
 		return err
 	}

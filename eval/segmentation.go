@@ -7,10 +7,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
-	goruntime "runtime"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/mnconv/mnconv/ir"
 	"github.com/mnconv/mnconv/runtime"
@@ -255,82 +252,43 @@ func EvaluateSegmentation(ctx context.Context, model *ir.Graph, items []SegItem,
 	if err != nil {
 		return nil, err
 	}
-	nw := cfg.Workers
-	if nw <= 0 {
-		nw = goruntime.NumCPU()
-	}
-	nw = max(1, min(nw, len(items)))
-	workers := make([]*worker, nw)
-	for i := range workers {
-		if workers[i], err = c.newWorker(); err != nil {
-			return nil, err
-		}
-	}
 	type scored struct {
-		pred    []int
-		ph, pw  int
-		mask    []uint8
-		mh, mw  int
-		readErr error
+		pred   []int
+		ph, pw int
+		mask   []uint8
+		mh, mw int
 	}
 	res := make([]scored, len(items))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	var failOnce sync.Once
-	var failure error
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	start := time.Now()
-	for _, w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				r := &res[i]
-				img, err := c.load(Item{Path: items[i].Path, File: items[i].File})
-				if err == nil {
-					r.mask, r.mw, r.mh, err = ReadClassPNG(items[i].Mask)
-				}
-				if err != nil {
-					r.readErr = err
-					continue
-				}
-				if err := w.run(img); err != nil {
-					failOnce.Do(func() { failure = fmt.Errorf("eval: %s: %w", items[i].File, err) })
-					cancel()
-					continue
-				}
-				if r.pred, r.ph, r.pw, err = segClassMap(w.its[0].Output(0)); err != nil {
-					failOnce.Do(func() { failure = fmt.Errorf("eval: %w", err) })
-					cancel()
-				}
-			}
-		}()
+	st, err := c.loop(ctx, cfg, task{
+		n:    len(items),
+		path: func(i int) string { return items[i].Path },
+		name: func(i int) string { return items[i].File },
+		side: func(i int) (any, error) {
+			var r scored
+			var err error
+			r.mask, r.mw, r.mh, err = ReadClassPNG(items[i].Mask)
+			return r, err
+		},
+		score: func(w *worker, i int, d *decoded) error {
+			r := d.side.(scored)
+			var err error
+			r.pred, r.ph, r.pw, err = segClassMap(w.its[0].Output(0))
+			res[i] = r
+			return err
+		},
+	})
+	if err != nil {
+		return nil, err
 	}
-feed:
-	for i := range items {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
-	wg.Wait()
-	wall := time.Since(start)
-	if failure != nil {
-		return nil, failure
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("eval: %w", err)
-	}
+	wall := st.wall
+	nw := len(st.workers)
 	s := NewSegmentation(classes)
 	out := &SegResult{Classes: classes, Workers: nw, WallSeconds: wall.Seconds()}
 	for i, r := range res {
-		if r.readErr != nil {
-			out.Skipped = append(out.Skipped, Skipped{File: items[i].File, Error: r.readErr.Error()})
+		if err := st.readErr[i]; err != nil {
+			out.Skipped = append(out.Skipped, Skipped{File: items[i].File, Error: err.Error()})
 			if cfg.Warn != nil {
-				cfg.Warn(fmt.Sprintf("skipping unreadable image %s: %v", items[i].File, r.readErr))
+				cfg.Warn(fmt.Sprintf("skipping unreadable image %s: %v", items[i].File, err))
 			}
 			continue
 		}

@@ -13,33 +13,14 @@ import (
 // pixel counts, and detections as a list of Detection values. Detection is
 // the one type a detector's result takes, whether it comes from a graph
 // that ends in DetectionPostProcess (read here) or from raw SSD outputs
-// decoded elsewhere.
-
-// Box is a detection box in coordinates normalized to the model input
-// (0..1; a detector may place a box slightly outside).
-type Box struct {
-	YMin, XMin, YMax, XMax float64
-}
-
-// Pixels scales the box to a w x h image: x0, y0, x1, y1.
-func (b Box) Pixels(w, h int) (x0, y0, x1, y1 float64) {
-	return b.XMin * float64(w), b.YMin * float64(h), b.XMax * float64(w), b.YMax * float64(h)
-}
-
-// Detection is one detected object: a class index (0 = the first label;
-// no background column), its score and its box.
-type Detection struct {
-	Class int
-	Score float64
-	Box   Box
-}
+// decoded by DetSpec (detdecode.go); its Box is in pixels of the image.
 
 // PostProcessDetections reads the four outputs of TFLite's
 // DetectionPostProcess: boxes [1,D,4] (ymin, xmin, ymax, xmax), classes
 // [1,D], scores [1,D] and count [1]. It returns the first count detections
 // whose score is at least minScore, in the model's order (descending
-// score).
-func PostProcessDetections(boxes, classes, scores, count *runtime.Tensor, minScore float64) ([]Detection, error) {
+// score), with the normalized boxes scaled to a w x h image.
+func PostProcessDetections(boxes, classes, scores, count *runtime.Tensor, minScore float64, w, h int) ([]Detection, error) {
 	bs, cs, ss := boxes.Shape, classes.Shape, scores.Shape
 	if len(bs) != 3 || bs[0] != 1 || bs[2] != 4 || len(cs) != 2 || len(ss) != 2 || cs[1] != bs[1] || ss[1] != bs[1] || count.Len() != 1 {
 		return nil, fmt.Errorf("detection outputs boxes %v, classes %v, scores %v, count %v; want [1,D,4], [1,D], [1,D], [1]", bs, cs, ss, count.Shape)
@@ -59,8 +40,9 @@ func PostProcessDetections(boxes, classes, scores, count *runtime.Tensor, minSco
 		if math.IsNaN(c) || c < 0 || c > 1<<20 {
 			return nil, fmt.Errorf("detection %d has class %v", i, c)
 		}
+		fw, fh := float64(w), float64(h)
 		out = append(out, Detection{Class: int(c), Score: s, Box: Box{
-			YMin: boxes.Float(4 * i), XMin: boxes.Float(4*i + 1), YMax: boxes.Float(4*i + 2), XMax: boxes.Float(4*i + 3)}})
+			YMin: boxes.Float(4*i) * fh, XMin: boxes.Float(4*i+1) * fw, YMax: boxes.Float(4*i+2) * fh, XMax: boxes.Float(4*i+3) * fw}})
 	}
 	return out, nil
 }

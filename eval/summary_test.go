@@ -57,23 +57,19 @@ func TestPostProcessDetections(t *testing.T) {
 	classes := f32([]int{1, 3}, 4, 0, 9)
 	scores := f32([]int{1, 3}, 0.9, 0.3, 0.8)
 	count := f32([]int{1}, 2) // the third row is padding
-	got, err := PostProcessDetections(boxes, classes, scores, count, 0.25)
+	got, err := PostProcessDetections(boxes, classes, scores, count, 0.25, 200, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []Detection{
-		{Class: 4, Score: float64(float32(0.9)), Box: Box{YMin: float64(float32(0.1)), XMin: float64(float32(0.2)), YMax: float64(float32(0.5)), XMax: float64(float32(0.6))}},
-		{Class: 0, Score: float64(float32(0.3)), Box: Box{0, 0, 1, 1}},
+		{Class: 4, Score: float64(float32(0.9)), Box: Box{YMin: float64(float32(0.1)) * 100, XMin: float64(float32(0.2)) * 200, YMax: float64(float32(0.5)) * 100, XMax: float64(float32(0.6)) * 200}},
+		{Class: 0, Score: float64(float32(0.3)), Box: Box{0, 0, 200, 100}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
-	if got, _ := PostProcessDetections(boxes, classes, scores, count, 0.5); len(got) != 1 {
+	if got, _ := PostProcessDetections(boxes, classes, scores, count, 0.5, 200, 100); len(got) != 1 {
 		t.Errorf("--min-score 0.5 kept %d, want 1", len(got))
-	}
-	x0, y0, x1, y1 := want[0].Box.Pixels(200, 100)
-	if x0 != float64(float32(0.2))*200 || y1 != float64(float32(0.5))*100 || y0 <= 0 || x1 <= x0 {
-		t.Errorf("Pixels = %v %v %v %v", x0, y0, x1, y1)
 	}
 	bad := []struct {
 		name       string
@@ -86,7 +82,7 @@ func TestPostProcessDetections(t *testing.T) {
 		{"negative class", boxes, f32([]int{1, 3}, -1, 0, 0), scores, count, "class"},
 	}
 	for _, c := range bad {
-		if _, err := PostProcessDetections(c.b, c.c, c.s, c.n, 0); err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, err := PostProcessDetections(c.b, c.c, c.s, c.n, 0, 1, 1); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: err %v, want %q", c.name, err, c.want)
 		}
 	}

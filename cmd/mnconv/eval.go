@@ -76,11 +76,15 @@ named in a warning and skipped. Fewer readable images than --min-images
 (default 50: at one image per class-sized step a 50-image result moves in
 2-point steps, coarser than any useful --max-drop) is an error too; small
 test folders pass --min-images explicitly. Exit status: 0 success (gate
-passed), 1 gate failed, 2 usage or input error, 130 interrupted.`,
+passed), 1 gate failed, 2 usage or input error, 130 interrupted.
+
+` + detHelp,
 	Example: `  mnconv eval model.tflite --images imagenet/eval
   mnconv eval onnxzoo_mobilenetv2-12-int8.onnx --images imagenet/eval --preprocess torchvision
   mnconv eval int8.tflite --images imagenet/eval --baseline float.tflite --max-drop 1 --junit gate.xml
-  mnconv eval extractor.tflite head.tflite --images imagenet/eval --limit 100 --json`,
+  mnconv eval extractor.tflite head.tflite --images imagenet/eval --limit 100 --json
+  mnconv eval st_ssd.tflite --task detection --images coco/images --annotations coco/detection_labels.csv \
+    --labels coco/coco80_names.txt --box-coding corners --det-outputs 0,1,2`,
 	Args: withUsage(cobra.MinimumNArgs(1)),
 	RunE: func(cmd *cobra.Command, args []string) error {
 		err := evalMain(cmd, args)
@@ -111,7 +115,7 @@ func init() {
 	f.BoolVar(&tableWide, "wide", false, "print every table column at full width, whatever the terminal's width")
 	f.Float64Var(&evalFlags.maxMACs, "max-macs-ratio", 0, "gate: largest allowed ratio of the model's executed MACs per image to the baseline's (0: unchecked)")
 	f.Float64Var(&evalFlags.maxSize, "max-size-ratio", 0, "gate: largest allowed ratio of the model's weight bytes to the baseline's (0: unchecked)")
-	f.StringVar(&evalFlags.task, "task", "classification", "classification, or segmentation (--masks: per-class IoU, mIoU, pixel accuracy; see eval_seg.go)")
+	f.StringVar(&evalFlags.task, "task", "classification", "classification, segmentation (--masks: per-class IoU, mIoU, pixel accuracy) or detection (--annotations: per-class AP, mAP)")
 	f.StringVar(&evalFlags.masks, "masks", "", "segmentation: folder of PNG class masks (255 = ignore), named as the images")
 	f.IntVar(&evalFlags.classes, "classes", 21, "segmentation: number of classes (PASCAL VOC: 21)")
 	rootCmd.AddCommand(evalCmd)
@@ -158,12 +162,17 @@ func evalMain(cmd *cobra.Command, args []string) error {
 	if evalFlags.images == "" {
 		return evalUsage("--images DIR is required")
 	}
+	if err := checkTaskFlags(cmd); err != nil {
+		return err
+	}
 	switch evalFlags.task {
 	case "segmentation":
 		return evalSegMain(cmd, args)
+	case "detection":
+		return evalDetMain(cmd, args)
 	case "classification":
 	default:
-		return evalUsage("--task %q: classification or segmentation", evalFlags.task)
+		return evalUsage("--task %q: classification, segmentation or detection", evalFlags.task)
 	}
 	part, err := evalPartialSetup(cmd) // shard.go: eval --shard / --partial-out
 	if err != nil {

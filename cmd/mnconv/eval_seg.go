@@ -25,7 +25,7 @@ func evalSegMain(cmd *cobra.Command, args []string) error {
 		return evalUsage("--task segmentation takes one model (no chains)")
 	}
 	fl := cmd.Flags()
-	for _, name := range []string{"junit", "min-top1", "max-macs-ratio", "max-size-ratio", "count"} {
+	for _, name := range []string{"min-top1", "max-macs-ratio", "max-size-ratio", "count"} {
 		if fl.Changed(name) {
 			return evalUsage("--%s is not supported with --task segmentation", name)
 		}
@@ -33,6 +33,14 @@ func evalSegMain(cmd *cobra.Command, args []string) error {
 	gate := len(evalFlags.baseline) > 0
 	if gate != fl.Changed("max-drop") {
 		return evalUsage("--baseline and --max-drop go together")
+	}
+	if evalFlags.junit != "" {
+		if !gate {
+			return evalUsage("--junit needs --baseline")
+		}
+		if err := checkOutput("--junit", evalFlags.junit, ".xml"); err != nil {
+			return err
+		}
 	}
 	stderr := cmd.ErrOrStderr()
 	if err := evalFlags.prep.parse(stderr); err != nil {
@@ -81,11 +89,18 @@ func evalSegMain(cmd *cobra.Command, args []string) error {
 		return fmt.Errorf("baseline: %w", err)
 	}
 	evalSegPrint(out, "baseline", strings.Join(evalFlags.baseline, ","), base, names)
-	drop := 100 * (base.MIoU - res.MIoU)
-	fmt.Fprintf(out, "drop:      %.2f mIoU points (allowed %.2f)\n", drop, evalFlags.maxDrop)
-	if drop > evalFlags.maxDrop {
+	c := eval.MetricGate{Metric: "mIoU", MaxDrop: evalFlags.maxDrop}.Compare(res.MIoU, base.MIoU)
+	if evalFlags.junit != "" {
+		summary := fmt.Sprintf("model: n=%d miou=%.4f pixel_accuracy=%.4f\nbaseline: n=%d miou=%.4f pixel_accuracy=%.4f\ndrop=%.2f points\n",
+			res.N, res.MIoU, res.PixelAccuracy, base.N, base.MIoU, base.PixelAccuracy, c.Drop)
+		if err := c.WriteJUnit(evalFlags.junit, "mnconv eval gate", summary, res.WallSeconds+base.WallSeconds); err != nil {
+			return fmt.Errorf("eval: writing the JUnit report: %w", err)
+		}
+	}
+	fmt.Fprintf(out, "drop:      %.2f mIoU points (allowed %.2f)\n", c.Drop, evalFlags.maxDrop)
+	if !c.Pass {
 		fmt.Fprintln(out, "gate:      FAIL")
-		return &exitError{code: 1, err: fmt.Errorf("eval: mIoU gate failed: drop %.2f points > %.2f", drop, evalFlags.maxDrop)}
+		return &exitError{code: 1, err: fmt.Errorf("eval: mIoU gate failed: drop %.2f points > %.2f", c.Drop, evalFlags.maxDrop)}
 	}
 	fmt.Fprintln(out, "gate:      PASS")
 	return nil

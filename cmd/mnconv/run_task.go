@@ -241,11 +241,11 @@ func runSegmentation(w io.Writer, task runTask, g *ir.Graph, it *runtime.Interpr
 // --min-score, boxes in pixels of the image.
 func runDetection(w io.Writer, task runTask, g *ir.Graph, it *runtime.Interpreter, i int, img runImage, t preprocess.Target, names []string) error {
 	d := task.det
-	dets, err := eval.PostProcessDetections(it.Output(d[0]), it.Output(d[1]), it.Output(d[2]), it.Output(d[3]), runFlags.minScore)
+	pix, iw, ih := img.picture(t)
+	dets, err := eval.PostProcessDetections(it.Output(d[0]), it.Output(d[1]), it.Output(d[2]), it.Output(d[3]), runFlags.minScore, iw, ih)
 	if err != nil {
 		return fmt.Errorf("run: %s: %w", img.label, err)
 	}
-	pix, iw, ih := img.picture(t)
 	if runFlags.draw != "" {
 		if err := runDrawDetections(pix, iw, ih, dets, names); err != nil {
 			return err
@@ -254,7 +254,7 @@ func runDetection(w io.Writer, task runTask, g *ir.Graph, it *runtime.Interprete
 	if runFlags.json {
 		found := []runDetectionJSON{}
 		for _, det := range dets {
-			x0, y0, x1, y1 := det.Box.Pixels(iw, ih)
+			x0, y0, x1, y1 := det.Box.XMin, det.Box.YMin, det.Box.XMax, det.Box.YMax
 			found = append(found, runDetectionJSON{Class: det.Class, Label: runNameOrEmpty(names, det.Class), Score: det.Score, Box: [4]float64{round2(x0), round2(y0), round2(x1), round2(y1)}})
 		}
 		return runWriteTaskJSON(w, runTaskJSONLine{Index: i, Task: task.name, Width: iw, Height: ih, Detections: found}, img, g, it)
@@ -269,7 +269,7 @@ func runDetection(w io.Writer, task runTask, g *ir.Graph, it *runtime.Interprete
 	}
 	fmt.Fprintf(w, "  %-5s %-6s %-25s %s\n", "class", "score", "box x0,y0,x1,y1 (px)", "label")
 	for _, det := range dets {
-		x0, y0, x1, y1 := det.Box.Pixels(iw, ih)
+		x0, y0, x1, y1 := det.Box.XMin, det.Box.YMin, det.Box.XMax, det.Box.YMax
 		box := fmt.Sprintf("%.0f,%.0f,%.0f,%.0f", x0, y0, x1, y1)
 		fmt.Fprintf(w, "  %-5d %.3f  %-25s %s\n", det.Class, det.Score, box, runLabel(names, det.Class))
 	}
@@ -350,7 +350,7 @@ func runDrawDetections(pix []uint8, w, h int, dets []eval.Detection, names []str
 	}
 	boxes := make([]render.LabelledBox, 0, len(dets))
 	for _, d := range dets {
-		x0, y0, x1, y1 := d.Box.Pixels(w, h)
+		x0, y0, x1, y1 := d.Box.XMin, d.Box.YMin, d.Box.XMax, d.Box.YMax
 		boxes = append(boxes, render.LabelledBox{X0: x0, Y0: y0, X1: x1, Y1: y1, Color: render.DistinctColor(d.Class),
 			Label: fmt.Sprintf("%s %.2f", runLabel(names, d.Class), d.Score)})
 	}
