@@ -44,4 +44,14 @@
 // their integer type. ir Quantize and Dequantize nodes become QuantizeLinear
 // and DequantizeLinear. Node.Arith is not written: ONNX Runtime fuses the
 // QDQ groups into its own integer kernels.
+//
+// TFLite_Detection_PostProcess (ir.OpDetectionPostProcess) is written as
+// standard ops of the same opset (detection.go): box decoding in double
+// (Cast, Split, Div, Mul, Add, Exp), NonMaxSuppression on each anchor's
+// best class score (fast NMS, one class per detection) or per class then
+// TopK (regular NMS), Gather of boxes, classes and scores, zero-padded to
+// the four TFLite outputs. It gives TFLite's detections exactly, except
+// that a decoded box with ymin > ymax fails TFLite's node and not the ONNX
+// graph; fast NMS with several classes per detection is refused. The
+// importer does not read this form back into one node.
 package onnx
