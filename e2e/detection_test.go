@@ -458,3 +458,38 @@ func TestDetectionPostProcessQDQInORT(t *testing.T) {
 		})
 	}
 }
+
+// TestDetectionUnusedSlotsInTFLite: with a score threshold that leaves
+// slots empty, TFLite writes zeros past the count (boxes, classes and
+// scores), as our kernel and the ONNX export do.
+func TestDetectionUnusedSlotsInTFLite(t *testing.T) {
+	refrt.Need(t, refrt.TFLite)
+	g, err := importers.Load(testutil.Shared(t, petsSSD), importers.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := g.Nodes[len(g.Nodes)-1]
+	a := last.Attrs.(*ir.DetectionPostProcessAttrs)
+	a.ScoreThreshold = 0.5
+	path := write(t, g, t.TempDir(), "pets_threshold.tflite", exporters.Options{})
+	inputs := ssdTensors(t, g, ssdPixels(t))
+	ours := detections(t, g, inputs)
+	theirs := referenceAll(t, refrt.TFLite, path, inputs)
+	for s := range inputs {
+		n := int(theirs[s][3][0])
+		if n >= 10 || float32(n) != ours[s][3][0] {
+			t.Fatalf("%s: TFLite %d detections, ours %v; want the same, fewer than 10", ssdInputs[s], n, ours[s][3][0])
+		}
+		for o, per := range []int{4, 1, 1} {
+			for i := n * per; i < len(theirs[s][o]); i++ {
+				if theirs[s][o][i] != 0 || ours[s][o][i] != 0 {
+					t.Errorf("%s: output %d [%d] past the count: TFLite %v, ours %v", ssdInputs[s], o, i, theirs[s][o][i], ours[s][o][i])
+				}
+			}
+		}
+		if theirs[s][1][0] != ours[s][1][0] {
+			t.Errorf("%s: best class %v, TFLite %v", ssdInputs[s], ours[s][1][0], theirs[s][1][0])
+		}
+		t.Logf("%s: %d detection(s), slots %d..9 zero in TFLite and ours", ssdInputs[s], n, n)
+	}
+}
