@@ -51,8 +51,28 @@ type Report struct {
 	Excluded  []string          `json:"excluded,omitempty"`
 	// OutputSQNR is the SQNR of the model's first output against the float
 	// model's; Top1Agree the fraction of images whose top-1 is the same.
+	// For a detector (Detector set) they are measured where the integer
+	// graph ends: OutputSQNR is the lowest SQNR of the quantized tensors
+	// that feed the float post-processing node, Top1Agree the fraction of
+	// images whose best detection has the same class.
 	OutputSQNR float64 `json:"output_sqnr_db"`
 	Top1Agree  float64 `json:"top1_agreement"`
+	Detector   bool    `json:"detector,omitempty"`
+}
+
+// detectorTail is the node that computes the first output of g when it has
+// several outputs (a post-processing op such as TFLite_Detection_PostProcess,
+// which the quantizer keeps float): its second output holds the classes of
+// the detections, best first. It is nil for other graphs.
+func detectorTail(g *ir.Graph) *ir.Node {
+	if len(g.Outputs) < 2 {
+		return nil
+	}
+	n := g.Producers()[g.Outputs[0]]
+	if n == nil || len(n.Outputs) < 2 || n.Outputs[0] != g.Outputs[0] || len(g.Outputs) < 2 || g.Outputs[1] != n.Outputs[1] {
+		return nil
+	}
+	return n
 }
 
 type acc struct{ ff, ee, fq, qq float64 }
@@ -111,6 +131,7 @@ func Compare(floatG *ir.Graph, res *Result, method Method, inputs []*rt.Tensor) 
 			measure(t, outs[i])
 		}
 	}
+	tail := detectorTail(floatG)
 	isolated := isolatedNodes(res)
 	iso := map[*ir.Tensor]*acc{}
 	var out acc
@@ -124,6 +145,9 @@ func Compare(floatG *ir.Graph, res *Result, method Method, inputs []*rt.Tensor) 
 			return nil, err
 		}
 		fo := append([]float32(nil), fi.Output(0).F32...)
+		if tail != nil {
+			fo = append(fo[:0], fi.Output(1).F32...)
+		}
 		if err := isolate(isolated, res, saved, iso); err != nil {
 			return nil, err
 		}
@@ -142,6 +166,13 @@ func Compare(floatG *ir.Graph, res *Result, method Method, inputs []*rt.Tensor) 
 		if q := res.Graph.Outputs[0]; q.DType != ir.Float32 {
 			qo = qi.Output(0).Dequantized(q.Quant)
 		}
+		if tail != nil {
+			// the class of the best detection
+			if qc := qi.Output(1).F32; len(qc) > 0 && len(fo) > 0 && qc[0] == fo[0] {
+				agree++
+			}
+			continue
+		}
 		if len(qo) == len(fo) {
 			out.add(fo, qo)
 			if argmax(fo) == argmax(qo) {
@@ -151,7 +182,15 @@ func Compare(floatG *ir.Graph, res *Result, method Method, inputs []*rt.Tensor) 
 	}
 	prod := floatG.Producers()
 	rep := &Report{Images: len(inputs), Method: method.String(), FloatOps: res.Float, Excluded: res.Excluded,
-		OutputSQNR: out.sqnr()}
+		OutputSQNR: out.sqnr(), Detector: tail != nil}
+	if tail != nil {
+		rep.OutputSQNR = math.Inf(1)
+		for _, t := range tail.Inputs {
+			if a := accs[floatOf[t]]; t != nil && a != nil {
+				rep.OutputSQNR = min(rep.OutputSQNR, a.sqnr())
+			}
+		}
+	}
 	if len(inputs) > 0 {
 		rep.Top1Agree = float64(agree) / float64(len(inputs))
 	}
@@ -227,6 +266,10 @@ func QuantizeTensor(x *rt.Tensor, dt ir.DType, q *ir.Quant) *rt.Tensor {
 // Headline is the one-line summary: output SQNR and top-1 agreement against
 // the float model.
 func (r *Report) Headline() string {
+	if r.Detector {
+		return fmt.Sprintf("int8 vs float on %d calibration images: SQNR %.2f dB at the post-processing's inputs (the lowest), best detection's class agreement %.1f%%",
+			r.Images, r.OutputSQNR, 100*r.Top1Agree)
+	}
 	return fmt.Sprintf("int8 vs float on %d calibration images: output SQNR %.2f dB, top-1 agreement %.1f%%",
 		r.Images, r.OutputSQNR, 100*r.Top1Agree)
 }

@@ -111,6 +111,8 @@ func (q *quantizer) node(n *ir.Node) error {
 		return q.plain(n)
 	case n.Op.Has(ir.IndexOutput):
 		return q.indices(n)
+	case len(n.Outputs) > 1:
+		return q.floatOutputs(n, "several outputs, none with an integer form (TFLite's converter keeps TFLite_Detection_PostProcess so)")
 	}
 	return q.island(n, "no integer kernel for this form")
 }
@@ -319,6 +321,41 @@ func quantizeWeightsU8(w *ir.Tensor, name string) *ir.Tensor {
 		data[i] = uint8(min(max(x, 0), 255))
 	}
 	return &ir.Tensor{Name: name, DType: ir.Uint8, Shape: clone(w.Shape), Quant: &ir.Quant{Scale: []float32{s}, ZeroPoint: []int64{zp}}, Data: &ir.Data{U8: data}}
+}
+
+// floatOutputs keeps a node of several outputs in float, outputs included:
+//
+//	Op(x_q, ...) -> (y1, y2, ...)  =>  Op(Dequantize(x_q), ...) -> (y1, y2, ...) float
+//
+// as TFLite's converter leaves TFLite_Detection_PostProcess after a
+// DEQUANTIZE. A quantized reader of an output gets a Quantize of it
+// (activation); a graph output stays float.
+func (q *quantizer) floatOutputs(n *ir.Node, why string) error {
+	if q.cfg.Warn != nil {
+		q.cfg.Warn(fmt.Sprintf("node %q (%s) stays float: %s", n.Name, n.Op, why))
+	}
+	q.res.Float = append(q.res.Float, fmt.Sprintf("%s (%s): %s", n.Name, n.Op, why))
+	ins := make([]*ir.Tensor, len(n.Inputs))
+	for i, t := range n.Inputs {
+		if t == nil || t.IsConst() {
+			ins[i] = t
+			continue
+		}
+		qt := q.qt[t]
+		if qt == nil {
+			return n.Errorf("input %q has no quantized form", t.Name)
+		}
+		ins[i] = q.dequantized(t, qt)
+	}
+	c := copyNode(n, ins, nil)
+	c.Outputs = make([]*ir.Tensor, len(n.Outputs))
+	for i, out := range n.Outputs {
+		f := &ir.Tensor{Name: out.Name, DType: out.DType, Shape: clone(out.Shape)}
+		q.qt[out] = f
+		c.Outputs[i] = f
+	}
+	q.out.Nodes = append(q.out.Nodes, c)
+	return nil
 }
 
 // island keeps n in float: Dequantize its quantized inputs, run it in float,

@@ -50,4 +50,14 @@
 // (version 1) QGemm, QLinearAdd, QLinearMul, QLinearGlobalAveragePool,
 // QLinearSigmoid and QLinearSoftmax on the integers, data movement on the
 // integers, and the rest as QDQ (qoperator.go lists the rules).
+//
+// TFLite_Detection_PostProcess (ir.OpDetectionPostProcess) is written as
+// standard ops of the same opset (detection.go): box decoding in double
+// (Cast, Split, Div, Mul, Add, Exp), NonMaxSuppression on each anchor's
+// best class score (fast NMS, one class per detection) or per class then
+// TopK (regular NMS), Gather of boxes, classes and scores, zero-padded to
+// the four TFLite outputs. It gives TFLite's detections exactly, except
+// that a decoded box with ymin > ymax fails TFLite's node and not the ONNX
+// graph; fast NMS with several classes per detection is refused. The
+// importer does not read this form back into one node.
 package onnx

@@ -65,6 +65,8 @@ func (w *writer) lower(n *ir.Node) error {
 		err = w.argMax(n)
 	case ir.OpResize:
 		err = w.resize(n)
+	case ir.OpDetectionPostProcess:
+		err = w.detectionPostProcess(n)
 	default:
 		err = fmt.Errorf("op %v has no ONNX translation", n.Op)
 	}
