@@ -76,6 +76,24 @@ func (q *Quant) Clone() *Quant {
 	return &Quant{Scale: append([]float32(nil), q.Scale...), ZeroPoint: append([]int64(nil), q.ZeroPoint...), Axis: q.Axis}
 }
 
+// Equal reports whether q and o map stored values to the same real ones
+// (nil equals only nil; absent zero points are zeros; the axis counts only
+// when per-axis).
+func (q *Quant) Equal(o *Quant) bool {
+	if q == nil || o == nil {
+		return q == o
+	}
+	if len(q.Scale) != len(o.Scale) || (q.PerAxis() && q.Axis != o.Axis) {
+		return false
+	}
+	for c := range q.Scale {
+		if q.Scale[c] != o.Scale[c] || q.ZP(c) != o.ZP(c) {
+			return false
+		}
+	}
+	return true
+}
+
 // ZP returns the zero point for channel c (per-tensor quant ignores c).
 func (q *Quant) ZP(c int) int64 {
 	if len(q.ZeroPoint) == 0 {

@@ -44,7 +44,7 @@ var foldConstNode = rule[constFold]{
 			some = true
 		}
 		for _, t := range n.Outputs {
-			if t == nil || c.isOut[t] || t.Len() > maxFoldElements {
+			if t == nil || c.isOut[t] || t.Len() > maxFoldElements || dequantizedOutput(c, t) {
 				return constFold{}, false
 			}
 		}
@@ -64,6 +64,21 @@ var foldConstNode = rule[constFold]{
 		}
 		return nil
 	},
+}
+
+// dequantizedOutput reports whether a Dequantize that writes a graph output
+// reads t. Such a t stays computed: TFLite's XNNPACK delegate takes a
+// DEQUANTIZE of a constant for weights to unpack when it builds its
+// runtime, and then fails to set it up ("failed to setup XNNPACK runtime")
+// where the unpacked tensor is a graph output, as the ST SSD's anchors
+// (Dequantize(Concat(Reshape(anchors), ...))) would be.
+func dequantizedOutput(c *rewriter, t *ir.Tensor) bool {
+	for _, r := range c.cons[t] {
+		if r.Op == ir.OpDequantize && c.isOut[r.Out()] {
+			return true
+		}
+	}
+	return false
 }
 
 // foldableOps is every op except Quantize and Dequantize.

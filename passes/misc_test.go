@@ -36,6 +36,27 @@ func TestFoldConstants(t *testing.T) {
 	golden(t, "fold_constants", after)
 }
 
+// TestFoldConstantsKeepsDequantizedOutput: a constant that a Dequantize
+// writing a graph output would read stays computed (TFLite's XNNPACK
+// delegate cannot set up a DEQUANTIZE of a constant as a graph output: the
+// ST SSD's anchors); elsewhere the same chain folds.
+func TestFoldConstantsKeepsDequantizedOutput(t *testing.T) {
+	b := newBuilder(t, "anchors")
+	x := b.input("x", 1, 4, 4, 3)
+	q := &ir.Quant{Scale: []float32{0.5}, ZeroPoint: []int64{0}}
+	anchors := &ir.Tensor{Name: "anchors", DType: ir.Int8, Shape: []int{1, 2, 2, 4}, Quant: q, Data: &ir.Data{I8: make([]int8, 16)}}
+	flat := func(name string) *ir.Tensor {
+		return b.nodeOut(ir.OpReshape, name, nil, &ir.Tensor{Name: name, DType: ir.Int8, Shape: []int{1, 4, 4}, Quant: q}, anchors)
+	}
+	out := b.node(ir.OpDequantize, "out", nil, flat("flat_out"))
+	inner := b.node(ir.OpAdd, "sum", &ir.BinaryAttrs{}, b.node(ir.OpDequantize, "inner", nil, flat("flat_inner")), b.weights("k", 4))
+	g := b.build(b.conv("conv", x, 2, 1, 1), out, inner)
+	after, _ := runPasses(t, g, FoldConstants)
+	if got := ops(after); got != "Reshape Dequantize Dequantize Add Conv" {
+		t.Errorf("ops %q, want the graph output's Reshape kept, the other folded", got)
+	}
+}
+
 func TestRemoveIdentity(t *testing.T) {
 	tests := []struct {
 		name  string

@@ -274,8 +274,8 @@ func emulateXNNPACKRequantize(t *testing.T) {
 	t.Cleanup(func() { tables[Quantized][ir.OpQuantize] = old })
 }
 
-// emulateXNNPACKResize replaces, for the rest of the test, the uint8
-// linear Resize with XNNPACK's (u8 ibilinear): 11-bit weights a =
+// emulateXNNPACKResize replaces, for the rest of the test, the 8-bit
+// linear Resize with XNNPACK's (u8 and s8 ibilinear): 11-bit weights a =
 // lrintf(frac * 2048) from float32 source coordinates (top = trunc(src),
 // bottom = min(top+1, in-1)); t = (tl << 11) + (tr-tl)*a_x, b likewise,
 // y = ((t << 11) + (b-t)*a_y + 2^21) >> 22: the bilinear value rounded,
@@ -284,7 +284,7 @@ func emulateXNNPACKResize(t *testing.T) {
 	old := tables[Quantized][ir.OpResize]
 	tables[Quantized][ir.OpResize] = func(n *ir.Node) (Kernel, error) {
 		a := n.Attrs.(*ir.ResizeAttrs)
-		if n.Inputs[0].DType != ir.Uint8 || a.Mode != ir.ResizeLinear {
+		if !n.Inputs[0].DType.IsQuantized() || a.Mode != ir.ResizeLinear {
 			return old(n)
 		}
 		x := n.Inputs[0]
@@ -313,7 +313,18 @@ type xnnpackResizeKernel struct {
 }
 
 func (k *xnnpackResizeKernel) Eval(in, out []*Tensor) error {
-	g, x, y := k.g, in[0].U8, out[0].U8
+	if in[0].DType == ir.Int8 {
+		resizeXNNPACK(k, in[0].I8, out[0].I8)
+	} else {
+		resizeXNNPACK(k, in[0].U8, out[0].U8)
+	}
+	return nil
+}
+
+// resizeXNNPACK is the ibilinear microkernel on uint8 or int8 (the shift
+// right is arithmetic, as XNNPACK's s8 kernel's).
+func resizeXNNPACK[T int8 | uint8](k *xnnpackResizeKernel, x, y []T) {
+	g := k.g
 	o := 0
 	for b := range g.batch {
 		for i := range g.outH {
@@ -324,13 +335,12 @@ func (k *xnnpackResizeKernel) Eval(in, out []*Tensor) error {
 				for c := range g.c {
 					top := int32(tl[c])<<11 + (int32(tr[c])-int32(tl[c]))*k.ax[j]
 					bot := int32(bl[c])<<11 + (int32(br[c])-int32(bl[c]))*k.ax[j]
-					y[o+c] = uint8((top<<11 + (bot-top)*k.ay[i] + 1<<21) >> 22)
+					y[o+c] = T((top<<11 + (bot-top)*k.ay[i] + 1<<21) >> 22)
 				}
 				o += g.c
 			}
 		}
 	}
-	return nil
 }
 
 type xnnpackConvertKernel struct{ m, bias int32 }

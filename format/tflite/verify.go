@@ -167,6 +167,13 @@ var (
 			scalar("new_height", 0, 4), scalar("new_width", 1, 4), scalar("align_corners", 2, 1), scalar("half_pixel_centers", 3, 1)}},
 		tflitefb.BuiltinOptionsResizeNearestNeighborOptions: {name: "ResizeNearestNeighborOptions", fields: []fieldSpec{
 			scalar("align_corners", 0, 1), scalar("half_pixel_centers", 1, 1)}},
+		// The shape computations folded at import (importers/tflite fold.go).
+		tflitefb.BuiltinOptionsStridedSliceOptions: {name: "StridedSliceOptions", fields: []fieldSpec{
+			scalar("begin_mask", 0, 4), scalar("end_mask", 1, 4), scalar("ellipsis_mask", 2, 4),
+			scalar("new_axis_mask", 3, 4), scalar("shrink_axis_mask", 4, 4), scalar("offset", 5, 1)}},
+		tflitefb.BuiltinOptionsTileOptions:  emptySpec("TileOptions"),
+		tflitefb.BuiltinOptionsShapeOptions: {name: "ShapeOptions", fields: []fieldSpec{scalar("out_type", 0, 1)}},
+		tflitefb.BuiltinOptionsPackOptions:  {name: "PackOptions", fields: []fieldSpec{scalar("values_count", 0, 4), scalar("axis", 1, 4)}},
 	}
 	operatorSpec = &tableSpec{name: "Operator", fields: []fieldSpec{
 		scalar("opcode_index", 0, 4),

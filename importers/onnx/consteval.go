@@ -321,7 +321,7 @@ func opGather(im *importer, n *node) error {
 	if err := im.spend(int64(len(idx)) * int64(data.dtype().Size())); err != nil {
 		return err
 	}
-	c := &ir.Tensor{Name: n.p.Output[0], DType: data.dtype(), Shape: outShape, Data: take(data.t.Data, data.dtype(), idx)}
+	c := &ir.Tensor{Name: n.p.Output[0], DType: data.dtype(), Shape: outShape, Data: data.t.Data.Take(idx)}
 	im.set(n, 0, value{t: c})
 	return nil
 }

@@ -193,28 +193,3 @@ func (im *importer) transposeConst(c *ir.Tensor, view, perm []int, name string) 
 		Data:  onnxfmt.TransposeData(c.Data, c.DType, view, perm),
 	}, nil
 }
-
-// take returns the elements of d at idx, in order.
-func take(d *ir.Data, dt ir.DType, idx []int) *ir.Data {
-	switch dt {
-	case ir.Float32:
-		return &ir.Data{F32: takeSlice(d.F32, idx)}
-	case ir.Int8:
-		return &ir.Data{I8: takeSlice(d.I8, idx)}
-	case ir.Uint8:
-		return &ir.Data{U8: takeSlice(d.U8, idx)}
-	case ir.Int32:
-		return &ir.Data{I32: takeSlice(d.I32, idx)}
-	case ir.Int64:
-		return &ir.Data{I64: takeSlice(d.I64, idx)}
-	}
-	return &ir.Data{}
-}
-
-func takeSlice[T any](src []T, idx []int) []T {
-	out := make([]T, len(idx))
-	for j, i := range idx {
-		out[j] = src[i]
-	}
-	return out
-}

@@ -23,9 +23,13 @@ const (
 	BuiltinOptionsReducerOptions               BuiltinOptions = 27
 	BuiltinOptionsSubOptions                   BuiltinOptions = 28
 	BuiltinOptionsSqueezeOptions               BuiltinOptions = 30
+	BuiltinOptionsStridedSliceOptions          BuiltinOptions = 32
 	BuiltinOptionsDequantizeOptions            BuiltinOptions = 38
 	BuiltinOptionsArgMaxOptions                BuiltinOptions = 40
+	BuiltinOptionsTileOptions                  BuiltinOptions = 41
 	BuiltinOptionsPadV2Options                 BuiltinOptions = 43
+	BuiltinOptionsShapeOptions                 BuiltinOptions = 55
+	BuiltinOptionsPackOptions                  BuiltinOptions = 59
 	BuiltinOptionsResizeNearestNeighborOptions BuiltinOptions = 74
 	BuiltinOptionsQuantizeOptions              BuiltinOptions = 89
 	BuiltinOptionsHardSwishOptions             BuiltinOptions = 91
@@ -48,9 +52,13 @@ var EnumNamesBuiltinOptions = map[BuiltinOptions]string{
 	BuiltinOptionsReducerOptions:               "ReducerOptions",
 	BuiltinOptionsSubOptions:                   "SubOptions",
 	BuiltinOptionsSqueezeOptions:               "SqueezeOptions",
+	BuiltinOptionsStridedSliceOptions:          "StridedSliceOptions",
 	BuiltinOptionsDequantizeOptions:            "DequantizeOptions",
 	BuiltinOptionsArgMaxOptions:                "ArgMaxOptions",
+	BuiltinOptionsTileOptions:                  "TileOptions",
 	BuiltinOptionsPadV2Options:                 "PadV2Options",
+	BuiltinOptionsShapeOptions:                 "ShapeOptions",
+	BuiltinOptionsPackOptions:                  "PackOptions",
 	BuiltinOptionsResizeNearestNeighborOptions: "ResizeNearestNeighborOptions",
 	BuiltinOptionsQuantizeOptions:              "QuantizeOptions",
 	BuiltinOptionsHardSwishOptions:             "HardSwishOptions",
@@ -73,9 +81,13 @@ var EnumValuesBuiltinOptions = map[string]BuiltinOptions{
 	"ReducerOptions":               BuiltinOptionsReducerOptions,
 	"SubOptions":                   BuiltinOptionsSubOptions,
 	"SqueezeOptions":               BuiltinOptionsSqueezeOptions,
+	"StridedSliceOptions":          BuiltinOptionsStridedSliceOptions,
 	"DequantizeOptions":            BuiltinOptionsDequantizeOptions,
 	"ArgMaxOptions":                BuiltinOptionsArgMaxOptions,
+	"TileOptions":                  BuiltinOptionsTileOptions,
 	"PadV2Options":                 BuiltinOptionsPadV2Options,
+	"ShapeOptions":                 BuiltinOptionsShapeOptions,
+	"PackOptions":                  BuiltinOptionsPackOptions,
 	"ResizeNearestNeighborOptions": BuiltinOptionsResizeNearestNeighborOptions,
 	"QuantizeOptions":              BuiltinOptionsQuantizeOptions,
 	"HardSwishOptions":             BuiltinOptionsHardSwishOptions,

@@ -358,3 +358,58 @@ func Concat(axis int32) Options {
 		return fb.ConcatenationOptionsEnd(b)
 	}
 }
+
+// StridedSlice writes StridedSliceOptions.
+func StridedSlice(beginMask, endMask, ellipsisMask, newAxisMask, shrinkMask int32, offset bool) Options {
+	return func(b *flatbuffers.Builder) flatbuffers.UOffsetT {
+		fb.StridedSliceOptionsStart(b)
+		fb.StridedSliceOptionsAddBeginMask(b, beginMask)
+		fb.StridedSliceOptionsAddEndMask(b, endMask)
+		fb.StridedSliceOptionsAddEllipsisMask(b, ellipsisMask)
+		fb.StridedSliceOptionsAddNewAxisMask(b, newAxisMask)
+		fb.StridedSliceOptionsAddShrinkAxisMask(b, shrinkMask)
+		fb.StridedSliceOptionsAddOffset(b, offset)
+		return fb.StridedSliceOptionsEnd(b)
+	}
+}
+
+// Pack writes PackOptions.
+func Pack(count, axis int32) Options {
+	return func(b *flatbuffers.Builder) flatbuffers.UOffsetT {
+		fb.PackOptionsStart(b)
+		fb.PackOptionsAddValuesCount(b, count)
+		fb.PackOptionsAddAxis(b, axis)
+		return fb.PackOptionsEnd(b)
+	}
+}
+
+// Shape writes ShapeOptions.
+func Shape(outType fb.TensorType) Options {
+	return func(b *flatbuffers.Builder) flatbuffers.UOffsetT {
+		fb.ShapeOptionsStart(b)
+		fb.ShapeOptionsAddOutType(b, outType)
+		return fb.ShapeOptionsEnd(b)
+	}
+}
+
+// UnsupportedModel is x f32 [1,4] -> FULLY_CONNECTED (w [2,4]) -> TANH ->
+// y [1,2]: a model with one op mnconv does not translate (TANH), for the
+// tests of lenient imports and of the verbs that list or refuse such ops.
+func UnsupportedModel() *Model {
+	f := fb.TensorTypeFLOAT32
+	return &Model{
+		Tensors: []Tensor{
+			{Name: "x", Type: f, Shape: []int32{1, 4}},
+			{Name: "w", Type: f, Shape: []int32{2, 4}, Data: F32(1, 2, 3, 4, -1, -2, -3, -4)},
+			{Name: "h", Type: f, Shape: []int32{1, 2}},
+			{Name: "y", Type: f, Shape: []int32{1, 2}},
+		},
+		Inputs:  []int32{0},
+		Outputs: []int32{3},
+		Ops: []Op{
+			{Code: fb.BuiltinOperatorFULLY_CONNECTED, Inputs: []int32{0, 1}, Outputs: []int32{2},
+				OptType: fb.BuiltinOptionsFullyConnectedOptions, Opts: FullyConnected(false)},
+			{Code: fb.BuiltinOperatorTANH, Inputs: []int32{2}, Outputs: []int32{3}},
+		},
+	}
+}
