@@ -111,10 +111,12 @@ it did not help per-tensor MobileNetV2 either).
 
 --scale-search picks each depthwise conv's per-tensor weight scale (clipping
 the widest channels) to minimise the layer's output error on the calibration
-images; on by default with --per-tensor, one report line per layer. With bias
-correction it brings per-tensor MobileNetV2 to float accuracy on held-out
-calibration images. --round-weights also chooses each depthwise weight's
-rounding (up or down) the same way (off: it did not help on top).`,
+images; --round-weights then chooses each depthwise weight's rounding (up or
+down) the same way. Both are on by default with --per-tensor (one report line
+per layer; --scale-search=false, --round-weights=false turn them off). With
+bias correction they bring per-tensor MobileNetV2 within a point of float
+(eval/ top-1, 100 calibration images: tf2 PTQ deq. 90.25 -> 90.00, coral v2
+deq. 88.25 -> 89.00).`,
 	Example: `  mnconv quantize float.tflite int8.tflite --calib imagenet/calib
   mnconv quantize float.onnx int8.onnx --calib imagenet/calib --calib-count 100 --method percentile
   mnconv quantize mobilenet_v2.onnx int8.tflite --calib imagenet/calib --preprocess torchvision --io int8
@@ -156,7 +158,7 @@ func init() {
 	f.BoolVar(&quantFlags.biasCorr, "bias-correction", false, "empirical bias correction on the calibration images (default: on with --per-tensor)")
 	f.BoolVar(&quantFlags.eqBounded, "equalize-bounded", false, "--equalize also pairs after a ReLU6, channel by channel within what keeps the ReLU6 a ReLU on the calibration images")
 	f.BoolVar(&quantFlags.scaleSearch, "scale-search", false, "per-tensor depthwise weight scale chosen for the least output error on the calibration images (default: on with --per-tensor)")
-	f.BoolVar(&quantFlags.roundW, "round-weights", false, "choose each depthwise weight's rounding for the least output error on the calibration images")
+	f.BoolVar(&quantFlags.roundW, "round-weights", false, "choose each depthwise weight's rounding for the least output error on the calibration images (default: on with --per-tensor)")
 	rootCmd.AddCommand(quantizeCmd)
 }
 
@@ -257,7 +259,11 @@ func runQuantize(cmd *cobra.Command, args []string) error {
 	if !cmd.Flags().Changed("scale-search") {
 		scaleSearch = quantFlags.perTensor && quantFlags.calib != ""
 	}
-	if (scaleSearch || quantFlags.roundW || quantFlags.eqBounded) && quantFlags.calib == "" {
+	roundW := quantFlags.roundW
+	if !cmd.Flags().Changed("round-weights") {
+		roundW = quantFlags.perTensor && quantFlags.calib != ""
+	}
+	if (scaleSearch || roundW || quantFlags.eqBounded) && quantFlags.calib == "" {
 		return usageErrorf("--scale-search, --round-weights and --equalize-bounded need --calib (the calibration images)")
 	}
 	if quantFlags.eqBounded && quantFlags.eqReLU6 {
@@ -283,7 +289,7 @@ func runQuantize(cmd *cobra.Command, args []string) error {
 		StatsOnly: sh.statsOut != "",
 		Configs: []quantize.Config{{Method: method, Percentile: quantFlags.percentile,
 			PerTensor: quantFlags.perTensor, ReduceRange: quantFlags.reduceRange, Activations: act, IO: iot, Exclude: quantFlags.exclude, BiasCorrection: biasCorr && sh.statsOut == "",
-			ScaleSearch: scaleSearch && sh.statsOut == "", Rounding: quantFlags.roundW && sh.statsOut == "", Warn: warn}},
+			ScaleSearch: scaleSearch && sh.statsOut == "", Rounding: roundW && sh.statsOut == "", Warn: warn}},
 	}
 	if equalize {
 		p.Equalize = &quantize.EqualizeOptions{ReplaceReLU6: quantFlags.eqReLU6, Bounded: quantFlags.eqBounded}

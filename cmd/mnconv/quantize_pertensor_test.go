@@ -14,8 +14,8 @@ import (
 )
 
 // TestQuantizePerTensorDefaults: --per-tensor turns on depthwise scale
-// search and bias correction, with a report line per searched layer;
-// --scale-search=false turns the search off; --equalize-bounded reports a
+// search, rounding and bias correction, with a report line per searched
+// layer; --scale-search=false --round-weights=false turn them off; --equalize-bounded reports a
 // line per pair; the data-aware options refuse to run without --calib.
 func TestQuantizePerTensorDefaults(t *testing.T) {
 	images := writeCalibImages(t, 4)
@@ -53,11 +53,11 @@ func TestQuantizePerTensorDefaults(t *testing.T) {
 			t.Errorf("no %q in:\n%s", want, out)
 		}
 	}
-	if lines != 17 || !strings.Contains(out, "output SQNR") {
+	if lines != 17 || strings.Count(out, "rounding optimised, output SQNR") != 17 {
 		t.Errorf("%d per-layer lines, want 17:\n%s", lines, out)
 	}
 
-	out, err = execCLI(t, cmds, append(base, "--scale-search=false", "--equalize-bounded")...)
+	out, err = execCLI(t, cmds, append(base, "--scale-search=false", "--round-weights=false", "--equalize-bounded")...)
 	if err != nil {
 		t.Fatalf("--scale-search=false --equalize-bounded: %v\n%s", err, out)
 	}
