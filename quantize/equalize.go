@@ -20,13 +20,29 @@ import (
 // positively scale-equivariant (none, ReLU). ReLU6 is not (clip(x/s, 0, 6) is
 // not clip(x, 0, 6)/s): such pairs are refused, or, with ReplaceReLU6, the
 // ReLU6 becomes a ReLU first as the paper does for MobileNetV2 (the float
-// model changes; measure it).
+// model changes; measure it), or, with PreActMax (measured on calibration
+// images), they are equalized channel by channel within what keeps the
+// ReLU6 a ReLU on the data seen:
+//
+//	m_i = max over the images of channel i before the ReLU6
+//	m_i > 6 (the channel reaches the bound):  s_i = 1
+//	m_i <= 6:                                 s_i >= m_i / 6
+//
+// so clip(x/s_i, 0, 6) = relu(x)/s_i = clip(x, 0, 6)/s_i wherever x <= m_i.
 
 // EqualizeOptions tune Equalize.
 type EqualizeOptions struct {
 	// ReplaceReLU6 turns a first conv's ReLU6 into a ReLU so the pair can be
 	// equalized; without it such pairs are refused.
 	ReplaceReLU6 bool
+	// PreActMax, when set, holds for convs with a fused ReLU6 the largest
+	// value each output channel reaches before the activation on the
+	// calibration images (PreActivationMax). Pairs after such a ReLU6 are
+	// then equalized within the bounds above instead of refused.
+	PreActMax map[*ir.Node][]float64
+	// Bounded asks Pipeline to measure PreActMax on the calibration images
+	// before equalizing.
+	Bounded bool
 	// Sweeps bounds the passes over all pairs (a depthwise conv is the
 	// second of one pair and the first of the next: they converge together);
 	// 0 means 20.
@@ -36,10 +52,14 @@ type EqualizeOptions struct {
 // EqualizedPair is one conv -> conv pair Equalize rescaled: the spread
 // (largest / mean per-channel weight range) of each conv before and after.
 type EqualizedPair struct {
-	First, Second               string
-	Channels                    int
-	Act                         ir.Activation // between them, after any ReLU6 -> ReLU
-	ReplacedReLU6               bool
+	First, Second string
+	Channels      int
+	Act           ir.Activation // between them, after any ReLU6 -> ReLU
+	ReplacedReLU6 bool
+	// Held counts the channels kept at scale 1 because they reach the
+	// ReLU6 bound (with PreActMax); Bounded those whose scale the bound
+	// limited at least once.
+	Held, Bounded               int
 	Spread1Before, Spread1After float64
 	Spread2Before, Spread2After float64
 }
@@ -49,6 +69,9 @@ func (p EqualizedPair) String() string {
 	r6 := ""
 	if p.ReplacedReLU6 {
 		r6 = " (ReLU6 -> ReLU)"
+	}
+	if p.Act == ir.ActRelu6 {
+		r6 = fmt.Sprintf(" (ReLU6: %d channels held at the bound, %d limited by it)", p.Held, p.Bounded)
 	}
 	return fmt.Sprintf("equalized %s -> %s: %d channels, range spread (max/mean) %.2f -> %.2f and %.2f -> %.2f%s",
 		shortName(p.First), shortName(p.Second), p.Channels, p.Spread1Before, p.Spread1After, p.Spread2Before, p.Spread2After, r6)
@@ -66,6 +89,11 @@ type EqualizeReport struct {
 type eqPair struct {
 	c1, c2 *ir.Node
 	rep    *EqualizedPair
+	// m is, for a pair after a ReLU6, c1's current per-channel maximum
+	// before the activation (m_i / s_i after each scaling); -1 marks a
+	// channel that reaches the bound (held at s_i = 1).
+	m       []float64
+	bounded []bool
 }
 
 // Equalize rescales every conv -> (ReLU | ReLU6 | none) -> conv pair of the
@@ -103,6 +131,19 @@ func Equalize(g *ir.Graph, opts EqualizeOptions) *EqualizeReport {
 		switch a1.Act {
 		case ir.ActNone, ir.ActRelu:
 		case ir.ActRelu6:
+			if m := opts.PreActMax[n1]; !opts.ReplaceReLU6 && len(m) == c {
+				ep := eqPair{c1: n1, c2: n2, m: make([]float64, c), bounded: make([]bool, c)}
+				for i, v := range m {
+					ep.m[i] = max(v, 0) // a channel never above 0 is always 0
+					if v > 6 {
+						ep.m[i] = -1
+						p.Held++
+					}
+				}
+				rep.Pairs = append(rep.Pairs, p)
+				pairs = append(pairs, ep)
+				continue
+			}
 			if !opts.ReplaceReLU6 {
 				rep.Refused++
 				continue
@@ -117,6 +158,12 @@ func Equalize(g *ir.Graph, opts EqualizeOptions) *EqualizeReport {
 		pairs = append(pairs, eqPair{c1: n1, c2: n2})
 	}
 	for i := range pairs {
+		// Own copies of the weights: a Clone of g shares constant data.
+		for _, t := range []*ir.Tensor{pairs[i].c1.In(1), pairs[i].c1.In(2), pairs[i].c2.In(1)} {
+			if t != nil {
+				t.Data = &ir.Data{F32: append([]float32(nil), t.Data.F32...)}
+			}
+		}
 		pairs[i].rep = &rep.Pairs[i]
 		pr := pairs[i].rep
 		if pr.ReplacedReLU6 {
@@ -129,7 +176,7 @@ func Equalize(g *ir.Graph, opts EqualizeOptions) *EqualizeReport {
 		rep.Sweeps++
 		worst := 0.0
 		for _, p := range pairs {
-			worst = max(worst, equalizePair(p.c1, p.c2))
+			worst = max(worst, p.equalize())
 		}
 		if worst < 1e-4 {
 			break
@@ -138,6 +185,11 @@ func Equalize(g *ir.Graph, opts EqualizeOptions) *EqualizeReport {
 	for _, p := range pairs {
 		p.rep.Spread1After = spread(outRanges(p.c1.In(1)))
 		p.rep.Spread2After = spread(inRanges(p.c2))
+		for _, b := range p.bounded {
+			if b {
+				p.rep.Bounded++
+			}
+		}
 	}
 	return rep
 }
@@ -200,9 +252,10 @@ func spread(r []float64) float64 {
 	return m * float64(len(r)) / s
 }
 
-// equalizePair applies one scaling to the pair and returns the largest
+// equalize applies one scaling to the pair and returns the largest
 // |log s_i| (0 once converged).
-func equalizePair(n1, n2 *ir.Node) float64 {
+func (p eqPair) equalize() float64 {
+	n1, n2 := p.c1, p.c2
 	r1, r2 := outRanges(n1.In(1)), inRanges(n2)
 	s := make([]float64, len(r1))
 	worst := 0.0
@@ -210,6 +263,19 @@ func equalizePair(n1, n2 *ir.Node) float64 {
 		s[i] = 1
 		if r1[i] > 0 && r2[i] > 0 {
 			s[i] = math.Sqrt(r1[i]*r2[i]) / r2[i]
+		}
+		if p.m != nil {
+			m := p.m[i]
+			switch {
+			case m < 0:
+				s[i] = 1 // reaches the ReLU6 bound
+			case s[i] < m/6:
+				s[i] = m / 6 // grow no further than the bound
+				p.bounded[i] = true
+			}
+			if m > 0 {
+				p.m[i] = m / s[i]
+			}
 		}
 		worst = max(worst, math.Abs(math.Log(s[i])))
 	}

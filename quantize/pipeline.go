@@ -80,13 +80,19 @@ func (p Pipeline) Run(ctx context.Context, g *ir.Graph) (*Outcome, error) {
 	if err := PrepareGraph(g); err != nil {
 		return nil, err
 	}
-	if p.Equalize != nil {
-		out.Equalized = Equalize(g, *p.Equalize)
-	}
 	if p.Calibration != nil {
 		if out.Source, err = p.Calibration(g); err != nil {
 			return nil, err
 		}
+	}
+	if p.Equalize != nil {
+		eq := *p.Equalize
+		if eq.Bounded && !eq.ReplaceReLU6 && eq.PreActMax == nil && out.Source != nil {
+			if eq.PreActMax, err = PreActivationMax(ctx, g, out.Source, 0); err != nil {
+				return nil, err
+			}
+		}
+		out.Equalized = Equalize(g, eq)
 	}
 	if p.Stats != nil {
 		out.Stats = p.Stats
@@ -131,18 +137,38 @@ func (p Pipeline) finish(ctx context.Context, g *ir.Graph, out *Outcome) (*Outco
 		if err != nil {
 			return nil, err
 		}
-		if cfg.BiasCorrection {
-			if out.Source == nil {
-				return nil, fmt.Errorf("quantize: bias correction needs the calibration images")
-			}
-			if res.BiasCorrected, err = CorrectBias(ctx, g, res, out.Source, 0); err != nil {
-				return nil, err
-			}
+		if err := Refine(ctx, g, res, out.Source, cfg); err != nil {
+			return nil, err
 		}
 		out.Results = append(out.Results, res)
 	}
 	out.configs = configs
 	return out, nil
+}
+
+// Refine applies the data-aware steps cfg asks for to res, quantized from
+// the float graph g, with the calibration images src: depthwise weight
+// scale search and rounding (RoundWeights), then bias correction
+// (CorrectBias), in that order.
+func Refine(ctx context.Context, g *ir.Graph, res *Result, src Source, cfg Config) error {
+	var err error
+	if cfg.Rounding || cfg.ScaleSearch {
+		if src == nil {
+			return fmt.Errorf("quantize: weight scale search and rounding need the calibration images")
+		}
+		if res.Rounded, err = RoundWeights(ctx, g, res, src, 0, cfg.Rounding, cfg.ScaleSearch); err != nil {
+			return err
+		}
+	}
+	if cfg.BiasCorrection {
+		if src == nil {
+			return fmt.Errorf("quantize: bias correction needs the calibration images")
+		}
+		if res.BiasCorrected, err = CorrectBias(ctx, g, res, src, 0); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Compare is the error report of result i against the float graph on the

@@ -36,6 +36,13 @@ type Config struct {
 	// error its quantized weights add on the calibration images
 	// (CorrectBias); Pipeline applies it.
 	BiasCorrection bool
+	// Rounding chooses each depthwise weight's rounding (down or up) to
+	// minimise the layer's output error on the calibration images
+	// (RoundWeights), before any bias correction; Pipeline applies it.
+	Rounding bool
+	// ScaleSearch picks each depthwise layer's per-tensor weight scale to
+	// minimise its output error on the calibration images (RoundWeights).
+	ScaleSearch bool
 	// Warn receives notes about nodes left in float; nil discards them.
 	Warn func(string)
 }
@@ -80,6 +87,10 @@ type Result struct {
 	Excluded []string
 	// BiasCorrected counts the layers whose bias CorrectBias adjusted.
 	BiasCorrected int
+	// Rounded counts the layers whose weights RoundWeights rewrote;
+	// Searched says what it did to each.
+	Rounded  int
+	Searched []SearchedLayer
 }
 
 // Range is an activation's chosen range beside what calibration saw.

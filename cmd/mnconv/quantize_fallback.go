@@ -53,8 +53,8 @@ func fallbackRun(ctx context.Context, stdout io.Writer, orig *ir.Graph, o *quant
 	}
 	quant := func(c quantize.Config) (*quantize.Result, error) {
 		res, err := quantize.Quantize(o.Float, o.Stats, c)
-		if err == nil && c.BiasCorrection {
-			res.BiasCorrected, err = quantize.CorrectBias(ctx, o.Float, res, o.Source, 0)
+		if err == nil {
+			err = quantize.Refine(ctx, o.Float, res, o.Source, c)
 		}
 		return res, err
 	}
