@@ -50,3 +50,14 @@ func qdot1x16v(k4 int, a *byte, b *int8, c *int32, bias *int32)
 //
 //go:noescape
 func qflip(dst, src *byte, n int)
+
+// qdw3x3z is qdw3x3 on ZMM for channels a multiple of 16, with the weights
+// packed by packQDW3x3Z (fast_qdw512_amd64.s).
+//
+//go:noescape
+func qdw3x3z(acc *int32, r0, r1, r2 *byte, w *int16, bias *int32, n, channels, xStep, tapStep int, signed int32)
+
+// qdw3x3TapsZ is qdw3x3Taps with the weights of qdw3x3z.
+//
+//go:noescape
+func qdw3x3TapsZ(acc *int32, taps *[9]*byte, w *int16, bias *int32, channels int, signed int32)

@@ -34,3 +34,11 @@ func qdot1x16v(k4 int, a *byte, b *int8, c *int32, bias *int32) {
 }
 
 func qflip(dst, src *byte, n int) { panic("runtime: qflip without assembly") }
+
+func qdw3x3z(acc *int32, r0, r1, r2 *byte, w *int16, bias *int32, n, channels, xStep, tapStep int, signed int32) {
+	panic("runtime: qdw3x3z without assembly")
+}
+
+func qdw3x3TapsZ(acc *int32, taps *[9]*byte, w *int16, bias *int32, channels int, signed int32) {
+	panic("runtime: qdw3x3TapsZ without assembly")
+}

@@ -545,6 +545,7 @@ type fastQDepthwise struct {
 	macCount
 	g        convGeom
 	w        []int16 // [C/16][5 tap pairs][2][16]
+	wz       []int16 // the AVX-512 kernels' weights (packQDW3x3Z), or nil
 	bias     []int32 // bias - xzp * sum of the channel's weights
 	signed   int32
 	req      *fastRequant
@@ -598,6 +599,7 @@ func newFastQDepthwise(g convGeom, w []int32, bias []int32, in qTensor, req *fas
 		}
 		k.bias[ch] -= in.zp * sum
 	}
+	k.wz = packQDW3x3Z(w, c)
 	k.zpRow = make([]byte, max(g.inW, 1)*c)
 	for i := range k.zpRow {
 		k.zpRow[i] = byte(in.zp)
@@ -647,7 +649,11 @@ func (k *fastQDepthwise) runTask(part, parts int) {
 					rows[fy] = &k.x[((b*g.inH+iy)*g.inW+ix)*c]
 				}
 			}
-			qdw3x3(&acc[k.xLo*c], rows[0], rows[1], rows[2], &k.w[0], &k.bias[0], k.xHi-k.xLo, c/16, g.strideX*c, g.dilX*c, k.signed)
+			if k.wz != nil {
+				qdw3x3z(&acc[k.xLo*c], rows[0], rows[1], rows[2], &k.wz[0], &k.bias[0], k.xHi-k.xLo, c, g.strideX*c, g.dilX*c, k.signed)
+			} else {
+				qdw3x3(&acc[k.xLo*c], rows[0], rows[1], rows[2], &k.w[0], &k.bias[0], k.xHi-k.xLo, c/16, g.strideX*c, g.dilX*c, k.signed)
+			}
 		}
 		for ox := range g.outW {
 			if ox >= k.xLo && ox < k.xHi {
@@ -665,7 +671,11 @@ func (k *fastQDepthwise) runTask(part, parts int) {
 					}
 				}
 			}
-			qdw3x3Taps(&acc[ox*c], &taps, &k.w[0], &k.bias[0], c/16, k.signed)
+			if k.wz != nil {
+				qdw3x3TapsZ(&acc[ox*c], &taps, &k.wz[0], &k.bias[0], c, k.signed)
+			} else {
+				qdw3x3Taps(&acc[ox*c], &taps, &k.w[0], &k.bias[0], c/16, k.signed)
+			}
 		}
 		k.req.rows(unsafe.Add(k.y, r*g.outW*c), acc, g.outW)
 	}

@@ -1,0 +1,55 @@
+package runtime
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/mnconv/mnconv/ir"
+)
+
+// BenchmarkQuantLayerFamilies times single int8 layers of MobileNetV2 224
+// (the stem conv, depthwise 3x3 at stride 1 and 2, a pointwise conv) at
+// one thread on each kernel family this CPU runs, side by side in one run:
+// compare the families of a layer within the same run only.
+func BenchmarkQuantLayerFamilies(b *testing.B) {
+	same3 := [4]int{1, 1, 1, 1}
+	tfS2 := [4]int{0, 0, 1, 1}
+	layers := []struct {
+		name string
+		c    fastConvCase
+	}{
+		{"stem_224x3_s2", fastConvCase{1, 224, 224, 3, 32, 1, 3, 3, 2, 2, 1, 1, tfS2, ir.ActRelu6, true}},
+		{"dw_112x96_s2", fastConvCase{1, 112, 112, 96, 96, 96, 3, 3, 2, 2, 1, 1, tfS2, ir.ActRelu6, true}},
+		{"dw_56x144_s1", fastConvCase{1, 56, 56, 144, 144, 144, 3, 3, 1, 1, 1, 1, same3, ir.ActRelu6, true}},
+		{"dw_14x576_s1", fastConvCase{1, 14, 14, 576, 576, 576, 3, 3, 1, 1, 1, 1, same3, ir.ActRelu6, true}},
+		{"pw_56x24_144", fastConvCase{1, 56, 56, 24, 144, 1, 1, 1, 1, 1, 1, 1, [4]int{}, ir.ActRelu6, true}},
+	}
+	for _, l := range layers {
+		rng := rand.New(rand.NewPCG(1, 2))
+		n := fastQCase{conv: l.c, dt: ir.Int8, perAxis: true, arith: ir.ArithTFLite}.node(rng)
+		x := randQInput(rng, n.Inputs[0])
+		in := []*Tensor{x, FromConst(n.Inputs[1])}
+		if bias := n.In(2); bias != nil {
+			in = append(in, FromConst(bias))
+		}
+		out := NewTensor(n.Out().DType, n.Out().Shape)
+		for _, f := range allFamilies {
+			if f > bestFamily || f < familySIMD {
+				continue
+			}
+			b.Run(l.name+"/"+f.String(), func(b *testing.B) {
+				var k Kernel
+				var err error
+				withFamily(f, func() { k, err = Prepare(n) })
+				if err != nil {
+					b.Fatal(err)
+				}
+				for b.Loop() {
+					if err := k.Eval(in, []*Tensor{out}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
