@@ -61,3 +61,20 @@ func qdw3x3z(acc *int32, r0, r1, r2 *byte, w *int16, bias *int32, n, channels, x
 //
 //go:noescape
 func qdw3x3TapsZ(acc *int32, taps *[9]*byte, w *int16, bias *int32, channels int, signed int32)
+
+// qconv6x32v is qdot6x32v for a direct convolution: each row's k is kh
+// segments of k4 groups, segment s of row i at a + s*rstep + i*lda.
+//
+//go:noescape
+func qconv6x32v(kh, k4 int, a *byte, lda, rstep int, b *int8, bstep int, c *int32, ldc int, bias *int32)
+
+// qconv6x16v is qconv6x32v for one panel.
+//
+//go:noescape
+func qconv6x16v(kh, k4 int, a *byte, lda, rstep int, b *int8, c *int32, ldc int, bias *int32)
+
+// qpad3to4 stores groups*4 three-byte pixels as dwords, (pixel ^ xor) | or;
+// each group reads 16 bytes of src.
+//
+//go:noescape
+func qpad3to4(dst, src *byte, groups int, xor, or uint32)

@@ -42,3 +42,15 @@ func qdw3x3z(acc *int32, r0, r1, r2 *byte, w *int16, bias *int32, n, channels, x
 func qdw3x3TapsZ(acc *int32, taps *[9]*byte, w *int16, bias *int32, channels int, signed int32) {
 	panic("runtime: qdw3x3TapsZ without assembly")
 }
+
+func qconv6x32v(kh, k4 int, a *byte, lda, rstep int, b *int8, bstep int, c *int32, ldc int, bias *int32) {
+	panic("runtime: qconv6x32v without assembly")
+}
+
+func qconv6x16v(kh, k4 int, a *byte, lda, rstep int, b *int8, c *int32, ldc int, bias *int32) {
+	panic("runtime: qconv6x16v without assembly")
+}
+
+func qpad3to4(dst, src *byte, groups int, xor, or uint32) {
+	panic("runtime: qpad3to4 without assembly")
+}

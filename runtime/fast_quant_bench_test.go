@@ -10,7 +10,8 @@ import (
 // BenchmarkQuantLayerFamilies times single int8 layers of MobileNetV2 224
 // (the stem conv, depthwise 3x3 at stride 1 and 2, a pointwise conv) at
 // one thread on each kernel family this CPU runs, side by side in one run:
-// compare the families of a layer within the same run only.
+// compare the families of a layer within the same run only. The stem also
+// runs on avx512-vnni's im2col path, which the direct convolution replaces.
 func BenchmarkQuantLayerFamilies(b *testing.B) {
 	same3 := [4]int{1, 1, 1, 1}
 	tfS2 := [4]int{0, 0, 1, 1}
@@ -33,14 +34,13 @@ func BenchmarkQuantLayerFamilies(b *testing.B) {
 			in = append(in, FromConst(bias))
 		}
 		out := NewTensor(n.Out().DType, n.Out().Shape)
-		for _, f := range allFamilies {
-			if f > bestFamily || f < familySIMD {
-				continue
-			}
-			b.Run(l.name+"/"+f.String(), func(b *testing.B) {
+		run := func(name string, f kernelFamily, direct bool) {
+			b.Run(l.name+"/"+name, func(b *testing.B) {
 				var k Kernel
 				var err error
+				useQDirect = direct
 				withFamily(f, func() { k, err = Prepare(n) })
+				useQDirect = true
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -50,6 +50,15 @@ func BenchmarkQuantLayerFamilies(b *testing.B) {
 					}
 				}
 			})
+		}
+		for _, f := range allFamilies {
+			if f > bestFamily || f < familySIMD {
+				continue
+			}
+			if f == familyAVX512VNNI && l.c.inC < 16 {
+				run(f.String()+"-im2col", f, false) // the path before the direct convolution
+			}
+			run(f.String(), f, true)
 		}
 	}
 }

@@ -108,6 +108,7 @@ type qVNNI struct {
 	inPlace bool        // pointwise on uint8 with k a multiple of four: A is the input
 	img     []byte      // im2col's padded u8 image, border z
 	a       [][]byte    // per thread: chunk rows of kPad
+	d       *qDirect    // the direct convolution (fast_qdirect.go), or nil
 }
 
 // newQVNNI builds the VNNI path for k from its weights minus zero points
@@ -124,6 +125,11 @@ func newQVNNI(k *fastQGemmConv, w, bias []int32) *qVNNI {
 		z += 128
 	}
 	v.z = byte(z)
+	if v.d = newQDirect(k, v, w, bias, z); v.d != nil {
+		k.img = nil // neither image of the im2col paths is used
+		v.setPool(k)
+		return v
+	}
 	for grp := range g.groups {
 		base := grp * g.outPerG
 		at := func(kk, j int) int32 { return w[(base+j)*k.kLen+kk] }
@@ -151,6 +157,10 @@ func newQVNNI(k *fastQGemmConv, w, bias []int32) *qVNNI {
 
 func (v *qVNNI) setPool(k *fastQGemmConv) {
 	v.a = make([][]byte, len(k.scratch))
+	if v.d != nil {
+		v.d.setPool(len(k.scratch))
+		return
+	}
 	if v.inPlace {
 		return
 	}
@@ -177,6 +187,10 @@ func (v *qVNNI) flipCopy(dst, src []byte) {
 
 // fillImage copies the input into the padded image (the border keeps z).
 func (v *qVNNI) fillImage(k *fastQGemmConv, x []byte) {
+	if v.d != nil {
+		v.d.fillImage(k, v, x)
+		return
+	}
 	g := &k.g
 	rowLen := g.inW * g.inC
 	for b := range g.batch {
@@ -188,6 +202,10 @@ func (v *qVNNI) fillImage(k *fastQGemmConv, x []byte) {
 
 // runTask is fastQGemmConv.runTask on the VNNI path.
 func (v *qVNNI) runTask(k *fastQGemmConv, part, parts int) {
+	if v.d != nil {
+		v.d.runTask(k, v, part, parts)
+		return
+	}
 	r0, r1 := split(k.rows, part, parts, gemmMR)
 	s := k.scratch[part]
 	x := inBytes(k.x)
