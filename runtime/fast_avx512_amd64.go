@@ -78,3 +78,14 @@ func qconv6x16v(kh, k4 int, a *byte, lda, rstep int, b *int8, c *int32, ldc int,
 //
 //go:noescape
 func qpad3to4(dst, src *byte, groups int, xor, or uint32)
+
+// qgemm6x32z is qgemm6x16 on ZMM over two adjacent panels of qPanels, the
+// second bstep int16 after the first; bias holds their 32 biases.
+//
+//go:noescape
+func qgemm6x32z(k2 int, a *int16, lda int, b *int16, bstep int, c *int32, ldc int, bias *int32)
+
+// qgemm6x16z is qgemm6x16 on ZMM.
+//
+//go:noescape
+func qgemm6x16z(k2 int, a *int16, lda int, b *int16, c *int32, ldc int, bias *int32)

@@ -54,3 +54,11 @@ func qconv6x16v(kh, k4 int, a *byte, lda, rstep int, b *int8, c *int32, ldc int,
 func qpad3to4(dst, src *byte, groups int, xor, or uint32) {
 	panic("runtime: qpad3to4 without assembly")
 }
+
+func qgemm6x32z(k2 int, a *int16, lda int, b *int16, bstep int, c *int32, ldc int, bias *int32) {
+	panic("runtime: qgemm6x32z without assembly")
+}
+
+func qgemm6x16z(k2 int, a *int16, lda int, b *int16, c *int32, ldc int, bias *int32) {
+	panic("runtime: qgemm6x16z without assembly")
+}

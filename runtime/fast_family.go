@@ -16,7 +16,8 @@ import (
 //	avx2         AVX2 + FMA assembly, YMM (amd64)
 //	neon         Advanced SIMD assembly (arm64): the same level as avx2
 //	avx512       AVX-512 F/BW/VL/DQ, ZMM: float GEMM 6x32 and 6x16, depthwise
-//	             16 channels; int8 depthwise 32 channels (VPMADDWD)
+//	             16 channels; int8 GEMM 6x32 on int16 (VPMADDWD) and int8
+//	             depthwise 32 channels
 //	avx512-vnni  avx512 plus VPDPBUSD for the int8 GEMM (u8 x s8 in int32)
 //
 // The environment variable MNCONV_KERNELS (one of the names above) picks a

@@ -108,10 +108,11 @@ type qPanels struct {
 	k2, n int // pairs of k, columns
 	data  []int16
 	bias  []int32 // 16 per panel
+	zmm   bool    // AVX-512 micro-kernels (the family at packing time)
 }
 
 func packQPanels(k, n int, at func(kk, j int) int32, bias func(j int) int32) *qPanels {
-	p := &qPanels{k2: (k + 1) / 2, n: n}
+	p := &qPanels{k2: (k + 1) / 2, n: n, zmm: useSIMD && family >= familyAVX512}
 	panels := (n + 15) / 16
 	p.data = make([]int16, panels*p.k2*32)
 	p.bias = make([]int32, panels*16)
@@ -168,14 +169,24 @@ func (p *qPanels) run(a []int16, lda, rows int, c []int32, ldc int, s *qGemmScra
 		}
 		ap := a[r*lda:]
 		_ = ap[(gemmMR-1)*lda+kPad-1]
-		for pi := range (p.n + 15) / 16 {
+		for pi := 0; pi < (p.n+15)/16; pi++ {
 			col := pi * 16
 			valid := min(16, p.n-col)
 			b := &p.data[pi*p.k2*32]
 			bias := &p.bias[pi*16]
+			if p.zmm && p.n-col >= 32 {
+				_ = c[(r+gemmMR-1)*ldc+col+31]
+				qgemm6x32z(p.k2, &ap[0], lda, b, p.k2*32, &c[r*ldc+col], ldc, bias)
+				pi++
+				continue
+			}
 			if valid == 16 {
 				_ = c[(r+gemmMR-1)*ldc+col+15]
-				qgemm6x16(p.k2, &ap[0], lda, b, &c[r*ldc+col], ldc, bias)
+				if p.zmm {
+					qgemm6x16z(p.k2, &ap[0], lda, b, &c[r*ldc+col], ldc, bias)
+				} else {
+					qgemm6x16(p.k2, &ap[0], lda, b, &c[r*ldc+col], ldc, bias)
+				}
 				continue
 			}
 			qgemm6x16(p.k2, &ap[0], lda, b, &s.tileC[0], 16, bias)

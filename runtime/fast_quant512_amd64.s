@@ -2,7 +2,8 @@
 
 #include "textflag.h"
 
-// AVX-512 VNNI int8 GEMM kernels. VPDPBUSD multiplies four unsigned bytes
+// AVX-512 int8 GEMM kernels: VNNI first, then the avx512 family's int16
+// kernels (qgemm6x32z, qgemm6x16z) and the direct convolution's. VPDPBUSD multiplies four unsigned bytes
 // of A (activations offset to u8) by four signed bytes of B (weights minus
 // their zero point) and adds the four products to an int32 lane, without
 // saturation: |4 * 255 * 128| fits, and the sums wrap in int32 as the
@@ -358,4 +359,110 @@ p34loop:
 	JNZ     p34loop
 
 p34done:
+	RET
+
+
+// The avx512 family's int8 GEMM (AVX-512BW without VNNI): qgemm6x16 on
+// ZMM. Activations and weights minus zero points are int16 (9 bits), and
+// VPMADDWD forms each (k, k+1) pair's two products and their sum exactly
+// in int32 (|a*b + c*d| <= 2*255*255), summed with wrap-around like the
+// reference. VPMADDUBSW (u8 x s8) would save the widening, but its pair
+// sums saturate to int16: 255*127*2 > 32767, so it is not exact for
+// arbitrary weights and is not used. A panel's pair row (16 columns of two
+// int16) is one ZMM word.
+
+// One row of A (a broadcast int16 pair at ADDR) times the panels' pair
+// rows Z12, Z13 into ACC0, ACC1.
+#define QGZ_ROW32(ADDR, ACC0, ACC1) \
+	VPBROADCASTD ADDR, Z14      \
+	VPMADDWD     Z12, Z14, Z15  \
+	VPADDD       Z15, ACC0, ACC0 \
+	VPMADDWD     Z13, Z14, Z15  \
+	VPADDD       Z15, ACC1, ACC1
+
+// func qgemm6x32z(k2 int, a *int16, lda int, b *int16, bstep int, c *int32, ldc int, bias *int32)
+//
+// C[6x32] = bias + A*B over k2 pairs of k: A rows int16, lda elements
+// apart; b two adjacent panels of qPanels (the second bstep int16 after
+// the first); bias 32 int32; C rows ldc int32 apart.
+TEXT ·qgemm6x32z(SB), NOSPLIT, $0-64
+	MOVQ      k2+0(FP), CX
+	MOVQ      a+8(FP), R8
+	MOVQ      lda+16(FP), R9
+	SHLQ      $1, R9
+	LEAQ      (R8)(R9*2), R10
+	ADDQ      R9, R10
+	MOVQ      b+24(FP), BX
+	MOVQ      bstep+32(FP), DX
+	SHLQ      $1, DX
+	MOVQ      bias+56(FP), AX
+	VMOVDQU32 (AX), Z0
+	VMOVDQU32 64(AX), Z1
+	QD_SPREAD32
+	TESTQ     CX, CX
+	JLE       qgz32done
+
+qgz32loop:
+	VMOVDQU32 (BX), Z12
+	VMOVDQU32 (BX)(DX*1), Z13
+	QGZ_ROW32((R8), Z0, Z1)
+	QGZ_ROW32((R8)(R9*1), Z2, Z3)
+	QGZ_ROW32((R8)(R9*2), Z4, Z5)
+	QGZ_ROW32((R10), Z6, Z7)
+	QGZ_ROW32((R10)(R9*1), Z8, Z9)
+	QGZ_ROW32((R10)(R9*2), Z10, Z11)
+	ADDQ      $4, R8
+	ADDQ      $4, R10
+	ADDQ      $64, BX
+	DECQ      CX
+	JNZ       qgz32loop
+
+qgz32done:
+	MOVQ      c+40(FP), DI
+	MOVQ      ldc+48(FP), SI
+	QD_STORE32
+	VZEROUPPER
+	RET
+
+#define QGZ_ROW16(ADDR, ACC) \
+	VPBROADCASTD ADDR, Z14    \
+	VPMADDWD     Z12, Z14, Z15 \
+	VPADDD       Z15, ACC, ACC
+
+// func qgemm6x16z(k2 int, a *int16, lda int, b *int16, c *int32, ldc int, bias *int32)
+//
+// qgemm6x32z for one panel.
+TEXT ·qgemm6x16z(SB), NOSPLIT, $0-56
+	MOVQ      k2+0(FP), CX
+	MOVQ      a+8(FP), R8
+	MOVQ      lda+16(FP), R9
+	SHLQ      $1, R9
+	LEAQ      (R8)(R9*2), R10
+	ADDQ      R9, R10
+	MOVQ      b+24(FP), BX
+	MOVQ      bias+48(FP), AX
+	VMOVDQU32 (AX), Z0
+	QD_SPREAD16
+	TESTQ     CX, CX
+	JLE       qgz16done
+
+qgz16loop:
+	VMOVDQU32 (BX), Z12
+	QGZ_ROW16((R8), Z0)
+	QGZ_ROW16((R8)(R9*1), Z1)
+	QGZ_ROW16((R8)(R9*2), Z2)
+	QGZ_ROW16((R10), Z3)
+	QGZ_ROW16((R10)(R9*1), Z4)
+	QGZ_ROW16((R10)(R9*2), Z5)
+	ADDQ      $4, R8
+	ADDQ      $4, R10
+	ADDQ      $64, BX
+	DECQ      CX
+	JNZ       qgz16loop
+
+qgz16done:
+	MOVQ      c+32(FP), DI
+	MOVQ      ldc+40(FP), SI
+	QD_STORE16
+	VZEROUPPER
 	RET
