@@ -21,20 +21,6 @@ func dw3x3TapsZ(out *float32, taps *[9]*float32, wb *float32, blocks int, lo, hi
 	panic("runtime: dw3x3TapsZ without assembly")
 }
 
-func qdot6x32v(k4 int, a *byte, lda int, b *int8, bstep int, c *int32, ldc int, bias *int32) {
-	panic("runtime: qdot6x32v without assembly")
-}
-
-func qdot6x16v(k4 int, a *byte, lda int, b *int8, c *int32, ldc int, bias *int32) {
-	panic("runtime: qdot6x16v without assembly")
-}
-
-func qdot1x16v(k4 int, a *byte, b *int8, c *int32, bias *int32) {
-	panic("runtime: qdot1x16v without assembly")
-}
-
-func qflip(dst, src *byte, n int) { panic("runtime: qflip without assembly") }
-
 func qdw3x3z(acc *int32, r0, r1, r2 *byte, w *int16, bias *int32, n, channels, xStep, tapStep int, signed int32) {
 	panic("runtime: qdw3x3z without assembly")
 }

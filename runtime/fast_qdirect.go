@@ -29,10 +29,11 @@ var useQDirect = true
 
 // newQDirect returns the direct path for k, or nil where it does not
 // apply: one group, no horizontal dilation, fewer than 16 input channels,
-// output rows of at least six pixels and channels a multiple of 16.
+// output rows of at least six pixels and channels a multiple of 16; and
+// avx512-vnni (neon-dotprod has no qconv6x32v).
 func newQDirect(k *fastQGemmConv, v *qVNNI, w, bias []int32, z int32) *qDirect {
 	g := &k.g
-	if !useQDirect || k.pointwise || g.groups != 1 || g.dilX != 1 || g.inC >= 16 || g.outW < 6 || g.outC%16 != 0 {
+	if !useQDirect || family < familyAVX512VNNI || k.pointwise || g.groups != 1 || g.dilX != 1 || g.inC >= 16 || g.outW < 6 || g.outC%16 != 0 {
 		return nil
 	}
 	d := &qDirect{cPad: (g.inC + 3) / 4 * 4, g: g}
