@@ -89,3 +89,15 @@ func qgemm6x32z(k2 int, a *int16, lda int, b *int16, bstep int, c *int32, ldc in
 //
 //go:noescape
 func qgemm6x16z(k2 int, a *int16, lda int, b *int16, c *int32, ldc int, bias *int32)
+
+// requantQ31z is requantQ31 sixteen channels at a time, p packed per 16
+// channels (fastRequant.q31z; fast_requant512_amd64.s).
+//
+//go:noescape
+func requantQ31z(dst *byte, acc *int32, pixels, blocks, stride int, p *int32, zp, lo, hi, unsigned int32)
+
+// requantF32z is requantF32 sixteen channels at a time, p the scales padded
+// to a multiple of 16.
+//
+//go:noescape
+func requantF32z(dst *byte, acc *int32, pixels, blocks, stride int, p *float32, zp int32, flo, fhi float32, unsigned int32)

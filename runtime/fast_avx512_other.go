@@ -48,3 +48,11 @@ func qgemm6x32z(k2 int, a *int16, lda int, b *int16, bstep int, c *int32, ldc in
 func qgemm6x16z(k2 int, a *int16, lda int, b *int16, c *int32, ldc int, bias *int32) {
 	panic("runtime: qgemm6x16z without assembly")
 }
+
+func requantQ31z(dst *byte, acc *int32, pixels, blocks, stride int, p *int32, zp, lo, hi, unsigned int32) {
+	panic("runtime: requantQ31z without assembly")
+}
+
+func requantF32z(dst *byte, acc *int32, pixels, blocks, stride int, p *float32, zp int32, flo, fhi float32, unsigned int32) {
+	panic("runtime: requantF32z without assembly")
+}

@@ -43,6 +43,11 @@ type fastRequant struct {
 	scale    []float32
 	flo, fhi float32
 	unsigned int32
+	// The AVX-512 kernels' parameters (the avx512 families): per block of
+	// 16 channels, padded with zeros ([blocks16][5][16] and [blocks16][16]);
+	// nil for the AVX2 / NEON kernels.
+	q31z   []int32
+	scalez []float32
 }
 
 func newFastRequant(rq *qRequant, channels int, dt ir.DType) *fastRequant {
@@ -51,18 +56,32 @@ func newFastRequant(rq *qRequant, channels int, dt ir.DType) *fastRequant {
 		f.unsigned = 1
 	}
 	blocks := channels / 8
+	zmm := useSIMD && family >= familyAVX512 && blocks > 0
+	blocks16 := (blocks + 1) / 2
 	if rq.onnx {
 		f.scale = rq.scale[:blocks*8]
 		f.flo, f.fhi = float32(rq.lo-rq.zp), float32(rq.hi-rq.zp)
+		if zmm {
+			f.scalez = make([]float32, blocks16*16)
+			copy(f.scalez, f.scale)
+		}
 		return f
 	}
 	f.q31 = make([]int32, blocks*40)
+	if zmm {
+		f.q31z = make([]int32, blocks16*80)
+	}
 	for c := range blocks * 8 {
-		b, l := c/8, c%8
 		left, right := max(rq.shift[c], 0), max(-rq.shift[c], 0)
 		mask := int32((int64(1) << right) - 1)
+		b, l := c/8, c%8
 		p := f.q31[b*40:]
 		p[l], p[8+l], p[16+l], p[24+l], p[32+l] = rq.mult[c], int32(left), int32(right), mask, mask>>1
+		if zmm {
+			b, l := c/16, c%16
+			p := f.q31z[b*80:]
+			p[l], p[16+l], p[32+l], p[48+l], p[64+l] = rq.mult[c], int32(left), int32(right), mask, mask>>1
+		}
 	}
 	return f
 }
@@ -74,9 +93,14 @@ func (f *fastRequant) rows(dst unsafe.Pointer, acc []int32, pixels int) {
 	acc = acc[:pixels*c]
 	blocks := c / 8
 	if blocks > 0 && pixels > 0 {
-		if f.rq.onnx {
+		switch {
+		case f.scalez != nil:
+			requantF32z((*byte)(dst), &acc[0], pixels, blocks, c, &f.scalez[0], f.rq.zp, f.flo, f.fhi, f.unsigned)
+		case f.q31z != nil:
+			requantQ31z((*byte)(dst), &acc[0], pixels, blocks, c, &f.q31z[0], f.rq.zp, f.rq.lo, f.rq.hi, f.unsigned)
+		case f.rq.onnx:
 			requantF32((*byte)(dst), &acc[0], pixels, blocks, c, &f.scale[0], f.rq.zp, f.flo, f.fhi, f.unsigned)
-		} else {
+		default:
 			requantQ31((*byte)(dst), &acc[0], pixels, blocks, c, &f.q31[0], f.rq.zp, f.rq.lo, f.rq.hi, f.unsigned)
 		}
 	}
