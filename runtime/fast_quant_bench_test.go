@@ -3,6 +3,7 @@ package runtime
 import (
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 
 	"github.com/mnconv/mnconv/ir"
 )
@@ -24,6 +25,7 @@ func BenchmarkQuantLayerFamilies(b *testing.B) {
 		{"dw_56x144_s1", fastConvCase{1, 56, 56, 144, 144, 144, 3, 3, 1, 1, 1, 1, same3, ir.ActRelu6, true}},
 		{"dw_14x576_s1", fastConvCase{1, 14, 14, 576, 576, 576, 3, 3, 1, 1, 1, 1, same3, ir.ActRelu6, true}},
 		{"pw_56x24_144", fastConvCase{1, 56, 56, 24, 144, 1, 1, 1, 1, 1, 1, 1, [4]int{}, ir.ActRelu6, true}},
+		{"pw_112x16_96", fastConvCase{1, 112, 112, 16, 96, 1, 1, 1, 1, 1, 1, 1, [4]int{}, ir.ActRelu6, true}},
 	}
 	for _, l := range layers {
 		rng := rand.New(rand.NewPCG(1, 2))
@@ -59,6 +61,41 @@ func BenchmarkQuantLayerFamilies(b *testing.B) {
 				run(f.String()+"-im2col", f, false) // the path before the direct convolution
 			}
 			run(f.String(), f, true)
+		}
+	}
+}
+
+// BenchmarkRequantFamilies times the requantization of 112x112 pixels of
+// 96 channels (a MobileNetV2 expansion's output) with TFLite's and ONNX
+// Runtime's arithmetic on each family, side by side.
+func BenchmarkRequantFamilies(b *testing.B) {
+	const pixels, channels = 112 * 112, 96
+	rng := rand.New(rand.NewPCG(3, 4))
+	acc := make([]int32, pixels*channels)
+	for i := range acc {
+		acc[i] = int32(rng.IntN(1<<16)) - 1<<15
+	}
+	dst := make([]byte, len(acc))
+	for _, onnx := range []bool{false, true} {
+		rq := &qRequant{onnx: onnx, zp: -3, lo: -128, hi: 127}
+		for range channels {
+			if onnx {
+				rq.scale = append(rq.scale, float32(0.001+0.01*rng.Float64()))
+			} else {
+				rq.addChannel(int32(1<<30+rng.IntN(1<<30)), -8-rng.IntN(4))
+			}
+		}
+		for _, f := range allFamilies {
+			if !f.runsHere() || f < familySIMD {
+				continue
+			}
+			b.Run(map[bool]string{false: "q31", true: "f32"}[onnx]+"/"+f.String(), func(b *testing.B) {
+				var fr *fastRequant
+				withFamily(f, func() { fr = newFastRequant(rq, channels, ir.Int8) })
+				for b.Loop() {
+					fr.rows(unsafe.Pointer(&dst[0]), acc, pixels)
+				}
+			})
 		}
 	}
 }

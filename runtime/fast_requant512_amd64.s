@@ -6,17 +6,24 @@
 // requantF32 (fast_quant_amd64.s) sixteen channels at a time, the same
 // arithmetic lane by lane, stored with VPMOVSDB / VPMOVUSDB (the values
 // are already clamped to the 8-bit range, so the saturating narrowing
-// keeps them). A last block of eight channels runs under the opmask K1
-// (loads and stores of its first eight lanes only); full blocks use K2,
-// all ones. Declarations in fast_avx512_amd64.go.
+// keeps them; narrowed into a register, then stored: the forms that store
+// to memory are slow on some CPUs). A last block of eight channels loads
+// its accumulators under the opmask K1 (the first eight lanes) and stores
+// eight bytes. Declarations in fast_avx512_amd64.go.
 
-// TFLite requantization of the sixteen accumulators at (SI) with the
+// The sixteen accumulators at (SI) into Z0: all of them, or (a last block
+// of eight) the first eight under K1, the rest zero. (A zeroing-masked load
+// in every block costs several times the unmasked one on AMD Zen 4.)
+#define ACC_FULL VMOVDQU32 (SI), Z0
+#define ACC_TAIL VMOVDQU32.Z (SI), K1, Z0
+
+// TFLite requantization of the sixteen accumulators (LOAD) with the
 // parameter block at (BX) ([5][16]: multiplier, left shift, right shift,
 // rounding mask, half mask) into Z0; Z9..Z11 scratch, Z12 2^30 per qword,
 // Z13 zp, Z14 lo, Z15 hi, Z16 ones, K3 the odd lanes. See Q31 in
 // fast_quant_amd64.s for each step.
-#define Q31Z(KM) \
-	VMOVDQU32.Z (SI), KM, Z0        \
+#define Q31Z(LOAD) \
+	LOAD                            \
 	VPSLLVD     64(BX), Z0, Z0      \
 	VMOVDQU32   (BX), Z9            \
 	VPMULDQ     Z9, Z0, Z10         \
@@ -40,12 +47,12 @@
 	VPMAXSD     Z14, Z0, Z0         \
 	VPMINSD     Z15, Z0, Z0
 
-// MLAS requantization of the sixteen accumulators at (SI) with the scales
+// MLAS requantization of the sixteen accumulators (LOAD) with the scales
 // at (BX) into Z0: float32(acc) * scale, clamped to [Z14, Z15] =
 // [lo-zp, hi-zp] in float (the product as VMAXPS's first source, as in
 // F32), rounded half to even, + zp (Z13).
-#define F32Z(KM) \
-	VMOVDQU32.Z (SI), KM, Z0 \
+#define F32Z(LOAD) \
+	LOAD                     \
 	VCVTDQ2PS   Z0, Z0       \
 	VMULPS      (BX), Z0, Z0 \
 	VMAXPS      Z14, Z0, Z0  \
@@ -65,8 +72,9 @@ PIX:                              \
 FULL:                             \
 	TESTQ CX, CX                  \
 	JZ    TAIL                    \
-	BODY(K2)                      \
-	NARROW Z0, K2, (DI)           \
+	BODY(ACC_FULL)                \
+	NARROW Z0, X0                 \
+	VMOVDQU X0, (DI)              \
 	ADDQ  $16, DI                 \
 	ADDQ  $64, SI                 \
 	ADDQ  $PSTEP, BX              \
@@ -75,8 +83,9 @@ FULL:                             \
 TAIL:                             \
 	TESTQ $1, R11                 \
 	JZ    NEXT                    \
-	BODY(K1)                      \
-	NARROW Z0, K1, (DI)           \
+	BODY(ACC_TAIL)                \
+	NARROW Z0, X0                 \
+	MOVQ  X0, (DI)                \
 NEXT:                             \
 	ADDQ  R12, R8                 \
 	LEAQ  (R9)(R12*4), R9         \
@@ -112,8 +121,6 @@ TEXT ·requantQ31z(SB), NOSPLIT, $0-64
 	VPBROADCASTD AX, Z16
 	MOVW         $0xff, AX
 	KMOVW        AX, K1
-	MOVW         $0xffff, AX
-	KMOVW        AX, K2
 	MOVW         $0xaaaa, AX
 	KMOVW        AX, K3
 	MOVL         unsigned+60(FP), DX
@@ -152,8 +159,6 @@ TEXT ·requantF32z(SB), NOSPLIT, $0-64
 	VBROADCASTSS fhi+56(FP), Z15
 	MOVW         $0xff, AX
 	KMOVW        AX, K1
-	MOVW         $0xffff, AX
-	KMOVW        AX, K2
 	MOVL         unsigned+60(FP), DX
 	TESTL        DX, DX
 	JNZ          rfzunsigned
