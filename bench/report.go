@@ -13,7 +13,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "%s: %s input, %.1f M MACs, %d nodes (%d on fast kernels), activation arena %.1f MiB\n",
 		r.Model, r.DType, float64(r.MACs)/1e6, r.Nodes, r.FastNodes, float64(r.ArenaBytes)/(1<<20))
 	if r.Kernels != "" {
-		fmt.Fprintf(w, "kernel family: %s (MNCONV_KERNELS=go|avx2|avx512|avx512-vnni picks another)\n", r.Kernels)
+		fmt.Fprintf(w, "kernel family: %s (MNCONV_KERNELS=go|avx2|avx512|avx512-vnni, or neon|neon-dotprod on arm64, picks another)\n", r.Kernels)
 	}
 	if r.ORTRuntime != "" {
 		fmt.Fprintf(w, "ONNX Runtime: %s, interleaved run by run with ours\n", r.ORTRuntime)

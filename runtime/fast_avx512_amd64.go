@@ -50,3 +50,54 @@ func qdot1x16v(k4 int, a *byte, b *int8, c *int32, bias *int32)
 //
 //go:noescape
 func qflip(dst, src *byte, n int)
+
+// qdw3x3z is qdw3x3 on ZMM for channels a multiple of 16, with the weights
+// packed by packQDW3x3Z (fast_qdw512_amd64.s).
+//
+//go:noescape
+func qdw3x3z(acc *int32, r0, r1, r2 *byte, w *int16, bias *int32, n, channels, xStep, tapStep int, signed int32)
+
+// qdw3x3TapsZ is qdw3x3Taps with the weights of qdw3x3z.
+//
+//go:noescape
+func qdw3x3TapsZ(acc *int32, taps *[9]*byte, w *int16, bias *int32, channels int, signed int32)
+
+// qconv6x32v is qdot6x32v for a direct convolution: each row's k is kh
+// segments of k4 groups, segment s of row i at a + s*rstep + i*lda.
+//
+//go:noescape
+func qconv6x32v(kh, k4 int, a *byte, lda, rstep int, b *int8, bstep int, c *int32, ldc int, bias *int32)
+
+// qconv6x16v is qconv6x32v for one panel.
+//
+//go:noescape
+func qconv6x16v(kh, k4 int, a *byte, lda, rstep int, b *int8, c *int32, ldc int, bias *int32)
+
+// qpad3to4 stores groups*4 three-byte pixels as dwords, (pixel ^ xor) | or;
+// each group reads 16 bytes of src.
+//
+//go:noescape
+func qpad3to4(dst, src *byte, groups int, xor, or uint32)
+
+// qgemm6x32z is qgemm6x16 on ZMM over two adjacent panels of qPanels, the
+// second bstep int16 after the first; bias holds their 32 biases.
+//
+//go:noescape
+func qgemm6x32z(k2 int, a *int16, lda int, b *int16, bstep int, c *int32, ldc int, bias *int32)
+
+// qgemm6x16z is qgemm6x16 on ZMM.
+//
+//go:noescape
+func qgemm6x16z(k2 int, a *int16, lda int, b *int16, c *int32, ldc int, bias *int32)
+
+// requantQ31z is requantQ31 sixteen channels at a time, p packed per 16
+// channels (fastRequant.q31z; fast_requant512_amd64.s).
+//
+//go:noescape
+func requantQ31z(dst *byte, acc *int32, pixels, blocks, stride int, p *int32, zp, lo, hi, unsigned int32)
+
+// requantF32z is requantF32 sixteen channels at a time, p the scales padded
+// to a multiple of 16.
+//
+//go:noescape
+func requantF32z(dst *byte, acc *int32, pixels, blocks, stride int, p *float32, zp int32, flo, fhi float32, unsigned int32)

@@ -10,7 +10,7 @@ import (
 // (fast_family.go) and say which they skip.
 
 // allFamilies is every family, slowest first.
-var allFamilies = []kernelFamily{familyGo, familySIMD, familyAVX512, familyAVX512VNNI}
+var allFamilies = []kernelFamily{familyGo, familySIMD, familyDotProd, familyAVX512, familyAVX512VNNI}
 
 // testFamilies returns the families this machine runs and logs the others.
 func testFamilies(t testing.TB) []kernelFamily {
@@ -18,7 +18,7 @@ func testFamilies(t testing.TB) []kernelFamily {
 	var run, skipped []string
 	var fams []kernelFamily
 	for _, f := range allFamilies {
-		if f > bestFamily {
+		if !f.runsHere() {
 			skipped = append(skipped, f.String())
 			continue
 		}
@@ -62,9 +62,14 @@ func TestKernelFamilySelection(t *testing.T) {
 	if err := SetKernelFamily("sse9"); err == nil {
 		t.Errorf("SetKernelFamily accepted an unknown name")
 	}
-	if bestFamily < familyAVX512VNNI {
-		if err := SetKernelFamily("avx512-vnni"); err == nil {
-			t.Errorf("SetKernelFamily accepted a family the CPU lacks")
+	for _, f := range allFamilies {
+		if !f.runsHere() {
+			if err := SetKernelFamily(f.String()); err == nil {
+				t.Errorf("SetKernelFamily accepted %s, which this CPU or architecture lacks", f)
+			}
+			if familyFromEnv(f.String()) != bestFamily {
+				t.Errorf("familyFromEnv(%s) did not fall back to %s", f, bestFamily)
+			}
 		}
 	}
 	t.Logf("this machine: %v, in use %s", names, KernelFamily())
@@ -80,7 +85,7 @@ func BenchmarkFloatGemmFamilies(b *testing.B) {
 	}
 	c := make([]float32, m*n)
 	for _, f := range allFamilies {
-		if f > bestFamily {
+		if !f.runsHere() {
 			b.Logf("skipped %s: not supported here", f)
 			continue
 		}

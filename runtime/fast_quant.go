@@ -43,6 +43,11 @@ type fastRequant struct {
 	scale    []float32
 	flo, fhi float32
 	unsigned int32
+	// The AVX-512 kernels' parameters (the avx512 families): per block of
+	// 16 channels, padded with zeros ([blocks16][5][16] and [blocks16][16]);
+	// nil for the AVX2 / NEON kernels.
+	q31z   []int32
+	scalez []float32
 }
 
 func newFastRequant(rq *qRequant, channels int, dt ir.DType) *fastRequant {
@@ -51,18 +56,32 @@ func newFastRequant(rq *qRequant, channels int, dt ir.DType) *fastRequant {
 		f.unsigned = 1
 	}
 	blocks := channels / 8
+	zmm := useSIMD && family >= familyAVX512 && blocks > 0
+	blocks16 := (blocks + 1) / 2
 	if rq.onnx {
 		f.scale = rq.scale[:blocks*8]
 		f.flo, f.fhi = float32(rq.lo-rq.zp), float32(rq.hi-rq.zp)
+		if zmm {
+			f.scalez = make([]float32, blocks16*16)
+			copy(f.scalez, f.scale)
+		}
 		return f
 	}
 	f.q31 = make([]int32, blocks*40)
+	if zmm {
+		f.q31z = make([]int32, blocks16*80)
+	}
 	for c := range blocks * 8 {
-		b, l := c/8, c%8
 		left, right := max(rq.shift[c], 0), max(-rq.shift[c], 0)
 		mask := int32((int64(1) << right) - 1)
+		b, l := c/8, c%8
 		p := f.q31[b*40:]
 		p[l], p[8+l], p[16+l], p[24+l], p[32+l] = rq.mult[c], int32(left), int32(right), mask, mask>>1
+		if zmm {
+			b, l := c/16, c%16
+			p := f.q31z[b*80:]
+			p[l], p[16+l], p[32+l], p[48+l], p[64+l] = rq.mult[c], int32(left), int32(right), mask, mask>>1
+		}
 	}
 	return f
 }
@@ -74,9 +93,14 @@ func (f *fastRequant) rows(dst unsafe.Pointer, acc []int32, pixels int) {
 	acc = acc[:pixels*c]
 	blocks := c / 8
 	if blocks > 0 && pixels > 0 {
-		if f.rq.onnx {
+		switch {
+		case f.scalez != nil:
+			requantF32z((*byte)(dst), &acc[0], pixels, blocks, c, &f.scalez[0], f.rq.zp, f.flo, f.fhi, f.unsigned)
+		case f.q31z != nil:
+			requantQ31z((*byte)(dst), &acc[0], pixels, blocks, c, &f.q31z[0], f.rq.zp, f.rq.lo, f.rq.hi, f.unsigned)
+		case f.rq.onnx:
 			requantF32((*byte)(dst), &acc[0], pixels, blocks, c, &f.scale[0], f.rq.zp, f.flo, f.fhi, f.unsigned)
-		} else {
+		default:
 			requantQ31((*byte)(dst), &acc[0], pixels, blocks, c, &f.q31[0], f.rq.zp, f.rq.lo, f.rq.hi, f.unsigned)
 		}
 	}
@@ -108,10 +132,11 @@ type qPanels struct {
 	k2, n int // pairs of k, columns
 	data  []int16
 	bias  []int32 // 16 per panel
+	zmm   bool    // AVX-512 micro-kernels (the family at packing time)
 }
 
 func packQPanels(k, n int, at func(kk, j int) int32, bias func(j int) int32) *qPanels {
-	p := &qPanels{k2: (k + 1) / 2, n: n}
+	p := &qPanels{k2: (k + 1) / 2, n: n, zmm: useSIMD && family >= familyAVX512}
 	panels := (n + 15) / 16
 	p.data = make([]int16, panels*p.k2*32)
 	p.bias = make([]int32, panels*16)
@@ -168,14 +193,24 @@ func (p *qPanels) run(a []int16, lda, rows int, c []int32, ldc int, s *qGemmScra
 		}
 		ap := a[r*lda:]
 		_ = ap[(gemmMR-1)*lda+kPad-1]
-		for pi := range (p.n + 15) / 16 {
+		for pi := 0; pi < (p.n+15)/16; pi++ {
 			col := pi * 16
 			valid := min(16, p.n-col)
 			b := &p.data[pi*p.k2*32]
 			bias := &p.bias[pi*16]
+			if p.zmm && p.n-col >= 32 {
+				_ = c[(r+gemmMR-1)*ldc+col+31]
+				qgemm6x32z(p.k2, &ap[0], lda, b, p.k2*32, &c[r*ldc+col], ldc, bias)
+				pi++
+				continue
+			}
 			if valid == 16 {
 				_ = c[(r+gemmMR-1)*ldc+col+15]
-				qgemm6x16(p.k2, &ap[0], lda, b, &c[r*ldc+col], ldc, bias)
+				if p.zmm {
+					qgemm6x16z(p.k2, &ap[0], lda, b, &c[r*ldc+col], ldc, bias)
+				} else {
+					qgemm6x16(p.k2, &ap[0], lda, b, &c[r*ldc+col], ldc, bias)
+				}
 				continue
 			}
 			qgemm6x16(p.k2, &ap[0], lda, b, &s.tileC[0], 16, bias)
@@ -545,6 +580,7 @@ type fastQDepthwise struct {
 	macCount
 	g        convGeom
 	w        []int16 // [C/16][5 tap pairs][2][16]
+	wz       []int16 // the AVX-512 kernels' weights (packQDW3x3Z), or nil
 	bias     []int32 // bias - xzp * sum of the channel's weights
 	signed   int32
 	req      *fastRequant
@@ -598,6 +634,7 @@ func newFastQDepthwise(g convGeom, w []int32, bias []int32, in qTensor, req *fas
 		}
 		k.bias[ch] -= in.zp * sum
 	}
+	k.wz = packQDW3x3Z(w, c)
 	k.zpRow = make([]byte, max(g.inW, 1)*c)
 	for i := range k.zpRow {
 		k.zpRow[i] = byte(in.zp)
@@ -647,7 +684,11 @@ func (k *fastQDepthwise) runTask(part, parts int) {
 					rows[fy] = &k.x[((b*g.inH+iy)*g.inW+ix)*c]
 				}
 			}
-			qdw3x3(&acc[k.xLo*c], rows[0], rows[1], rows[2], &k.w[0], &k.bias[0], k.xHi-k.xLo, c/16, g.strideX*c, g.dilX*c, k.signed)
+			if k.wz != nil {
+				qdw3x3z(&acc[k.xLo*c], rows[0], rows[1], rows[2], &k.wz[0], &k.bias[0], k.xHi-k.xLo, c, g.strideX*c, g.dilX*c, k.signed)
+			} else {
+				qdw3x3(&acc[k.xLo*c], rows[0], rows[1], rows[2], &k.w[0], &k.bias[0], k.xHi-k.xLo, c/16, g.strideX*c, g.dilX*c, k.signed)
+			}
 		}
 		for ox := range g.outW {
 			if ox >= k.xLo && ox < k.xHi {
@@ -665,7 +706,11 @@ func (k *fastQDepthwise) runTask(part, parts int) {
 					}
 				}
 			}
-			qdw3x3Taps(&acc[ox*c], &taps, &k.w[0], &k.bias[0], c/16, k.signed)
+			if k.wz != nil {
+				qdw3x3TapsZ(&acc[ox*c], &taps, &k.wz[0], &k.bias[0], c, k.signed)
+			} else {
+				qdw3x3Taps(&acc[ox*c], &taps, &k.w[0], &k.bias[0], c/16, k.signed)
+			}
 		}
 		k.req.rows(unsafe.Add(k.y, r*g.outW*c), acc, g.outW)
 	}

@@ -388,3 +388,44 @@ func TestFastRequantizeTable(t *testing.T) {
 		}
 	}
 }
+
+// TestFastQuantDirectConv covers the avx512-vnni direct convolution for few
+// input channels (fast_qdirect.go): channel counts padded to 4 and 8, one
+// and three panels of 16 outputs, rows of exactly six and seven pixels
+// (the last block overlapping), horizontal strides, vertical dilation and
+// asymmetric padding, int8 and uint8, both arithmetics.
+func TestFastQuantDirectConv(t *testing.T) {
+	if !hasSIMDKernels {
+		t.Skip("skipping: the quantized fast kernels need the assembly kernels")
+	}
+	families := quantFamilies(t)
+	rng := rand.New(rand.NewPCG(21, 22))
+	shapes := []fastConvCase{
+		{1, 9, 13, 3, 32, 1, 3, 3, 2, 2, 1, 1, [4]int{0, 0, 1, 1}, ir.ActRelu6, true},
+		{2, 8, 6, 1, 16, 1, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}, ir.ActNone, false},
+		{1, 7, 20, 4, 48, 1, 2, 3, 1, 3, 2, 1, [4]int{2, 0, 1, 2}, ir.ActRelu, true},
+		{1, 10, 7, 5, 16, 1, 3, 1, 2, 1, 1, 1, [4]int{1, 0, 0, 0}, ir.ActNone, true},
+		{1, 6, 12, 9, 32, 1, 1, 3, 1, 2, 1, 1, [4]int{0, 1, 0, 1}, ir.ActRelu6, false},
+	}
+	direct := 0
+	for _, s := range shapes {
+		for _, dt := range []ir.DType{ir.Int8, ir.Uint8} {
+			for _, arith := range []ir.Arith{ir.ArithTFLite, ir.ArithONNX} {
+				c := fastQCase{conv: s, dt: dt, perAxis: rng.IntN(2) == 0, arith: arith, wideRange: rng.IntN(2) == 0, wInt8: dt == ir.Uint8 && rng.IntN(2) == 0}
+				checkQCase(t, rng, families, c, "*runtime.fastQGemmConv")
+				if bestFamily >= familyAVX512VNNI {
+					withFamily(familyAVX512VNNI, func() {
+						k, _ := Prepare(c.node(rng))
+						if g, ok := k.(*fastQGemmConv); ok && g.v != nil && g.v.d != nil {
+							direct++
+						}
+					})
+				}
+			}
+		}
+	}
+	if bestFamily >= familyAVX512VNNI && direct == 0 {
+		t.Errorf("no case took the direct path")
+	}
+	t.Logf("direct path taken by %d of %d cases", direct, len(shapes)*4)
+}

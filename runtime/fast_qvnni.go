@@ -2,14 +2,18 @@ package runtime
 
 import "unsafe"
 
-// The avx512-vnni int8 GEMM behind fastQGemmConv (pointwise, im2col and
-// fully connected), bit-identical to the reference's int32 accumulators:
+// The 8-bit dot-product int8 GEMM behind fastQGemmConv (pointwise, im2col
+// and fully connected): avx512-vnni's VPDPBUSD (u8 x s8) on amd64,
+// neon-dotprod's SDOT (s8 x s8) on arm64, with the same functions and data
+// layouts. Bit-identical to the reference's int32 accumulators:
 //
 //	bias + sum((x - xzp) * W)  =  (bias - z * sum(W)) + sum(u * W)
 //
-// where W = w - wzp must fit int8 (VPDPBUSD's signed operand), u = x + off
-// is the activation as an unsigned byte (off = 128 for int8 inputs, an XOR
-// with 0x80; 0 for uint8, read in place) and z = xzp + off. Both sides are
+// where W = w - wzp must fit int8 (the signed operand), u = x + off is the
+// activation as the byte the instruction reads and z = xzp + off. VNNI
+// reads u8: off = 128 for int8 inputs (an XOR with 0x80), 0 for uint8,
+// read in place. SDOT reads s8: off = -128 for uint8 inputs (the same XOR),
+// 0 for int8, read in place. Both sides are
 // int32 sums with wrap-around, equal as integers mod 2^32, so the folded
 // bias is exact. Padding taps of im2col read z (u - z = 0) and the k
 // columns padded to a multiple of four have zero weights. The accumulators
@@ -103,27 +107,43 @@ func (p *qPanels8) run(a []byte, lda, rows int, c []int32, ldc int, tile *[gemmM
 type qVNNI struct {
 	panels  []*qPanels8 // one per group
 	z       byte        // the input zero point as u8
-	flip    bool        // int8 input: u = x ^ 0x80
+	flip    bool        // u = x ^ 0x80 (int8 input on VNNI, uint8 on SDOT)
 	kPad    int         // k rounded up to a multiple of four
-	inPlace bool        // pointwise on uint8 with k a multiple of four: A is the input
+	inPlace bool        // pointwise, no flip, k a multiple of four: A is the input
 	img     []byte      // im2col's padded u8 image, border z
 	a       [][]byte    // per thread: chunk rows of kPad
+	d       *qDirect    // the direct convolution (fast_qdirect.go), or nil
 }
 
-// newQVNNI builds the VNNI path for k from its weights minus zero points
-// (w[(o*kLen + kk)], o the output channel) and bias, or returns nil when the
-// family is not avx512-vnni or a weight does not fit int8.
+// newQVNNI builds the dot-product path for k from its weights minus zero
+// points (w[(o*kLen + kk)], o the output channel) and bias, or returns nil
+// when the family is neither avx512-vnni nor neon-dotprod or a weight does
+// not fit int8.
 func newQVNNI(k *fastQGemmConv, w, bias []int32) *qVNNI {
-	if !useSIMD || family < familyAVX512VNNI {
+	if !useSIMD || (family < familyAVX512VNNI && family != familyDotProd) {
 		return nil
 	}
 	g := &k.g
-	v := &qVNNI{flip: k.signed != 0, kPad: (k.kLen + 3) / 4 * 4}
 	z := k.inZP
-	if v.flip {
-		z += 128
+	var v *qVNNI
+	if family == familyDotProd {
+		v = &qVNNI{flip: k.signed == 0} // s8 operands: uint8 inputs flip
+		if v.flip {
+			z -= 128
+		}
+	} else {
+		v = &qVNNI{flip: k.signed != 0} // u8 operands: int8 inputs flip
+		if v.flip {
+			z += 128
+		}
 	}
+	v.kPad = (k.kLen + 3) / 4 * 4
 	v.z = byte(z)
+	if v.d = newQDirect(k, v, w, bias, z); v.d != nil {
+		k.img = nil // neither image of the im2col paths is used
+		v.setPool(k)
+		return v
+	}
 	for grp := range g.groups {
 		base := grp * g.outPerG
 		at := func(kk, j int) int32 { return w[(base+j)*k.kLen+kk] }
@@ -151,6 +171,10 @@ func newQVNNI(k *fastQGemmConv, w, bias []int32) *qVNNI {
 
 func (v *qVNNI) setPool(k *fastQGemmConv) {
 	v.a = make([][]byte, len(k.scratch))
+	if v.d != nil {
+		v.d.setPool(len(k.scratch))
+		return
+	}
 	if v.inPlace {
 		return
 	}
@@ -159,7 +183,7 @@ func (v *qVNNI) setPool(k *fastQGemmConv) {
 	}
 }
 
-// flipCopy writes src as u8 into dst: XOR 0x80 when the input is int8.
+// flipCopy writes src as the operand bytes into dst: XOR 0x80 when flip.
 func (v *qVNNI) flipCopy(dst, src []byte) {
 	dst = dst[:len(src)]
 	if !v.flip {
@@ -177,6 +201,10 @@ func (v *qVNNI) flipCopy(dst, src []byte) {
 
 // fillImage copies the input into the padded image (the border keeps z).
 func (v *qVNNI) fillImage(k *fastQGemmConv, x []byte) {
+	if v.d != nil {
+		v.d.fillImage(k, v, x)
+		return
+	}
 	g := &k.g
 	rowLen := g.inW * g.inC
 	for b := range g.batch {
@@ -188,6 +216,10 @@ func (v *qVNNI) fillImage(k *fastQGemmConv, x []byte) {
 
 // runTask is fastQGemmConv.runTask on the VNNI path.
 func (v *qVNNI) runTask(k *fastQGemmConv, part, parts int) {
+	if v.d != nil {
+		v.d.runTask(k, v, part, parts)
+		return
+	}
 	r0, r1 := split(k.rows, part, parts, gemmMR)
 	s := k.scratch[part]
 	x := inBytes(k.x)

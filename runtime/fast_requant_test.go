@@ -10,7 +10,7 @@ import (
 )
 
 // The assembly requantizations and quantization (requantQ31, requantF32,
-// quantizeF32) against the reference formulas on edge values the model
+// their AVX-512 forms, quantizeF32) on every family against the reference formulas on edge values the model
 // tests rarely reach: int32 extremes, exact rounding ties for every right
 // shift, NaN, infinities and signed zeros.
 
@@ -18,8 +18,12 @@ func TestFastRequantEdges(t *testing.T) {
 	if !hasSIMDKernels {
 		t.Skip("skipping: no assembly kernels")
 	}
+	families := quantFamilies(t)
 	rng := rand.New(rand.NewPCG(21, 22))
-	const channels = 64 // eight blocks: every shift in [-31, 30] appears
+	// Nine blocks of eight and four more: every shift in [-31, 30]
+	// appears, and the AVX-512 kernels' last block of eight and the
+	// scalar tail run.
+	const channels = 76
 	accs := []int32{0, 1, -1, 2, -2, math.MaxInt32, math.MinInt32, math.MaxInt32 - 1, math.MinInt32 + 1}
 	for range 200 {
 		accs = append(accs, int32(rng.Uint32()), int32(rng.IntN(1<<16))-1<<15)
@@ -44,7 +48,6 @@ func TestFastRequantEdges(t *testing.T) {
 				rq.addChannel(m, s)
 			}
 			dt := map[bool]string{false: "int8", true: "uint8"}[unsigned]
-			f := newFastRequant(rq, channels, map[bool]ir.DType{false: ir.Int8, true: ir.Uint8}[unsigned])
 			// Pixels of accumulators: each value in every channel, plus the
 			// ties of each channel's right shift.
 			var acc []int32
@@ -67,18 +70,22 @@ func TestFastRequantEdges(t *testing.T) {
 				}
 			}
 			pixels := len(acc) / channels
-			dst := make([]byte, len(acc))
-			f.rows(unsafe.Pointer(&dst[0]), acc, pixels)
-			bad := 0
-			for i, a := range acc {
-				want := rq.apply(a, i%channels)
-				got := int32(int8(dst[i]))
-				if unsigned {
-					got = int32(dst[i])
-				}
-				if got != want && bad < 5 {
-					t.Errorf("%s onnx=%v channel %d acc %d: got %d, want %d", dt, onnx, i%channels, a, got, want)
-					bad++
+			for _, fam := range families {
+				var f *fastRequant
+				withFamily(fam, func() { f = newFastRequant(rq, channels, map[bool]ir.DType{false: ir.Int8, true: ir.Uint8}[unsigned]) })
+				dst := make([]byte, len(acc))
+				f.rows(unsafe.Pointer(&dst[0]), acc, pixels)
+				bad := 0
+				for i, a := range acc {
+					want := rq.apply(a, i%channels)
+					got := int32(int8(dst[i]))
+					if unsigned {
+						got = int32(dst[i])
+					}
+					if got != want && bad < 5 {
+						t.Errorf("%s onnx=%v family %s channel %d acc %d: got %d, want %d", dt, onnx, fam, i%channels, a, got, want)
+						bad++
+					}
 				}
 			}
 		}

@@ -2,10 +2,16 @@
 
 package runtime
 
+import (
+	"encoding/binary"
+	"os"
+)
+
 // NEON kernels (fast_float_arm64.s, fast_quant_arm64.s) with the contracts
 // of the amd64 ones (fast_simd_amd64.go): same arguments, same data layouts,
 // same results bit for bit. Advanced SIMD is part of every ARMv8-A CPU that
-// Go supports, so there is nothing to detect.
+// Go supports; the dot product instructions (SDOT, ARMv8.2's optional
+// FEAT_DotProd) are detected from the kernel's HWCAP.
 
 // hasSIMDKernels is true: the assembly kernels always run.
 const hasSIMDKernels = true
@@ -13,8 +19,31 @@ const hasSIMDKernels = true
 // hasAVX2FMA is the amd64 feature; false here.
 const hasAVX2FMA = false
 
-// detectFamily is the best kernel family (fast_family.go): NEON, always.
-func detectFamily() kernelFamily { return familySIMD }
+// detectFamily is the best kernel family (fast_family.go): neon-dotprod
+// where the CPU has SDOT, else NEON.
+func detectFamily() kernelFamily {
+	if hasDotProd() {
+		return familyDotProd
+	}
+	return familySIMD
+}
+
+// hasDotProd reads AT_HWCAP (16) from /proc/self/auxv (Linux; qemu-user
+// emulates it) and tests HWCAP_ASIMDDP (bit 20). Elsewhere, or if the file
+// cannot be read, it answers false: the NEON kernels run.
+func hasDotProd() bool {
+	auxv, err := os.ReadFile("/proc/self/auxv")
+	if err != nil {
+		return false
+	}
+	const atHWCAP, hwcapASIMDDP = 16, 1 << 20
+	for i := 0; i+16 <= len(auxv); i += 16 {
+		if binary.LittleEndian.Uint64(auxv[i:]) == atHWCAP {
+			return binary.LittleEndian.Uint64(auxv[i+8:])&hwcapASIMDDP != 0
+		}
+	}
+	return false
+}
 
 //go:noescape
 func sgemm6x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32)
