@@ -95,6 +95,9 @@ func prepareResize(n *ir.Node) (Kernel, error) {
 	if quantized && n.Arith == ir.ArithONNX {
 		return prepareResizeORT(a, g, q), nil
 	}
+	if n.Arith == ir.ArithXNNPACK && x.DType == ir.Uint8 {
+		return prepareXNNPACKResize(a, g), nil
+	}
 	if x.DType == ir.Int8 {
 		return prepareResizeI8(n, a, g)
 	}
