@@ -87,6 +87,7 @@ func init() {
 	f.BoolVar(&runFlags.count, "count", false, "print the MACs each layer executed per image beside inspect's static count")
 	f.BoolVar(&tableWide, "wide", false, "print every table column at full width, whatever the terminal's width")
 	runCut.register(runCmd)
+	addArithFlag(runCmd)
 	rootCmd.AddCommand(runCmd)
 }
 
@@ -117,6 +118,9 @@ func runModel(w, stderr io.Writer, modelPath string) error {
 	}
 	g, err := loadModel(modelPath, stderr)
 	if err != nil {
+		return err
+	}
+	if err := applyArith(g); err != nil {
 		return err
 	}
 	if g, err = runCut.apply(modelPath, g); err != nil {
