@@ -96,9 +96,44 @@ type Arith uint8
 
 // Integer arithmetic conventions.
 const (
-	ArithTFLite Arith = iota // fixed-point multiplier and shift, TFLite reference rounding
-	ArithONNX                // float32 scale multiply, round half to even (ONNX Runtime)
+	ArithTFLite  Arith = iota // fixed-point multiplier and shift, TFLite reference rounding
+	ArithONNX                 // float32 scale multiply, round half to even (ONNX Runtime)
+	ArithXNNPACK              // TFLite's default CPU path: XNNPACK delegate and optimized builtins (runtime/xnnpack.go)
 )
+
+var arithNames = [...]string{ArithTFLite: "tflite", ArithONNX: "onnx", ArithXNNPACK: "xnnpack"}
+
+func (a Arith) String() string {
+	if int(a) < len(arithNames) {
+		return arithNames[a]
+	}
+	return fmt.Sprintf("Arith(%d)", uint8(a))
+}
+
+// ArithByName returns the arithmetic called s ("tflite", "onnx",
+// "xnnpack").
+func ArithByName(s string) (Arith, bool) {
+	for i, name := range arithNames {
+		if name == s {
+			return Arith(i), true
+		}
+	}
+	return 0, false
+}
+
+// SetArith gives every node that follows TFLite's reference arithmetic
+// (ArithTFLite) arithmetic a instead; nodes already in another arithmetic
+// (ONNX-imported quantized ops) keep theirs. It returns how many changed.
+func (g *Graph) SetArith(a Arith) int {
+	changed := 0
+	for _, n := range g.Nodes {
+		if n.Arith == ArithTFLite && n.Arith != a {
+			n.Arith = a
+			changed++
+		}
+	}
+	return changed
+}
 
 // In returns input i, or nil when absent.
 func (n *Node) In(i int) *Tensor {

@@ -238,3 +238,21 @@ func TestInferArgMax(t *testing.T) {
 		}
 	}
 }
+
+func TestArithNamesAndSetArith(t *testing.T) {
+	for _, a := range []Arith{ArithTFLite, ArithONNX, ArithXNNPACK} {
+		if got, ok := ArithByName(a.String()); !ok || got != a {
+			t.Errorf("ArithByName(%q) = %v, %v", a.String(), got, ok)
+		}
+	}
+	if _, ok := ArithByName("reference"); ok {
+		t.Error(`ArithByName("reference") succeeded`)
+	}
+	g := &Graph{Nodes: []*Node{{Name: "a"}, {Name: "b", Arith: ArithONNX}, {Name: "c"}}}
+	if n := g.SetArith(ArithXNNPACK); n != 2 {
+		t.Errorf("SetArith changed %d nodes, want 2", n)
+	}
+	if g.Nodes[0].Arith != ArithXNNPACK || g.Nodes[1].Arith != ArithONNX || g.Nodes[2].Arith != ArithXNNPACK {
+		t.Errorf("arithmetics %v %v %v, want xnnpack onnx xnnpack", g.Nodes[0].Arith, g.Nodes[1].Arith, g.Nodes[2].Arith)
+	}
+}

@@ -67,6 +67,11 @@ func prepareQBinary(n *ir.Node) (Kernel, error) {
 	switch {
 	case n.Op == ir.OpAdd && n.Arith == ir.ArithONNX:
 		k.f = qlinearAdd(qa, qb, qy, A.Len() == 1, B.Len() == 1)
+	case n.Op == ir.OpAdd && n.Arith == ir.ArithXNNPACK:
+		var ok bool
+		if k.f, ok = xnnpackAdd(qa, qb, qy); !ok {
+			return nil, n.Errorf("input scales %g and %g over output scale %g are out of XNNPACK add's range", qa.scale, qb.scale, qy.scale)
+		}
 	case n.Op == ir.OpAdd || n.Op == ir.OpSub:
 		if k.f, err = tfliteAddSub(qa, qb, qy, n.Op == ir.OpSub); err != nil {
 			return nil, n.Errorf("%v", err)

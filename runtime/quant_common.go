@@ -14,7 +14,8 @@ import (
 // which case the ops that ONNX Runtime has quantized kernels for (QLinearConv,
 // QLinearMatMul, QLinearAdd, QLinearGlobalAveragePool, QuantizeLinear) follow
 // MLAS's float requantization. Ops without an ONNX Runtime quantized kernel
-// use TFLite's arithmetic whatever Arith says.
+// use TFLite's arithmetic whatever Arith says. ir.ArithXNNPACK changes the
+// ops xnnpack.go lists.
 
 // qTensor is what a quantized kernel needs to know about one 8-bit tensor.
 type qTensor struct {
@@ -175,7 +176,7 @@ type qRequant struct {
 // and can flip rare ties.) ONNX Runtime (QLinearConv, QLinearMatMul) computes
 // inScale * wScale[c] / outScale in float32, left to right.
 func newAccRequant(n *ir.Node, inScale float32, wq *ir.Quant, out qTensor, channels int, act ir.Activation, outQ *ir.Quant) (*qRequant, error) {
-	r := &qRequant{onnx: n.Arith == ir.ArithONNX, zp: out.zp}
+	r := &qRequant{onnx: n.Arith == ir.ArithONNX || n.Arith == ir.ArithXNNPACK, zp: out.zp}
 	r.lo, r.hi = activationRange(act, out.dt, outQ)
 	if r.lo > r.hi {
 		return nil, n.Errorf("fused %v leaves no representable output values", act)

@@ -94,6 +94,9 @@ func prepareQQuantize(n *ir.Node) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
+		if n.Arith == ir.ArithXNNPACK && x.DType == ir.Uint8 && y.DType == ir.Uint8 {
+			return prepareXNNPACKConvert(n, in, out)
+		}
 		m, s, err := quantizeMultiplier(float64(in.scale) / float64(out.scale))
 		if err != nil {
 			return nil, n.Errorf("%v", err)

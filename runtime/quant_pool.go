@@ -263,7 +263,7 @@ func prepareQMean(n *ir.Node) (Kernel, error) {
 	} else {
 		k.x = make([]int32, x.Len())
 	}
-	if n.Arith == ir.ArithONNX {
+	if n.Arith == ir.ArithONNX || n.Arith == ir.ArithXNNPACK {
 		if count >= 1<<24 {
 			return nil, n.Errorf("QLinearGlobalAveragePool image size %d is too large", count)
 		}

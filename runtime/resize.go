@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"math"
+
 	"github.com/mnconv/mnconv/ir"
 )
 
@@ -21,6 +23,16 @@ import (
 // rounding half away from zero. Only the coordinate modes TFLite has
 // (asymmetric, align_corners, half_pixel) have it.
 //
+// Linear, int8 and uint8 with ir.ArithONNX (a DQ -> Resize -> Q region of
+// a QDQ file): what ONNX Runtime 1.30 computes for that region, which it
+// leaves as it is (measured: its integer Resize kernel does not run there).
+// DequantizeLinear (x - zp) * s in float32; ORT's float bilinear kernel:
+// src clamped to [0, in-1], lo = trunc(src), hi = min(lo+1, in-1), d1 =
+// |src - lo|, d2 = |src - hi| (both 0.5 when lo == hi), the coefficients
+// d2y*d2x, d2y*d1x, d1y*d2x, d1y*d1x formed first and the four products
+// summed in that order in float32; QuantizeLinear v / s rounded half to
+// even, + zp, clamped.
+//
 // Nearest, any dtype: copies the source pixel ir.ResizeNearestIndex picks
 // (8-bit tensors need equal parameters).
 
@@ -33,6 +45,7 @@ var (
 	_ Kernel = (*resizeNearestKernel)(nil)
 	_ Kernel = (*resizeLinearKernel)(nil)
 	_ Kernel = (*resizeLinearI8Kernel)(nil)
+	_ Kernel = (*resizeLinearORTKernel)(nil)
 )
 
 type resizeGeom struct {
@@ -56,6 +69,7 @@ func prepareResize(n *ir.Node) (Kernel, error) {
 		return nil, n.Errorf("input %q has an empty spatial size %v", x.Name, x.Shape)
 	}
 	quantized := IsQuantizedNode(n)
+	var q qTensor
 	if quantized {
 		in, out, err := qUnaryIOShapes(n)
 		if err != nil {
@@ -64,6 +78,7 @@ func prepareResize(n *ir.Node) (Kernel, error) {
 		if !in.sameParams(out) {
 			return nil, n.Errorf("input has scale %g zero point %d, output %g and %d; quantized Resize needs them equal", in.scale, in.zp, out.scale, out.zp)
 		}
+		q = in
 	} else if x.DType != ir.Float32 && a.Mode == ir.ResizeLinear {
 		return nil, n.Errorf("linear resize of %v is not supported (float32, or int8/uint8 with quantization parameters)", x.DType)
 	}
@@ -76,6 +91,12 @@ func prepareResize(n *ir.Node) (Kernel, error) {
 			k.xs[i] = ir.ResizeNearestIndex(a.Nearest, a.Source(i, g.inW, g.outW), g.inW)
 		}
 		return k, nil
+	}
+	if quantized && n.Arith == ir.ArithONNX {
+		return prepareResizeORT(a, g, q), nil
+	}
+	if n.Arith == ir.ArithXNNPACK && (x.DType == ir.Uint8 || x.DType == ir.Int8) {
+		return prepareXNNPACKResize(a, g), nil
 	}
 	if x.DType == ir.Int8 {
 		return prepareResizeI8(n, a, g)
@@ -248,4 +269,76 @@ func (k *resizeLinearI8Kernel) Eval(in, out []*Tensor) error {
 		}
 	}
 	return nil
+}
+
+// ortTap is one output coordinate of ONNX Runtime's float bilinear kernel:
+// the taps and the distances d1 = |src - lo| (lo's weight is d2) and d2 =
+// |src - hi|.
+type ortTap struct {
+	lo, hi int
+	d1, d2 float32
+}
+
+type resizeLinearORTKernel struct {
+	g      resizeGeom
+	ys, xs []ortTap
+	q      qTensor // input and output parameters (equal)
+}
+
+func prepareResizeORT(a *ir.ResizeAttrs, g resizeGeom, q qTensor) Kernel {
+	taps := func(in, out int) []ortTap {
+		ts := make([]ortTap, out)
+		for i := range ts {
+			src := min(max(a.Source(i, in, out), 0), float32(in-1))
+			lo := min(int(src), in-1)
+			hi := min(lo+1, in-1)
+			t := ortTap{lo: lo, hi: hi, d1: float32(math.Abs(float64(src - float32(lo)))), d2: float32(math.Abs(float64(src - float32(hi))))}
+			if lo == hi {
+				t.d1, t.d2 = 0.5, 0.5
+			}
+			ts[i] = t
+		}
+		return ts
+	}
+	return &resizeLinearORTKernel{g: g, ys: taps(g.inH, g.outH), xs: taps(g.inW, g.outW), q: q}
+}
+
+func (k *resizeLinearORTKernel) Eval(in, out []*Tensor) error {
+	switch in[0].DType {
+	case ir.Int8:
+		resizeLinearORT(k, in[0].I8, out[0].I8)
+	case ir.Uint8:
+		resizeLinearORT(k, in[0].U8, out[0].U8)
+	}
+	return nil
+}
+
+// resizeLinearORT: the explicit float32 conversions keep each product and
+// sum rounded on its own (no fused multiply-add).
+func resizeLinearORT[T int8 | uint8](k *resizeLinearORTKernel, x, y []T) {
+	g, s, zp := k.g, k.q.scale, k.q.zp
+	lo, hi := float32(k.q.lo-zp), float32(k.q.hi-zp)
+	dq := func(v T) float32 { return float32(int32(v)-zp) * s }
+	o := 0
+	for b := range g.batch {
+		base := b * g.inH
+		for _, ty := range k.ys {
+			r0, r1 := (base+ty.lo)*g.inW, (base+ty.hi)*g.inW
+			for _, tx := range k.xs {
+				p11, p21 := (r0+tx.lo)*g.c, (r0+tx.hi)*g.c
+				p12, p22 := (r1+tx.lo)*g.c, (r1+tx.hi)*g.c
+				c11, c21 := float32(tx.d2*ty.d2), float32(tx.d1*ty.d2)
+				c12, c22 := float32(tx.d2*ty.d1), float32(tx.d1*ty.d1)
+				for c := range g.c {
+					v := float32(c11 * dq(x[p11+c]))
+					v = float32(v + float32(c21*dq(x[p21+c])))
+					v = float32(v + float32(c12*dq(x[p12+c])))
+					v = float32(v + float32(c22*dq(x[p22+c])))
+					f := min(max(float32(v/s), lo), hi)
+					y[o+c] = T(int32(qRoundEven(float64(f))) + zp)
+				}
+				o += g.c
+			}
+		}
+	}
 }

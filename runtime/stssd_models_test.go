@@ -253,8 +253,7 @@ func TestSTSSDStoredTFLite(t *testing.T) {
 	if testing.Short() {
 		return
 	}
-	emulateXNNPACK(t, g)
-	emulateXNNPACKResize(t)
+	g.SetArith(ir.ArithXNNPACK)
 	compare("ours with XNNPACK's rounding", runSTSSD(t, g, images, true))
 }
 
@@ -308,8 +307,7 @@ func TestSTSSDInReferenceRuntimes(t *testing.T) {
 		stssdLimits[k].check(t, "our .tflite in TFLite vs ours, "+name, diffSTSSD(tf, ours, k, q[k]))
 	}
 
-	emulateXNNPACK(t, g)
-	emulateXNNPACKResize(t)
+	g.SetArith(ir.ArithXNNPACK)
 	emulated := runSTSSD(t, g, images, true)
 	for k, name := range stssdOutputs {
 		d := diffSTSSD(tf, emulated, k, q[k])

@@ -101,6 +101,7 @@ func init() {
 	f.StringVar(&evalFlags.images, "images", "", "folder of images with labels.csv (required)")
 	f.StringVar(&evalFlags.labels, "labels", "", "labels CSV (default: DIR/labels.csv); file names are relative to --images")
 	addPrepFlags(evalCmd, &evalFlags.prep)
+	addArithFlag(evalCmd)
 	f.BoolVar(&evalFlags.json, "json", false, "print the result as JSON (per-image top-5 included)")
 	f.IntVar(&evalFlags.limit, "limit", 0, "evaluate only the first N listed images (0: all)")
 	f.IntVar(&evalFlags.workers, "workers", 0, "images evaluated in parallel (0: one per CPU)")
@@ -323,6 +324,9 @@ func evalLoadChain(paths []string, stderr io.Writer) ([]*ir.Graph, error) {
 		}
 		g, err := loadModel(p, stderr)
 		if err != nil {
+			return nil, err
+		}
+		if err := applyArith(g); err != nil {
 			return nil, err
 		}
 		if g.Name == "" {

@@ -108,6 +108,7 @@ func init() {
 	f.StringVar(&runFlags.draw, "draw", "", "segmentation/detection: write the image with the class map or the boxes drawn on it to this .png (one image)")
 	f.BoolVar(&tableWide, "wide", false, "print every table column at full width, whatever the terminal's width")
 	runCut.register(runCmd)
+	addArithFlag(runCmd)
 	rootCmd.AddCommand(runCmd)
 }
 
@@ -155,6 +156,9 @@ func runModel(w, stderr io.Writer, modelPath string) error {
 	}
 	g, err := loadModel(modelPath, stderr)
 	if err != nil {
+		return err
+	}
+	if err := applyArith(g); err != nil {
 		return err
 	}
 	if g, err = runCut.apply(modelPath, g); err != nil {

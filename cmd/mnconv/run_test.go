@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -233,5 +234,40 @@ func TestRunErrors(t *testing.T) {
 				t.Fatalf("err = %v, want it to mention %q", err, c.want)
 			}
 		})
+	}
+}
+
+// TestRunArith: run --arith picks the arithmetic of a TFLite model's
+// quantized nodes: tflite is the default, xnnpack gives TFLite+XNNPACK's
+// outputs (the shared reference) on all 16 images; other names are refused.
+func TestRunArith(t *testing.T) {
+	model := testutil.Shared(t, "models/tflite/coral_mobilenet_v1_0.25_128_quant.tflite")
+	pixels := testutil.Shared(t, "reference/imagenet16_u8_nhwc_128.bin")
+	outputs := map[string][]runLine{}
+	for _, a := range []string{"", "tflite", "xnnpack"} {
+		args := []string{"run", model, "--pixels", pixels, "--json"}
+		if a != "" {
+			args = append(args, "--arith", a)
+		}
+		out, err := inspRunCLI(t, args...)
+		if err != nil {
+			t.Fatalf("--arith %q: %v", a, err)
+		}
+		outputs[a] = parseRunLines(t, out)
+	}
+	if !reflect.DeepEqual(outputs[""], outputs["tflite"]) {
+		t.Error("--arith tflite differs from the default")
+	}
+	if reflect.DeepEqual(outputs["tflite"], outputs["xnnpack"]) {
+		t.Error("--arith xnnpack gives TFLite's reference-kernel outputs on all 16 images")
+	}
+	ref := testutil.ReadReference(t, "coral_mobilenet_v1_0.25_128_quant.tfjs_tflite.json")
+	for i, r := range ref.Results {
+		if i >= len(outputs["xnnpack"]) || !slices.Equal(outputs["xnnpack"][i].Output, r.Output) {
+			t.Errorf("image %d: --arith xnnpack differs from TFLite+XNNPACK's outputs", i)
+		}
+	}
+	if _, err := inspRunCLI(t, "run", model, "--pixels", pixels, "--arith", "onnx"); err == nil {
+		t.Error("--arith onnx accepted")
 	}
 }

@@ -110,17 +110,7 @@ func TestDeepLabONNXRuntime(t *testing.T) {
 				t.Fatal(err)
 			}
 			b, _ := export(t, g, "NHWC")
-			per := g.Inputs[0].Len()
-			var ins []*runtime.Tensor
-			var feeds [][]refrt.Input
-			for i := range 2 {
-				x := runtime.NewTensor(ir.Float32, g.Inputs[0].Shape)
-				for j, v := range data[i*per : (i+1)*per] {
-					x.F32[j] = (float32(v) - 127.5) / 127.5
-				}
-				ins = append(ins, x)
-				feeds = append(feeds, []refrt.Input{refrt.F32(x.Shape, x.F32)})
-			}
+			ins, feeds := segFeeds(g, data, 2)
 			ours := runGraph(t, g, ins)
 			r, err := refrt.Run(refrt.ONNX, writeTemp(t, m.name+".onnx", b), feeds, refrt.Options{Threads: 1})
 			if err != nil {
@@ -143,5 +133,81 @@ func TestDeepLabONNXRuntime(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// segFeeds makes g's float inputs, (x-127.5)/127.5, from the first n
+// images of data (uint8 NHWC pixels of g's input size), for mnconv and for
+// ONNX Runtime.
+func segFeeds(g *ir.Graph, data []byte, n int) ([]*runtime.Tensor, [][]refrt.Input) {
+	per := g.Inputs[0].Len()
+	var ins []*runtime.Tensor
+	var feeds [][]refrt.Input
+	for i := range n {
+		x := runtime.NewTensor(ir.Float32, g.Inputs[0].Shape)
+		for j, v := range data[i*per : (i+1)*per] {
+			x.F32[j] = (float32(v) - 127.5) / 127.5
+		}
+		ins = append(ins, x)
+		feeds = append(feeds, []refrt.Input{refrt.F32(x.Shape, x.F32)})
+	}
+	return ins, feeds
+}
+
+// TestDeepLabQDQResizeORT: the quantized ST DeepLab exported as QDQ ONNX and
+// read back fuses each DQ -> Resize -> Q into an 8-bit Resize in ONNX
+// Runtime's arithmetic (ir.ArithONNX), as ORT's QDQ transformer drops that
+// pair; mnconv's runtime on the re-imported file then gives ORT's outputs on
+// the first 2 COCO inputs value for value, so the class maps are equal.
+func TestDeepLabQDQResizeORT(t *testing.T) {
+	if !refrtAvailable(t) {
+		t.Skip("skipping: no ONNX Runtime")
+	}
+	data, err := os.ReadFile(testutil.Shared(t, "apps/inputs/coco_seg100_first8_stretch257_u8_nhwc.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const name = "st_deeplabv3_257_int8_per_tensor"
+	g, err := importers.Load(testutil.Shared(t, "apps/models/"+name+".tflite"), importers.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := export(t, g, "NHWC")
+	g2 := reimport(t, b)
+	resizes := 0
+	for _, n := range g2.Nodes {
+		if n.Op == ir.OpResize {
+			if !n.Out().DType.IsQuantized() || n.Arith != ir.ArithONNX {
+				t.Errorf("re-imported %s: %v output, arithmetic %d; want a fused 8-bit Resize in ONNX Runtime's arithmetic", n.Name, n.Out().DType, n.Arith)
+			}
+			resizes++
+		}
+	}
+	if resizes == 0 {
+		t.Fatal("no Resize in the re-imported graph")
+	}
+	ins, feeds := segFeeds(g2, data, 2)
+	ours := runGraph(t, g2, ins)
+	r, err := refrt.Run(refrt.ONNX, writeTemp(t, name+".onnx", b), feeds, refrt.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ins {
+		got := r.Values[i][0]
+		same, equalPx, total := 0, 0, len(got)/21
+		for j := range got {
+			if got[j] == ours[i][j] {
+				same++
+			}
+		}
+		for p := range total {
+			if testutil.Argmax(got[p*21:(p+1)*21]) == testutil.Argmax(ours[i][p*21:(p+1)*21]) {
+				equalPx++
+			}
+		}
+		t.Logf("%s QDQ image %d (%d Resize): %d/%d output values and %d/%d class-map pixels equal to ONNX Runtime's", name, i, resizes, same, len(got), equalPx, total)
+		if same != len(got) {
+			t.Errorf("image %d: %d of %d output values differ from ONNX Runtime's", i, len(got)-same, len(got))
+		}
 	}
 }

@@ -20,6 +20,9 @@ import (
 //	    => op(xq) -> yq
 //	DQ(xq) -> MaxPool|ReduceMax|Reshape|Transpose|Pad -> Q(yq), same scale and zero point
 //	    => op(xq) -> yq                                         (ORT drops the Q/DQ pair)
+//	DQ(xq) -> Resize -> Q(yq), same scale and zero point  =>  Resize(xq) -> yq
+//	    (ORT 1.30 keeps this region in float; the ArithONNX Resize kernel
+//	    computes DQ, ORT's float bilinear and Q in one node, bit for bit)
 //
 // A Relu or Clip between the op and Q is fused as the op's activation when it
 // is one (relu, relu6, relu_n1_to_1), or dropped when Q's representable
@@ -45,7 +48,7 @@ var qdqRequant = map[ir.Op]bool{
 // input and output share scale and zero point.
 var qdqSameParams = map[ir.Op]bool{
 	ir.OpMaxPool: true, ir.OpReduceMax: true, ir.OpReshape: true,
-	ir.OpTranspose: true, ir.OpPad: true,
+	ir.OpTranspose: true, ir.OpPad: true, ir.OpResize: true,
 }
 
 type qdqFuser struct {
