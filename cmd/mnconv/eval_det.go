@@ -206,7 +206,8 @@ func evalDetMain(cmd *cobra.Command, args []string) error {
 	if evalFlags.limit > 0 && evalFlags.limit < len(items) {
 		items = items[:evalFlags.limit]
 	}
-	warn := func(msg string) { fmt.Fprintln(stderr, "mnconv: warning:", msg) }
+	warn, flushWarnings := warnTo(stderr)
+	defer flushWarnings()
 	run := func(paths []string, role string, w func(string)) (*eval.DetResult, error) {
 		gs, err := evalLoadChain(paths, stderr)
 		if err != nil {
