@@ -220,6 +220,90 @@ func outputList(g *ir.Graph) string {
 	return strings.Join(s, ", ")
 }
 
+// autoRawOutputs finds raw SSD outputs from their shapes alone: the one
+// [1,N,C] output (C other than 4) as class scores, the one [1,N,4] output
+// computed from the image as box encodings, and a constant one as anchors
+// (none when the anchors come from a file); ok false unless exactly that
+// is found. anchors is -1 without an anchors output.
+func autoRawOutputs(g *ir.Graph, anchorsFile bool) (scores, boxes, anchors int, ok bool) {
+	var wide, enc, consts []int
+	for i, o := range g.Outputs {
+		_, k, ok := rows(o)
+		switch {
+		case !ok:
+		case k == 4 && dependsOnInput(g, o):
+			enc = append(enc, i)
+		case k == 4:
+			consts = append(consts, i)
+		default:
+			wide = append(wide, i)
+		}
+	}
+	if len(wide) != 1 || len(enc) != 1 || len(consts) > 1 || (len(consts) == 0) == !anchorsFile {
+		return -1, -1, -1, false
+	}
+	anchors = -1
+	if len(consts) == 1 {
+		anchors = consts[0]
+	}
+	return wide[0], enc[0], anchors, true
+}
+
+// Detects reports whether s reads g's outputs as a detector's without
+// guessing: g ends in DetectionPostProcess, s names the raw outputs
+// (Outputs), or their shapes alone tell the raw class scores, box
+// encodings and anchors apart (as NewDecoder would find them). The box
+// coding is not checked: NewDecoder asks for it.
+func (s DetSpec) Detects(g *ir.Graph) bool {
+	if _, ok := postProcessOutputs(g); ok {
+		return true
+	}
+	if len(s.Outputs) > 0 {
+		return true
+	}
+	_, _, _, ok := autoRawOutputs(g, s.Anchors != nil)
+	return ok
+}
+
+// Decoder decodes the outputs of one graph into detections: a DetSpec
+// resolved against the graph, with the state one goroutine needs (the
+// center coding's interpreter). It is not safe for concurrent use; make
+// one per goroutine.
+type Decoder struct {
+	dec *detDecoder
+	w   *detWorker
+}
+
+// NewDecoder resolves s against g, the graph whose outputs Decode reads:
+// the four outputs of a DetectionPostProcess it ends in, or raw class
+// scores, box encodings and anchors decoded with s's box coding and NMS.
+// The error says which setting is missing when g's outputs leave it open.
+func (s DetSpec) NewDecoder(g *ir.Graph) (*Decoder, error) {
+	dec, err := s.resolve(g)
+	if err != nil {
+		return nil, err
+	}
+	w, err := dec.newWorker()
+	if err != nil {
+		return nil, err
+	}
+	return &Decoder{dec: dec, w: w}, nil
+}
+
+// Decode turns one run's outputs (output(i) is the graph's output i, as
+// runtime.Interpreter.Output gives them) into detections in pixels of a
+// w x h image, best first.
+func (d *Decoder) Decode(output func(i int) *runtime.Tensor, w, h int) ([]Detection, error) {
+	return d.dec.decode(d.w, output, w, h)
+}
+
+// Describe says how the outputs are read (which outputs, coding, NMS).
+func (d *Decoder) Describe() string { return d.dec.Describe() }
+
+// PostProcessed reports whether the graph ends in DetectionPostProcess
+// (its outputs read as they are, no decoding or NMS here).
+func (d *Decoder) PostProcessed() bool { return d.dec.coding == CodingPostProcess }
+
 // resolve fits the spec to g (the last model of the chain).
 func (s DetSpec) resolve(g *ir.Graph) (*detDecoder, error) {
 	d := &detDecoder{spec: s, coding: s.Coding, g: g, anchors: -1}
@@ -255,25 +339,9 @@ func (s DetSpec) resolve(g *ir.Graph) (*detDecoder, error) {
 			d.anchors = idx[2]
 		}
 	} else {
-		var wide, boxes, consts []int
-		for i, o := range g.Outputs {
-			_, k, ok := rows(o)
-			switch {
-			case !ok:
-			case k == 4 && dependsOnInput(g, o):
-				boxes = append(boxes, i)
-			case k == 4:
-				consts = append(consts, i)
-			default:
-				wide = append(wide, i)
-			}
-		}
-		if len(wide) != 1 || len(boxes) != 1 || len(consts) > 1 || (len(consts) == 0) == (s.Anchors == nil) {
+		var ok bool
+		if d.scores, d.boxes, d.anchors, ok = autoRawOutputs(g, s.Anchors != nil); !ok {
 			return nil, fmt.Errorf("cannot tell the class scores [1,N,C], box encodings [1,N,4] and anchors [N,4] apart among the outputs %s: give --det-outputs SCORES,BOXES[,ANCHORS] (names or indices; anchors from an output or --anchors FILE)", outputList(g))
-		}
-		d.scores, d.boxes = wide[0], boxes[0]
-		if len(consts) == 1 {
-			d.anchors = consts[0]
 		}
 	}
 	if (d.anchors >= 0) == (s.Anchors != nil) {

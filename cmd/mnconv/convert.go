@@ -106,7 +106,8 @@ func init() {
 func runConvert(cmd *cobra.Command, args []string) error {
 	in, out := args[0], args[1]
 	stderr := cmd.ErrOrStderr()
-	warn := func(msg string) { fmt.Fprintln(stderr, "warning:", msg) }
+	warn, flushWarnings := warnTo(stderr)
+	defer flushWarnings()
 	exp, err := checkModelOutput("OUT", out, convFlags.to)
 	if err != nil {
 		return err

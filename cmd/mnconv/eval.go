@@ -213,7 +213,8 @@ func evalMain(cmd *cobra.Command, args []string) error {
 		items = items[:evalFlags.limit]
 	}
 
-	warn := func(msg string) { fmt.Fprintln(stderr, "mnconv: warning:", msg) }
+	warn, flushWarnings := warnTo(stderr)
+	defer flushWarnings()
 	models, err := evalLoadChain(args, stderr)
 	if err != nil {
 		return err

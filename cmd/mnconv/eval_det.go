@@ -63,8 +63,14 @@ Example (ST SSD MobileNetV2-FPNLite, outputs scores, boxes, anchors):
     --labels coco-val128/coco80_names.txt --box-coding corners --det-outputs 0,1,2`
 
 func init() {
-	f := evalCmd.Flags()
-	f.StringVar(&detFlags.annotations, "annotations", "", "detection: CSV of boxes (file,class_id[,class_name],xmin,ymin,xmax,ymax, pixels)")
+	evalCmd.Flags().StringVar(&detFlags.annotations, "annotations", "", "detection: CSV of boxes (file,class_id[,class_name],xmin,ymin,xmax,ymax, pixels)")
+	addDetFlags(evalCmd)
+}
+
+// addDetFlags registers the decoding flags of detection on cmd (eval and
+// run share them, and detFlags).
+func addDetFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
 	f.StringVar(&detFlags.coding, "box-coding", "auto", "detection: auto (DetectionPostProcess outputs), corners (ST) or center (TF SSD)")
 	f.StringSliceVar(&detFlags.outputs, "det-outputs", nil, "detection: raw outputs scores,boxes[,anchors] by name or index (default: from their shapes)")
 	f.StringVar(&detFlags.anchors, "anchors", "", "detection: anchors file, 4 numbers a line in the box coding's order")
@@ -77,8 +83,12 @@ func init() {
 	f.IntVar(&detFlags.perClass, "detections-per-class", 100, "detection: most detections per class (--nms class)")
 }
 
-// detOnlyFlags may be given only with --task detection.
-var detOnlyFlags = []string{"annotations", "box-coding", "det-outputs", "anchors", "det-background", "box-scales", "nms", "nms-iou", "score-threshold", "max-detections", "detections-per-class"}
+// detDecodeFlags are addDetFlags' flags; detOnlyFlags may be given only
+// with eval --task detection.
+var (
+	detDecodeFlags = []string{"box-coding", "det-outputs", "anchors", "det-background", "box-scales", "nms", "nms-iou", "score-threshold", "max-detections", "detections-per-class"}
+	detOnlyFlags   = append([]string{"annotations"}, detDecodeFlags...)
+)
 
 // checkTaskFlags refuses another task's flags.
 func checkTaskFlags(cmd *cobra.Command) error {
@@ -96,45 +106,46 @@ func checkTaskFlags(cmd *cobra.Command) error {
 	return nil
 }
 
-// detSpec builds the decoding from the flags (Classes left unknown).
-func detSpec() (eval.DetSpec, error) {
+// detSpec builds the decoding from the flags (Classes left unknown);
+// usage makes the verb's error for a bad value.
+func detSpec(usage func(format string, args ...any) error) (eval.DetSpec, error) {
 	s := eval.DefaultDetSpec()
 	switch c := strings.ToLower(detFlags.coding); c {
 	case "auto":
 	case "postprocess", "corners", "center":
 		s.Coding = eval.BoxCoding(c)
 	default:
-		return s, evalUsage("--box-coding %q: auto, postprocess, corners or center", detFlags.coding)
+		return s, usage("--box-coding %q: auto, postprocess, corners or center", detFlags.coding)
 	}
 	switch b := strings.ToLower(detFlags.background); b {
 	case "auto":
 	case "first", "none":
 		s.Background = eval.Background(b)
 	default:
-		return s, evalUsage("--det-background %q: auto, first or none", detFlags.background)
+		return s, usage("--det-background %q: auto, first or none", detFlags.background)
 	}
 	switch n := strings.ToLower(detFlags.nms); n {
 	case "fast", "class":
 		s.NMS = eval.NMSKind(n)
 	default:
-		return s, evalUsage("--nms %q: fast or class", detFlags.nms)
+		return s, usage("--nms %q: fast or class", detFlags.nms)
 	}
 	scales := strings.Split(detFlags.scales, ",")
 	if len(scales) != 4 {
-		return s, evalUsage("--box-scales %q: want 4 numbers y,x,h,w", detFlags.scales)
+		return s, usage("--box-scales %q: want 4 numbers y,x,h,w", detFlags.scales)
 	}
 	for i, x := range scales {
 		v, err := strconv.ParseFloat(strings.TrimSpace(x), 32)
 		if err != nil || !(v > 0) || math.IsInf(v, 0) {
-			return s, evalUsage("--box-scales %q: %q is not a positive number", detFlags.scales, x)
+			return s, usage("--box-scales %q: %q is not a positive number", detFlags.scales, x)
 		}
 		s.Scales[i] = float32(v)
 	}
 	if !(detFlags.iou > 0 && detFlags.iou <= 1) {
-		return s, evalUsage("--nms-iou %g must be in (0, 1]", detFlags.iou)
+		return s, usage("--nms-iou %g must be in (0, 1]", detFlags.iou)
 	}
 	if detFlags.maxDet < 1 || detFlags.perClass < 1 {
-		return s, evalUsage("--max-detections and --detections-per-class must be at least 1")
+		return s, usage("--max-detections and --detections-per-class must be at least 1")
 	}
 	s.IoU, s.ScoreThreshold = float32(detFlags.iou), float32(detFlags.scoreThr)
 	s.MaxDetections, s.PerClass = detFlags.maxDet, detFlags.perClass
@@ -142,7 +153,7 @@ func detSpec() (eval.DetSpec, error) {
 	if detFlags.anchors != "" {
 		a, err := eval.ReadAnchors(detFlags.anchors)
 		if err != nil {
-			return s, evalUsage("--anchors: %v", err)
+			return s, usage("--anchors: %v", err)
 		}
 		s.Anchors = a
 	}
@@ -176,7 +187,7 @@ func evalDetMain(cmd *cobra.Command, args []string) error {
 	if err := evalFlags.prep.parse(stderr); err != nil {
 		return err
 	}
-	spec, err := detSpec()
+	spec, err := detSpec(evalUsage)
 	if err != nil {
 		return err
 	}
@@ -195,7 +206,8 @@ func evalDetMain(cmd *cobra.Command, args []string) error {
 	if evalFlags.limit > 0 && evalFlags.limit < len(items) {
 		items = items[:evalFlags.limit]
 	}
-	warn := func(msg string) { fmt.Fprintln(stderr, "mnconv: warning:", msg) }
+	warn, flushWarnings := warnTo(stderr)
+	defer flushWarnings()
 	run := func(paths []string, role string, w func(string)) (*eval.DetResult, error) {
 		gs, err := evalLoadChain(paths, stderr)
 		if err != nil {

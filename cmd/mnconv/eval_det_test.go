@@ -69,35 +69,12 @@ func TestEvalDetectionPets(t *testing.T) {
 	}
 
 	// the raw twin: convert --outputs, anchors written as a file
-	g, err := importers.Load(model, importers.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var node *ir.Node
-	for _, x := range g.Nodes {
-		if x.Op == ir.OpDetectionPostProcess {
-			node = x
-		}
-	}
-	a := node.Attrs.(*ir.DetectionPostProcessAttrs)
 	raw := filepath.Join(dir, "raw.tflite")
+	node, anchors := petsRawParts(t, model, dir)
+	a := node.Attrs.(*ir.DetectionPostProcessAttrs)
 	if _, err := execCLI(t, []*cobra.Command{convertCmd}, "convert", model, raw, "--outputs", node.Inputs[0].Name+","+node.Inputs[1].Name); err != nil {
 		t.Fatal(err)
 	}
-	anc := node.Inputs[2]
-	var lines strings.Builder
-	ct := runtime.FromConst(anc)
-	for i := range anc.Len() {
-		v := (float32(ct.Float(i)) - float32(anc.Quant.ZeroPoint[0])) * anc.Quant.Scale[0]
-		lines.WriteString(strconv.FormatFloat(float64(v), 'g', -1, 32))
-		if i%4 == 3 {
-			lines.WriteString("\n")
-		} else {
-			lines.WriteString(",")
-		}
-	}
-	anchors := filepath.Join(dir, "anchors.txt")
-	os.WriteFile(anchors, []byte(lines.String()), 0o644)
 	rawArgs := []string{raw, "--images", images, "--annotations", ann, "--box-coding", "center", "--anchors", anchors, "--det-background", "first",
 		"--box-scales", fmt.Sprintf("%g,%g,%g,%g", a.YScale, a.XScale, a.HScale, a.WScale), "--max-detections", strconv.Itoa(a.MaxDetections)}
 	center := evalDetJSONOut(t, rawArgs...)
@@ -130,6 +107,43 @@ func TestEvalDetectionPets(t *testing.T) {
 	if b, _ := os.ReadFile(junit); !strings.Contains(string(b), `failures="1"`) || !strings.Contains(string(b), "mAP@0.5 dropped") {
 		t.Errorf("JUnit:\n%s", b)
 	}
+}
+
+// petsRawParts finds the pets SSD's DetectionPostProcess (its inputs 0 and
+// 1 are the raw box encodings and scores) and writes its constant anchors
+// to dir/anchors.txt, dequantized, one ycenter,xcenter,h,w a line.
+func petsRawParts(t *testing.T, model, dir string) (*ir.Node, string) {
+	t.Helper()
+	g, err := importers.Load(model, importers.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var node *ir.Node
+	for _, x := range g.Nodes {
+		if x.Op == ir.OpDetectionPostProcess {
+			node = x
+		}
+	}
+	if node == nil {
+		t.Fatalf("%s has no DetectionPostProcess", model)
+	}
+	anc := node.Inputs[2]
+	var lines strings.Builder
+	ct := runtime.FromConst(anc)
+	for i := range anc.Len() {
+		v := (float32(ct.Float(i)) - float32(anc.Quant.ZeroPoint[0])) * anc.Quant.Scale[0]
+		lines.WriteString(strconv.FormatFloat(float64(v), 'g', -1, 32))
+		if i%4 == 3 {
+			lines.WriteString("\n")
+		} else {
+			lines.WriteString(",")
+		}
+	}
+	anchors := filepath.Join(dir, "anchors.txt")
+	if err := os.WriteFile(anchors, []byte(lines.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return node, anchors
 }
 
 func TestEvalDetectionUsage(t *testing.T) {

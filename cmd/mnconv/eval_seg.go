@@ -59,7 +59,8 @@ func evalSegMain(cmd *cobra.Command, args []string) error {
 			return evalUsage("%v", err)
 		}
 	}
-	warn := func(msg string) { fmt.Fprintln(stderr, "mnconv: warning:", msg) }
+	warn, flushWarnings := warnTo(stderr)
+	defer flushWarnings()
 	run := func(path string) (*eval.SegResult, error) {
 		gs, err := evalLoadChain([]string{path}, stderr)
 		if err != nil {

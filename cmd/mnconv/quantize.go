@@ -189,7 +189,8 @@ func runQuantize(cmd *cobra.Command, args []string) error {
 	}
 	in, out := args[0], ""
 	stderr := cmd.ErrOrStderr()
-	warn := func(msg string) { fmt.Fprintln(stderr, "warning:", msg) }
+	warn, flushWarnings := warnTo(stderr)
+	defer flushWarnings()
 	var exp *exporters.Format
 	if sh.statsOut == "" {
 		out = args[1]

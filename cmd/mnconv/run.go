@@ -12,6 +12,7 @@ import (
 
 	"github.com/olekukonko/tablewriter/tw"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/mnconv/mnconv/eval"
 	"github.com/mnconv/mnconv/inspect"
@@ -86,7 +87,7 @@ more line {"count": {...}}.
   mnconv run ssd_mobilenet_v1_0.75_depth_pets_quant_detect.tflite --image cat.jpg --labels pets_labels_derived.txt --draw boxes.png`,
 	Args: withUsage(cobra.ExactArgs(1)),
 	RunE: func(cmd *cobra.Command, args []string) error {
-		return runModel(cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0])
+		return runModel(cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], cmd.Flags())
 	},
 }
 
@@ -107,6 +108,7 @@ func init() {
 	f.Float64Var(&runFlags.minScore, "min-score", 0.5, "detection: print and draw detections with at least this score")
 	f.StringVar(&runFlags.draw, "draw", "", "segmentation/detection: write the image with the class map or the boxes drawn on it to this .png (one image)")
 	f.BoolVar(&tableWide, "wide", false, "print every table column at full width, whatever the terminal's width")
+	addDetFlags(runCmd)
 	runCut.register(runCmd)
 	addArithFlag(runCmd)
 	rootCmd.AddCommand(runCmd)
@@ -121,7 +123,7 @@ type runImage struct {
 	orig  *preprocess.Image
 }
 
-func runModel(w, stderr io.Writer, modelPath string) error {
+func runModel(w, stderr io.Writer, modelPath string, fl *pflag.FlagSet) error {
 	hasPixels, hasImages := runFlags.pixels != "", len(runFlags.images) > 0
 	if hasPixels == hasImages {
 		return usageErrorf("run: give either --pixels FILE or --image IMG (not both)")
@@ -154,6 +156,11 @@ func runModel(w, stderr io.Writer, modelPath string) error {
 			return usageErrorf("run: --labels: %v", err)
 		}
 	}
+	spec, err := detSpec(func(format string, args ...any) error { return argErrorf("run: "+format, args...) })
+	if err != nil {
+		return err
+	}
+	spec.Classes = len(names)
 	g, err := loadModel(modelPath, stderr)
 	if err != nil {
 		return err
@@ -167,9 +174,16 @@ func runModel(w, stderr io.Writer, modelPath string) error {
 	if len(g.Inputs) != 1 || len(g.Outputs) < 1 {
 		return fmt.Errorf("run: %s has %d inputs and %d outputs, want one image input", modelPath, len(g.Inputs), len(g.Outputs))
 	}
-	task, err := runPickTask(g, runFlags.task, len(runCut.outputs) > 0)
+	task, err := runPickTask(g, runFlags.task, len(runCut.outputs) > 0, spec)
 	if err != nil {
 		return err
+	}
+	if task.name != taskDetection {
+		for _, name := range detDecodeFlags {
+			if fl.Changed(name) {
+				return usageErrorf("run: --%s decodes detections; this model's task is %s (--task)", name, task.name)
+			}
+		}
 	}
 	if task.reason != "" {
 		fmt.Fprintf(stderr, "note: run: --task auto: %s for %s: %s\n", task.name, modelPath, task.reason)

@@ -19,34 +19,45 @@ import (
 
 // run's tasks: what the outputs mean, picked from the graph's outputs
 // (--task overrides): a class map (ArgMax, or [1,H,W,C] scores with H,W > 1)
-// is segmentation, the four outputs of a DetectionPostProcess are
-// detection, anything else classification (the top-5).
+// is segmentation, a detector's outputs (the four of a
+// DetectionPostProcess, or raw SSD class scores, box encodings and anchors
+// that eval's decoder tells apart) detection, anything else
+// classification (the top-5).
 const (
 	taskClassification = "classification"
 	taskSegmentation   = "segmentation"
 	taskDetection      = "detection"
 )
 
-// runTask is the task run prints, with the output indices it reads.
+// runTask is the task run prints, with what it reads.
 type runTask struct {
 	name   string
 	reason string // why it was picked, for the note on stderr
-	// seg: the class map's output; det: boxes, classes, scores, count.
+	// seg: the class map's output
 	seg int
-	det [4]int
+	// det: the detection decoder (eval's, with the decoding flags)
+	det *eval.Decoder
 }
 
-// runPickTask picks the task from g's outputs, or checks the one asked. A
-// graph cut at --outputs may end in any feature map: auto then reads a
-// [1,H,W,C] output as scores of a class map only when asked (--task).
-func runPickTask(g *ir.Graph, asked string, cut bool) (runTask, error) {
-	det, detOK := runDetectionOutputs(g)
+// runPickTask picks the task from g's outputs, or checks the one asked;
+// spec is the detection decoding the flags ask for. A graph cut at
+// --outputs may end in any feature map: auto then reads a [1,H,W,C]
+// output as scores of a class map only when asked (--task).
+func runPickTask(g *ir.Graph, asked string, cut bool, spec eval.DetSpec) (runTask, error) {
 	seg, segReason := runSegOutput(g)
 	switch asked {
 	case "auto":
 		switch {
-		case detOK:
-			return runTask{name: taskDetection, det: det, reason: "its outputs are a DetectionPostProcess's boxes, classes, scores and count"}, nil
+		case spec.Detects(g):
+			dec, err := spec.NewDecoder(g)
+			if err != nil {
+				return runTask{}, argErrorf("run: --task auto: the outputs are a detector's: %v", err)
+			}
+			reason := "its outputs are a DetectionPostProcess's boxes, classes, scores and count"
+			if !dec.PostProcessed() {
+				reason = "its outputs are raw SSD class scores, box encodings and anchors, decoded as eval --task detection does: " + dec.Describe()
+			}
+			return runTask{name: taskDetection, det: dec, reason: reason}, nil
 		case seg >= 0 && (!cut || g.Outputs[seg].Rank() == 3):
 			return runTask{name: taskSegmentation, seg: seg, reason: segReason}, nil
 		}
@@ -60,37 +71,13 @@ func runPickTask(g *ir.Graph, asked string, cut bool) (runTask, error) {
 		}
 		return runTask{name: taskSegmentation, seg: seg}, nil
 	case taskDetection:
-		if !detOK {
-			return runTask{}, argErrorf("run: --task detection reads the four outputs of a DetectionPostProcess (boxes, classes, scores, count), which this model does not end in")
+		dec, err := spec.NewDecoder(g)
+		if err != nil {
+			return runTask{}, argErrorf("run: --task detection reads the four outputs of a DetectionPostProcess (boxes, classes, scores, count) or raw SSD outputs (class scores, box encodings, anchors): %v", err)
 		}
-		return runTask{name: taskDetection, det: det}, nil
+		return runTask{name: taskDetection, det: dec}, nil
 	}
 	return runTask{}, usageErrorf("run: --task %q: want auto, classification, segmentation or detection", asked)
-}
-
-// runDetectionOutputs finds a DetectionPostProcess whose four outputs are
-// all graph outputs and returns their output indices.
-func runDetectionOutputs(g *ir.Graph) ([4]int, bool) {
-	var idx [4]int
-	for _, n := range g.Nodes {
-		if n.Op != ir.OpDetectionPostProcess || len(n.Outputs) != 4 {
-			continue
-		}
-		found := 0
-		for k, t := range n.Outputs {
-			for i, o := range g.Outputs {
-				if o == t {
-					idx[k] = i
-					found++
-					break
-				}
-			}
-		}
-		if found == 4 {
-			return idx, true
-		}
-	}
-	return idx, false
 }
 
 // runSegOutput returns the index of the first output that is a class map
@@ -240,11 +227,16 @@ func runSegmentation(w io.Writer, task runTask, g *ir.Graph, it *runtime.Interpr
 // runDetection prints (or draws) one image's detections at or above
 // --min-score, boxes in pixels of the image.
 func runDetection(w io.Writer, task runTask, g *ir.Graph, it *runtime.Interpreter, i int, img runImage, t preprocess.Target, names []string) error {
-	d := task.det
 	pix, iw, ih := img.picture(t)
-	dets, err := eval.PostProcessDetections(it.Output(d[0]), it.Output(d[1]), it.Output(d[2]), it.Output(d[3]), runFlags.minScore, iw, ih)
+	all, err := task.det.Decode(it.Output, iw, ih)
 	if err != nil {
 		return fmt.Errorf("run: %s: %w", img.label, err)
+	}
+	var dets []eval.Detection
+	for _, d := range all {
+		if d.Score >= runFlags.minScore {
+			dets = append(dets, d)
+		}
 	}
 	if runFlags.draw != "" {
 		if err := runDrawDetections(pix, iw, ih, dets, names); err != nil {
@@ -401,8 +393,14 @@ Tasks (--task auto, the default, picks from the outputs):
                   --task segmentation scores it) and the classes present
                   printed with their pixels and share of the image
   detection       the four outputs of TFLite_Detection_PostProcess (boxes,
-                  classes, scores, count): label, score and box in pixels
-                  of the image (x0,y0,x1,y1) of each detection with score >=
+                  classes, scores, count), or raw SSD outputs (class scores
+                  [1,N,C], box encodings [1,N,4], anchors [N,4]) decoded as
+                  eval --task detection decodes them, with the same flags
+                  (--box-coding, --det-outputs, --anchors, --det-background,
+                  --box-scales, --nms, --nms-iou, --score-threshold,
+                  --max-detections, --detections-per-class; eval --help
+                  explains them): label, score and box in pixels of the
+                  image (x0,y0,x1,y1) of each detection with score >=
                   --min-score
 Segmentation and detection stretch the whole image to the model's input
 (--resize full; a cropping preset is refused). --labels names class i by
