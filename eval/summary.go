@@ -1,51 +1,15 @@
 package eval
 
 import (
-	"fmt"
-	"math"
 	"sort"
 
 	"github.com/mnconv/mnconv/runtime"
 )
 
-// Per-image summaries of segmentation and detection outputs, as `run`
-// prints them: the class map brought to the image's size with its class
-// pixel counts, and detections as a list of Detection values. Detection is
-// the one type a detector's result takes, whether it comes from a graph
-// that ends in DetectionPostProcess (read here) or from raw SSD outputs
-// decoded by DetSpec (detdecode.go); its Box is in pixels of the image.
-
-// PostProcessDetections reads the four outputs of TFLite's
-// DetectionPostProcess: boxes [1,D,4] (ymin, xmin, ymax, xmax), classes
-// [1,D], scores [1,D] and count [1]. It returns the first count detections
-// whose score is at least minScore, in the model's order (descending
-// score), with the normalized boxes scaled to a w x h image.
-func PostProcessDetections(boxes, classes, scores, count *runtime.Tensor, minScore float64, w, h int) ([]Detection, error) {
-	bs, cs, ss := boxes.Shape, classes.Shape, scores.Shape
-	if len(bs) != 3 || bs[0] != 1 || bs[2] != 4 || len(cs) != 2 || len(ss) != 2 || cs[1] != bs[1] || ss[1] != bs[1] || count.Len() != 1 {
-		return nil, fmt.Errorf("detection outputs boxes %v, classes %v, scores %v, count %v; want [1,D,4], [1,D], [1,D], [1]", bs, cs, ss, count.Shape)
-	}
-	n := count.Float(0)
-	if math.IsNaN(n) || n < 0 {
-		return nil, fmt.Errorf("detection count %v", n)
-	}
-	d := min(int(n), bs[1])
-	var out []Detection
-	for i := range d {
-		s := scores.Float(i)
-		if s < minScore {
-			continue
-		}
-		c := classes.Float(i)
-		if math.IsNaN(c) || c < 0 || c > 1<<20 {
-			return nil, fmt.Errorf("detection %d has class %v", i, c)
-		}
-		fw, fh := float64(w), float64(h)
-		out = append(out, Detection{Class: int(c), Score: s, Box: Box{
-			YMin: boxes.Float(4*i) * fh, XMin: boxes.Float(4*i+1) * fw, YMax: boxes.Float(4*i+2) * fh, XMax: boxes.Float(4*i+3) * fw}})
-	}
-	return out, nil
-}
+// Per-image summaries of segmentation outputs, as `run` prints them: the
+// class map brought to the image's size with its class pixel counts.
+// Detections come from Decoder (detdecode.go), for graphs that end in
+// DetectionPostProcess and raw SSD outputs alike.
 
 // ClassMap is a segmentation output's class map: the output itself when it
 // is an integer [1,H,W] map (ArgMax), else the argmax over the last axis of

@@ -2,7 +2,6 @@ package eval
 
 import (
 	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/mnconv/mnconv/ir"
@@ -52,38 +51,3 @@ func f32(shape []int, v ...float32) *runtime.Tensor {
 	return &runtime.Tensor{DType: ir.Float32, Shape: shape, F32: v}
 }
 
-func TestPostProcessDetections(t *testing.T) {
-	boxes := f32([]int{1, 3, 4}, 0.1, 0.2, 0.5, 0.6, 0, 0, 1, 1, 0.3, 0.3, 0.4, 0.4)
-	classes := f32([]int{1, 3}, 4, 0, 9)
-	scores := f32([]int{1, 3}, 0.9, 0.3, 0.8)
-	count := f32([]int{1}, 2) // the third row is padding
-	got, err := PostProcessDetections(boxes, classes, scores, count, 0.25, 200, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []Detection{
-		{Class: 4, Score: float64(float32(0.9)), Box: Box{YMin: float64(float32(0.1)) * 100, XMin: float64(float32(0.2)) * 200, YMax: float64(float32(0.5)) * 100, XMax: float64(float32(0.6)) * 200}},
-		{Class: 0, Score: float64(float32(0.3)), Box: Box{0, 0, 200, 100}},
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got %+v, want %+v", got, want)
-	}
-	if got, _ := PostProcessDetections(boxes, classes, scores, count, 0.5, 200, 100); len(got) != 1 {
-		t.Errorf("--min-score 0.5 kept %d, want 1", len(got))
-	}
-	bad := []struct {
-		name       string
-		b, c, s, n *runtime.Tensor
-		want       string
-	}{
-		{"boxes rank", f32([]int{3, 4}, make([]float32, 12)...), classes, scores, count, "want [1,D,4]"},
-		{"scores length", boxes, classes, f32([]int{1, 2}, 1, 1), count, "want [1,D,4]"},
-		{"negative count", boxes, classes, scores, f32([]int{1}, -1), "count"},
-		{"negative class", boxes, f32([]int{1, 3}, -1, 0, 0), scores, count, "class"},
-	}
-	for _, c := range bad {
-		if _, err := PostProcessDetections(c.b, c.c, c.s, c.n, 0, 1, 1); err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: err %v, want %q", c.name, err, c.want)
-		}
-	}
-}
