@@ -50,4 +50,3 @@ func TestCountClasses(t *testing.T) {
 func f32(shape []int, v ...float32) *runtime.Tensor {
 	return &runtime.Tensor{DType: ir.Float32, Shape: shape, F32: v}
 }
-
