@@ -181,3 +181,54 @@ func TestDetectionPetsEndToEnd(t *testing.T) {
 			r.InputFile, classes[0], scores[0], r.Outputs[2].Data[0], worstBox, same)
 	}
 }
+
+// TestDetectionPetsXNNPACK: with TFLite's default CPU arithmetic
+// (ir.ArithXNNPACK) the whole uint8 SSD gives TFLite's detections on the
+// three inputs: every class and score equal, boxes within 1e-5, the count
+// equal, and the tensors before the custom op byte for byte.
+func TestDetectionPetsXNNPACK(t *testing.T) {
+	pre := readAppReference(t, "ssd_mobilenet_v1_0.75_depth_pets_quant__no_postprocess.json")
+	post := readAppReference(t, "ssd_mobilenet_v1_0.75_depth_pets_quant__detect.json")
+	g, n := petsDetector(t)
+	g.SetArith(ir.ArithXNNPACK)
+	it, err := runtime.NewWithOptions(g, runtime.Options{KeepAll: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	for i, r := range post.Results {
+		raw, err := os.ReadFile(testutil.Shared(t, "apps/inputs/"+r.InputFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		copy(it.Input(0).U8, raw)
+		if err := it.Run(); err != nil {
+			t.Fatal(err)
+		}
+		for j := range 2 {
+			v, want := it.Value(n.Inputs[j]), pre.Results[i].Outputs[j].Data
+			for e := range want {
+				if float64(v.U8[e]) != want[e] {
+					t.Errorf("%s: input %d of the post-process (%s), byte %d: %d, TFLite %v", r.InputFile, j, n.Inputs[j].Name, e, v.U8[e], want[e])
+					break
+				}
+			}
+		}
+		worst := 0.0
+		for k := range 3 {
+			got, want := it.Output(k).F32, r.Outputs[k].Data
+			for e := range want {
+				d := math.Abs(float64(got[e]) - want[e])
+				if k > 0 && d != 0 || d > 1e-5 {
+					t.Errorf("%s: output %d value %d: %v, TFLite %v", r.InputFile, k, e, got[e], want[e])
+					break
+				}
+				worst = max(worst, d)
+			}
+		}
+		if it.Output(3).F32[0] != float32(r.Outputs[3].Data[0]) {
+			t.Errorf("%s: %v detections, TFLite %v", r.InputFile, it.Output(3).F32[0], r.Outputs[3].Data[0])
+		}
+		t.Logf("%s: classes and scores equal TFLite's, boxes within %.2g", r.InputFile, worst)
+	}
+}
