@@ -287,16 +287,15 @@ func boxIoU(a, b []float32) float64 {
 // ONNX with its post-processing as standard ops (box decoding in double,
 // NonMaxSuppression, Gather); ONNX Runtime gives our detections on the three
 // pre-made inputs: the same count and classes, boxes and scores within 1e-5.
-// (The uint8 model written as QDQ is not run whole: ONNX Runtime 1.30 fails
-// to load it at its default optimization level, "two nodes with same node
-// name" from its QDQ Conv fusion on the backbone's first Conv, whatever the
-// post-processing; TestDetectionPostProcessQDQInORT covers the QDQ form of
-// the post-processing.)
+// The uint8 model written as QDQ loads at ORT's default optimization level
+// (its ReLU6 output scale 0.0235297, just above 6/255, once made ORT's QDQ
+// Conv fusion fail with "two nodes with same node name"; the exporter now
+// writes no Clip the quantization implies) and gives our detections too.
 func TestDetectorONNXInORT(t *testing.T) {
 	refrt.Need(t, refrt.ONNX)
 	src := testutil.Shared(t, petsSSD)
 	pix := ssdPixels(t)
-	for _, dequantize := range []bool{true} {
+	for _, dequantize := range []bool{false, true} {
 		name := map[bool]string{false: "pets_qdq.onnx", true: "pets_float.onnx"}[dequantize]
 		t.Run(name, func(t *testing.T) {
 			g, err := importers.Load(src, importers.Options{})
@@ -315,6 +314,19 @@ func TestDetectorONNXInORT(t *testing.T) {
 			path := write(t, g, t.TempDir(), name, exporters.Options{})
 			theirs := referenceAll(t, refrt.ONNX, path, inputs)
 			for s := range inputs {
+				if !dequantize {
+					// ORT fuses the QDQ groups into its own integer kernels
+					// (requantizing in float, not TFLite's fixed point) and runs
+					// the rest in float between Q/DQ pairs: over 28 layers the
+					// drift moves scores by a few quanta and changes weak
+					// detections (scores 0.12-0.31 on these inputs find no
+					// partner). The confident detections must be the same.
+					if why := matchDetections(theirs[s], ours[s], 0.5, 8.0/256); why != "" {
+						t.Errorf("%s: ONNX Runtime and mnconv differ on the QDQ file: %s", ssdInputs[s], why)
+					}
+					t.Logf("%s: %v detections, best class %v score %.4f; %s", ssdInputs[s], ours[s][3][0], ours[s][1][0], ours[s][2][0], maxDiffs(ours[s], theirs[s]))
+					continue
+				}
 				if why := sameDetections(ours[s], theirs[s], 1e-5); why != "" {
 					t.Errorf("%s: ONNX Runtime differs from mnconv: %s (%s)", ssdInputs[s], why, maxDiffs(ours[s], theirs[s]))
 				}

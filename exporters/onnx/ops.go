@@ -77,11 +77,15 @@ func (w *writer) lower(n *ir.Node) error {
 }
 
 // withAct writes the op through emit and its fused activation after it as
-// a Relu or Clip node, so that y = act(op(...)).
+// a Relu or Clip node, so that y = act(op(...)). A Clip that y's
+// QuantizeLinear already implies is left out (see saturates):
+//
+//	op -> Clip(0, 6) -> QuantizeLinear(s, zp)   ->   op -> QuantizeLinear(s, zp)
+//	    when zp + rint(0/s) <= qmin and zp + rint(6/s) >= qmax
 func (w *writer) withAct(n *ir.Node, act ir.Activation, perm bool, emit func(out string) error) error {
 	y := n.Out()
 	final := w.out(y, perm)
-	if act == ir.ActNone {
+	if act == ir.ActNone || saturates(act, y) {
 		return emit(final)
 	}
 	pre := w.uniq(w.tname[y] + "_preact")
@@ -89,6 +93,37 @@ func (w *writer) withAct(n *ir.Node, act ir.Activation, perm bool, emit func(out
 		return err
 	}
 	return w.clamp(w.nodeName(act.String()), act, computeType(y), pre, final)
+}
+
+// saturates reports whether quantizing to y (QuantizeLinear, which rounds
+// half to even and saturates to y's type) already clamps to act's bounds:
+// the quantized bounds lie at or past the type's range, so that
+// Q(act(x)) == Q(x) for every x. ONNX Runtime's QDQ fusion calls such a
+// Clip redundant by this very test (rint(bound/scale) + zp) and then leaves
+// the producer in the graph beside its QLinear replacement of the same name
+// ("two nodes with same node name"), when its basic-level ClipQuantFusion,
+// which compares the unrounded range, kept the Clip: a ReLU6 output scale
+// in (6/255, 6/254.5], as the pets SSD's 0.0235297. Writing no Clip avoids
+// that and is what ORT's own quantizer writes.
+func saturates(act ir.Activation, y *ir.Tensor) bool {
+	if !quantized(y) || !y.DType.IsQuantized() || len(y.Quant.Scale) != 1 {
+		return false
+	}
+	// A Relu stays: ORT's ReluQuantFusion removes it by the same test its
+	// QDQ selector applies (zero point at the type's minimum).
+	if act != ir.ActRelu6 && act != ir.ActReluN1To1 {
+		return false
+	}
+	lo, hi := act.Bounds()
+	qmin, qmax := y.DType.Range()
+	s, z := float64(y.Quant.Scale[0]), float64(y.Quant.ZP(0))
+	if s <= 0 {
+		return false
+	}
+	if !math.IsInf(float64(lo), -1) && z+math.RoundToEven(float64(lo)/s) > float64(qmin) {
+		return false
+	}
+	return math.IsInf(float64(hi), 1) || z+math.RoundToEven(float64(hi)/s) >= float64(qmax)
 }
 
 // clamp writes dst = act(src): Relu, or Clip with constant bounds.

@@ -230,8 +230,21 @@ func opConstantOfShape(im *importer, n *node) error {
 
 // opShape gives the ONNX shape of its input: static after import, so a
 // constant, whatever the input's storage.
+// knownShape refuses a Shape or Size of a value whose shape the import does
+// not know (an opaque node's undeclared output): folding its placeholder
+// shape would give a wrong constant, and mnconv has no runtime Shape.
+func (im *importer) knownShape(n *node) error {
+	if im.shapeUnknown[n.in[0].t] {
+		return fmt.Errorf("the shape of input %q is not known at import (it comes from an untranslated node), so %s cannot be computed", n.in[0].t.Name, n.p.GetOpType())
+	}
+	return nil
+}
+
 func opShape(im *importer, n *node) error {
 	if err := n.need(1, 1); err != nil {
+		return err
+	}
+	if err := im.knownShape(n); err != nil {
 		return err
 	}
 	s := n.in[0].shape()
@@ -265,6 +278,9 @@ func opShape(im *importer, n *node) error {
 
 func opSize(im *importer, n *node) error {
 	if err := n.need(1, 1); err != nil {
+		return err
+	}
+	if err := im.knownShape(n); err != nil {
 		return err
 	}
 	c, err := im.intConst(n.p.Output[0], nil, []int64{int64(n.in[0].t.Len())})

@@ -127,6 +127,9 @@ type importer struct {
 	declared map[string]*pb.ValueInfoProto
 	// sawUnsupported is set when a node's op type has no translation.
 	sawUnsupported bool
+	// shapeUnknown marks the outputs of opaque nodes whose shape the file
+	// does not declare: their ir Shape is a placeholder, not a fact.
+	shapeUnknown map[*ir.Tensor]bool
 }
 
 func (im *importer) run(m *pb.ModelProto) (*ir.Graph, error) {
@@ -163,6 +166,7 @@ func (im *importer) run(m *pb.ModelProto) (*ir.Graph, error) {
 	im.producer = map[*ir.Tensor]*ir.Node{}
 	im.nhwcOf = map[*ir.Tensor]*ir.Tensor{}
 	im.nchwOf = map[*ir.Tensor]*ir.Tensor{}
+	im.shapeUnknown = map[*ir.Tensor]bool{}
 	if im.opts.Lenient {
 		im.declared = map[string]*pb.ValueInfoProto{}
 		for _, vi := range append(slices.Clone(gp.ValueInfo), gp.Output...) {
@@ -582,7 +586,9 @@ func (im *importer) readOutputs(gp *pb.GraphProto) error {
 		} else if t.Name != name {
 			t.Name = name
 		}
-		im.checkDeclared(vi, v)
+		if !im.shapeUnknown[v.t] {
+			im.checkDeclared(vi, v)
+		}
 		used[t] = true
 		layout := ir.LayoutUnspecified
 		if v.perm {

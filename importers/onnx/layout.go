@@ -50,6 +50,13 @@ func (im *importer) add(n *ir.Node) error {
 		}
 		im.producer[o] = n
 	}
+	// A shape inferred from a placeholder is a placeholder too (an opaque
+	// node marks its own outputs).
+	if n.Op != ir.OpOpaque && slices.ContainsFunc(n.Inputs, func(t *ir.Tensor) bool { return im.shapeUnknown[t] }) {
+		for _, o := range n.Outputs {
+			im.shapeUnknown[o] = true
+		}
+	}
 	im.g.Nodes = append(im.g.Nodes, n)
 	return nil
 }

@@ -123,14 +123,18 @@ func (im *importer) opaque(n *node, reason string) error {
 			continue
 		}
 		t := &ir.Tensor{Name: o, DType: dt}
+		known := false
 		if vi := im.declared[o]; vi != nil {
 			tt := vi.GetType().GetTensorType()
 			if d, err := onnxfmt.DType(tt.GetElemType()); err == nil {
 				t.DType = d
 			}
 			if s, ok := staticShape(tt.GetShape()); ok {
-				t.Shape = s
+				t.Shape, known = s, true
 			}
+		}
+		if !known {
+			im.shapeUnknown[t] = true
 		}
 		outs = append(outs, t)
 	}
