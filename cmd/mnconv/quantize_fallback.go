@@ -88,7 +88,8 @@ func fallbackRun(ctx context.Context, stdout io.Writer, orig *ir.Graph, o *quant
 	return best.Result, ok, nil
 }
 
-// fallbackPrep is eval's preprocessing for the float model and the tries.
+// fallbackPrep is eval's preprocessing for the float model and the tries;
+// its cache decodes each --eval image once for all of them.
 func fallbackPrep(preset preprocess.Preset, mode preprocess.Mode) eval.Config {
-	return eval.Config{Preset: preset, Mode: mode, LimitUnreadable: true}
+	return eval.Config{Preset: preset, Mode: mode, LimitUnreadable: true, Cache: &eval.ImageCache{}}
 }
