@@ -52,6 +52,9 @@ func fallbackRun(ctx context.Context, stdout io.Writer, orig *ir.Graph, o *quant
 		},
 	}
 	quant := func(c quantize.Config) (*quantize.Result, error) {
+		if len(c.Exclude) == len(cfg.Exclude) {
+			return o.Results[0], nil // the all-int8 try: what the pipeline made (bias corrected)
+		}
 		res, err := quantize.Quantize(o.Float, o.Stats, c)
 		if err == nil && c.BiasCorrection {
 			res.BiasCorrected, err = quantize.CorrectBias(ctx, o.Float, res, o.Source, 0)
