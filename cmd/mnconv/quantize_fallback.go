@@ -31,12 +31,13 @@ func fallbackRun(ctx context.Context, stdout io.Writer, orig *ir.Graph, o *quant
 	if err != nil {
 		return nil, false, fmt.Errorf("--eval: float model: %v", err)
 	}
-	fmt.Fprintf(stdout, "fallback: float top-1 %.2f%% on %d images of %s; budget: drop <= %.2f points\n", floatRes.Top1, floatRes.N, dir, quantFlags.maxDrop)
+	fmt.Fprintf(stdout, "fallback: float top-1 %.2f%% on %d images of %s; budget: drop <= %.2f points (%.0fs)\n", floatRes.Top1, floatRes.N, dir, quantFlags.maxDrop, time.Since(start).Seconds())
 	rep, err := o.Compare(0, max(quantFlags.reportN, 4))
 	if err != nil {
 		return nil, false, fmt.Errorf("fallback: ranking layers: %v", err)
 	}
 	ranked := rep.Rank()
+	fmt.Fprintf(stdout, "fallback: %d layers ranked by isolated error on %d calibration images (%.0fs)\n", len(ranked), rep.Images, time.Since(start).Seconds())
 	results := map[*quantize.Result]*eval.Result{}
 	f := quantize.Fallback{MaxDrop: quantFlags.maxDrop,
 		Measure: func(ctx context.Context, res *quantize.Result) (float64, error) {
