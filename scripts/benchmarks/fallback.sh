@@ -18,9 +18,15 @@ for m in coral_mobilenet_v1_0.25_128_quant coral_mobilenet_v1_0.75_192_quant \
   echo "== $m ${ARGS:-}"
   "$MNCONV" convert --dequantize "$S/models/tflite/$m.tflite" "$T/$m.f.tflite" >/dev/null
   start=$(date +%s)
-  rc=0
+  rc=0 # 1: budget not met (the lines say so)
   "$MNCONV" quantize "$T/$m.f.tflite" "$T/$m.q.tflite" --no-progress ${ARGS:-} \
     --calib "$S/images/imagenet/calib" --eval "$S/images/imagenet/eval" --max-drop 0.3 |
-    grep -E '^fallback' || rc=$?
+    grep -E '^(fallback|calibrated)' || rc=$?
   echo "wall $(( $(date +%s) - start ))s"
 done
+# Figures (2 busy cores shared with other builds, so wall times are noise;
+# before/after the eval image cache, per-channel minmax, 400 calib images):
+#   v1 0.25/128  43.00 -> 42.75 (0 float), 593 KB;              wall 53 -> 35 s
+#   v1 0.75/192  77.50 -> 77.25 (4 float), 7.8 MB vs 2.9 MB;    wall 271 -> 103 s
+#   v2 1.0/224   88.25 -> 88.00 (4 float), 4.66 MB vs 4.02 MB;  wall 361 -> 127 s
+#   tf2 v2 PTQ   90.25 -> 90.00 (3 float), 4.07 MB vs 4.05 MB;  wall 358 -> 135 s
