@@ -210,8 +210,12 @@ func (c *chain) decode(i int, t task) decoded {
 // are not kept. The zero value is ready; a nil cache keeps nothing. Safe for
 // concurrent use.
 type ImageCache struct {
-	mu sync.Mutex
-	m  map[imageKey]decoded
+	// MaxBytes bounds the pixels kept (0: no bound); images past it are
+	// decoded every time.
+	MaxBytes int64
+	mu       sync.Mutex
+	m        map[imageKey]decoded
+	bytes    int64
 }
 
 type imageKey struct {
@@ -234,11 +238,18 @@ func (ic *ImageCache) decode(c *chain, i int, t task) decoded {
 		return d
 	}
 	d = c.decode(i, t)
+	var size int64
+	if d.img != nil {
+		size = int64(len(d.img.Pix))
+	}
 	ic.mu.Lock()
 	if ic.m == nil {
 		ic.m = map[imageKey]decoded{}
 	}
-	ic.m[k] = d
+	if ic.MaxBytes == 0 || ic.bytes+size <= ic.MaxBytes {
+		ic.m[k] = d
+		ic.bytes += size
+	}
 	ic.mu.Unlock()
 	return d
 }
