@@ -43,6 +43,9 @@ type Config struct {
 	// CountLayers adds each model's per-layer executed and static MACs to
 	// Result.Cost (the totals are always there).
 	CountLayers bool
+	// Cache, when set, keeps the decoded images for the next evaluation
+	// on the same files (see ImageCache).
+	Cache *ImageCache
 }
 
 // ImageResult is one image's outcome. Top5 holds class indices, best first

@@ -433,3 +433,43 @@ func TestWriteJUnit(t *testing.T) {
 		t.Error("write into a missing folder succeeded")
 	}
 }
+
+// TestEvaluateCache evaluates twice through one ImageCache with the image
+// files deleted in between: the second run reads them from the cache and
+// gives the same result.
+func TestEvaluateCache(t *testing.T) {
+	dir := t.TempDir()
+	items := writeDataset(t, dir, 6)
+	cfg := cfgFull()
+	cfg.Cache = &ImageCache{}
+	first, err := Evaluate(context.Background(), mustValidate(t, channelModel("right", 1, 3, 0)), items, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		if err := os.Remove(it.Path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again, err := Evaluate(context.Background(), mustValidate(t, channelModel("wrong", -1, 3, 0)), items, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.N != 6 || first.Top1 != 100 || again.N != 6 || again.Top1 != 0 || again.Unreadable != 0 {
+		t.Errorf("with the cache: first %v%% on %d, again %v%% on %d (%d unreadable)", first.Top1, first.N, again.Top1, again.N, again.Unreadable)
+	}
+	// a bound of two 4x4 RGB images keeps two: the other four are gone
+	items = writeDataset(t, t.TempDir(), 6)
+	cfg.Cache = &ImageCache{MaxBytes: 2 * 4 * 4 * 3}
+	if _, err := Evaluate(context.Background(), mustValidate(t, channelModel("right", 1, 3, 0)), items, cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		os.Remove(it.Path)
+	}
+	cfg.MinImages = 1
+	bounded, err := Evaluate(context.Background(), mustValidate(t, channelModel("right", 1, 3, 0)), items, cfg)
+	if err != nil || bounded.N != 2 || bounded.Unreadable != 4 {
+		t.Errorf("bounded cache: %v, %+v", err, bounded)
+	}
+}

@@ -121,7 +121,7 @@ func (c *chain) loop(ctx context.Context, cfg Config, t task) (*loopStats, error
 			defer dwg.Done()
 			for i := range next {
 				t0 := time.Now()
-				dc := c.decode(i, t)
+				dc := cfg.Cache.decode(c, i, t)
 				decodeTime[d] += time.Since(t0)
 				select {
 				case queue <- dc:
@@ -200,5 +200,56 @@ func (c *chain) decode(i int, t task) decoded {
 	if t.side != nil {
 		d.side, d.err = t.side(i)
 	}
+	return d
+}
+
+// ImageCache keeps images as decoders left them (decoded, cropped and
+// resized, before the pixel mapping), so that a caller evaluating many
+// models on one folder reads each image once: quantize --max-drop's tries.
+// Entries are keyed by file, preset and size; images with side data (masks)
+// are not kept. The zero value is ready; a nil cache keeps nothing. Safe for
+// concurrent use.
+type ImageCache struct {
+	// MaxBytes bounds the pixels kept (0: no bound); images past it are
+	// decoded every time.
+	MaxBytes int64
+	mu       sync.Mutex
+	m        map[imageKey]decoded
+	bytes    int64
+}
+
+type imageKey struct {
+	path   string
+	preset preprocess.Preset
+	w, h   int
+}
+
+// decode is c.decode through the cache.
+func (ic *ImageCache) decode(c *chain, i int, t task) decoded {
+	if ic == nil || t.side != nil {
+		return c.decode(i, t)
+	}
+	k := imageKey{t.path(i), c.preset, c.target.W, c.target.H}
+	ic.mu.Lock()
+	d, ok := ic.m[k]
+	ic.mu.Unlock()
+	if ok {
+		d.i = i
+		return d
+	}
+	d = c.decode(i, t)
+	var size int64
+	if d.img != nil {
+		size = int64(len(d.img.Pix))
+	}
+	ic.mu.Lock()
+	if ic.m == nil {
+		ic.m = map[imageKey]decoded{}
+	}
+	if ic.MaxBytes == 0 || ic.bytes+size <= ic.MaxBytes {
+		ic.m[k] = d
+		ic.bytes += size
+	}
+	ic.mu.Unlock()
 	return d
 }
