@@ -135,7 +135,17 @@ func Compare(floatG *ir.Graph, res *Result, method Method, inputs []*rt.Tensor) 
 	isolated := isolatedNodes(res)
 	iso := map[*ir.Tensor]*acc{}
 	var out acc
-	agree := 0
+	agree := 0.0
+	// A classifier's output is one row of scores; a raw-output detector's
+	// ([1,N,C] class scores) has one row per anchor, and the argmax of the
+	// whole tensor would compare ties between anchors: agreement is then
+	// the share of anchors whose best class agrees.
+	rows := 1
+	if sh := floatG.Outputs[0].Shape; len(sh) >= 3 && sh[len(sh)-1] > 1 {
+		for _, d := range sh[:len(sh)-1] {
+			rows *= d
+		}
+	}
 	for _, x := range inputs {
 		if err := fi.SetInput(0, x); err != nil {
 			return nil, err
@@ -175,9 +185,7 @@ func Compare(floatG *ir.Graph, res *Result, method Method, inputs []*rt.Tensor) 
 		}
 		if len(qo) == len(fo) {
 			out.add(fo, qo)
-			if argmax(fo) == argmax(qo) {
-				agree++
-			}
+			agree += rowAgreement(fo, qo, rows)
 		}
 	}
 	prod := floatG.Producers()
@@ -192,7 +200,7 @@ func Compare(floatG *ir.Graph, res *Result, method Method, inputs []*rt.Tensor) 
 		}
 	}
 	if len(inputs) > 0 {
-		rep.Top1Agree = float64(agree) / float64(len(inputs))
+		rep.Top1Agree = agree / float64(len(inputs))
 	}
 	for qt, a := range accs {
 		ft := res.Twins[qt]
@@ -369,4 +377,19 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	_, err := fmt.Fprintln(w)
 	return err
+}
+
+// rowAgreement is the share of the rows rows of f and q (equal lengths)
+// whose argmax is the same: 0 or 1 for a classifier's single row.
+func rowAgreement(f, q []float32, rows int) float64 {
+	if rows < 1 || len(f)%rows != 0 {
+		rows = 1
+	}
+	c, same := len(f)/rows, 0
+	for r := range rows {
+		if argmax(f[r*c:(r+1)*c]) == argmax(q[r*c:(r+1)*c]) {
+			same++
+		}
+	}
+	return float64(same) / float64(rows)
 }
