@@ -47,45 +47,16 @@ func CorrectBias(ctx context.Context, floatG *ir.Graph, res *Result, src Source,
 	if len(layers) == 0 {
 		return 0, nil
 	}
-	fi, err := rt.New(floatG)
-	if err != nil {
-		return 0, err
-	}
-	saved := map[*ir.Tensor][]float32{}
-	fi.Observe = func(nd *ir.Node, outs []*rt.Tensor) {
-		for i, t := range nd.Outputs {
-			if want[t] && outs[i].DType == ir.Float32 {
-				saved[t] = append(saved[t][:0], outs[i].F32...)
-			}
-		}
-	}
-	if n <= 0 {
-		n = src.Len()
-	}
-	used := 0
-	for k := 0; k < src.Len() && used < n; k++ {
-		if err := ctx.Err(); err != nil {
-			return 0, err
-		}
-		x, err := src.Load(k)
-		if err != nil {
-			continue // unreadable items were reported by calibration
-		}
-		if err := fi.SetInput(0, x); err != nil {
-			return 0, err
-		}
-		if want[floatG.Inputs[0]] {
-			saved[floatG.Inputs[0]] = append(saved[floatG.Inputs[0]][:0], x.F32...)
-		}
-		if err := fi.Run(); err != nil {
-			return 0, err
-		}
-		used++
+	err := observeFloat(ctx, floatG, src, n, want, func(saved map[*ir.Tensor][]float32) error {
 		for _, l := range layers {
 			if err := l.add(saved[l.in]); err != nil {
-				return 0, err
+				return err
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
 	}
 	done := 0
 	for _, l := range layers {
@@ -179,4 +150,50 @@ func (l *biasLayer) apply() bool {
 		b.Data.I32[c] = int32(min(max(v, math.MinInt32), math.MaxInt32))
 	}
 	return true
+}
+
+// observeFloat runs floatG on the first n readable items of src (all when
+// n <= 0; unreadable items were reported by calibration) and calls each
+// with the float values of the tensors in want (the graph input included
+// when wanted) after every run.
+func observeFloat(ctx context.Context, floatG *ir.Graph, src Source, n int, want map[*ir.Tensor]bool, each func(saved map[*ir.Tensor][]float32) error) error {
+	fi, err := rt.New(floatG)
+	if err != nil {
+		return err
+	}
+	saved := map[*ir.Tensor][]float32{}
+	fi.Observe = func(nd *ir.Node, outs []*rt.Tensor) {
+		for i, t := range nd.Outputs {
+			if want[t] && outs[i].DType == ir.Float32 {
+				saved[t] = append(saved[t][:0], outs[i].F32...)
+			}
+		}
+	}
+	if n <= 0 {
+		n = src.Len()
+	}
+	used := 0
+	for k := 0; k < src.Len() && used < n; k++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		x, err := src.Load(k)
+		if err != nil {
+			continue
+		}
+		if err := fi.SetInput(0, x); err != nil {
+			return err
+		}
+		if want[floatG.Inputs[0]] {
+			saved[floatG.Inputs[0]] = append(saved[floatG.Inputs[0]][:0], x.F32...)
+		}
+		if err := fi.Run(); err != nil {
+			return err
+		}
+		used++
+		if err := each(saved); err != nil {
+			return err
+		}
+	}
+	return nil
 }

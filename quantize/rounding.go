@@ -6,7 +6,6 @@ import (
 	"math"
 
 	"github.com/mnconv/mnconv/ir"
-	rt "github.com/mnconv/mnconv/runtime"
 )
 
 // Data-aware depthwise weights. A depthwise channel's output error involves
@@ -71,41 +70,14 @@ func RoundWeights(ctx context.Context, floatG *ir.Graph, res *Result, src Source
 	if len(layers) == 0 {
 		return 0, nil
 	}
-	fi, err := rt.New(floatG)
-	if err != nil {
-		return 0, err
-	}
-	saved := map[*ir.Tensor][]float32{}
-	fi.Observe = func(nd *ir.Node, outs []*rt.Tensor) {
-		for i, t := range nd.Outputs {
-			if want[t] && outs[i].DType == ir.Float32 {
-				saved[t] = append(saved[t][:0], outs[i].F32...)
-			}
-		}
-	}
-	if n <= 0 {
-		n = src.Len()
-	}
-	used := 0
-	for k := 0; k < src.Len() && used < n; k++ {
-		if err := ctx.Err(); err != nil {
-			return 0, err
-		}
-		x, err := src.Load(k)
-		if err != nil {
-			continue
-		}
-		if err := fi.SetInput(0, x); err != nil {
-			return 0, err
-		}
-		saved[floatG.Inputs[0]] = append(saved[floatG.Inputs[0]][:0], x.F32...)
-		if err := fi.Run(); err != nil {
-			return 0, err
-		}
-		used++
+	err := observeFloat(ctx, floatG, src, n, want, func(saved map[*ir.Tensor][]float32) error {
 		for _, l := range layers {
 			l.add(saved[l.in])
 		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
 	}
 	done := 0
 	for _, l := range layers {
