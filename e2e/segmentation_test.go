@@ -70,6 +70,15 @@ func TestQuantizedDeepLabInReferenceRuntimes(t *testing.T) {
 		if float64(equal) < f.want*float64(total) {
 			t.Errorf("%s: %d/%d equal pixels, want >= %.1f%%", f.name, equal, total, 100*f.want)
 		}
+		if f.r == refrt.TFLite {
+			// ir.ArithXNNPACK does not close this gap (measured 99.889%
+			// against 99.892%): it covers XNNPACK's uint8 requantize only,
+			// and this file requantizes int8 before its concat. Logged,
+			// not checked, until the int8 forms are pinned down.
+			back.SetArith(ir.ArithXNNPACK)
+			x := classMapAgreement(outputs(t, back, inputs), theirs)
+			t.Logf("%s in %s against ours with --arith xnnpack: class maps equal on %.3f%% of the pixels", f.name, f.r, 100*x)
+		}
 	}
 }
 
