@@ -94,17 +94,9 @@ func (e *excluder) match(n *ir.Node) bool {
 func (q *quantizer) keepFloat(n *ir.Node) error {
 	q.res.Float = append(q.res.Float, fmt.Sprintf("%s (%s): excluded", n.Name, n.Op))
 	q.res.Excluded = append(q.res.Excluded, n.Name)
-	ins := make([]*ir.Tensor, len(n.Inputs))
-	for i, t := range n.Inputs {
-		if t == nil || t.IsConst() {
-			ins[i] = t
-			continue
-		}
-		qt := q.qt[t]
-		if qt == nil {
-			return n.Errorf("input %q has no quantized form", t.Name)
-		}
-		ins[i] = q.dequantized(t, qt)
+	ins, err := q.floatInputs(n)
+	if err != nil {
+		return err
 	}
 	out := n.Out()
 	f := &ir.Tensor{Name: out.Name, DType: ir.Float32, Shape: clone(out.Shape)}
@@ -115,6 +107,24 @@ func (q *quantizer) keepFloat(n *ir.Node) error {
 
 // dequantized is the float form of activation t whose twin is qt: qt itself
 // when it is float, else one shared Dequantize of it.
+// floatInputs are n's inputs for a float copy of n: constants as they are,
+// activations through dequantized.
+func (q *quantizer) floatInputs(n *ir.Node) ([]*ir.Tensor, error) {
+	ins := make([]*ir.Tensor, len(n.Inputs))
+	for i, t := range n.Inputs {
+		if t == nil || t.IsConst() {
+			ins[i] = t
+			continue
+		}
+		qt := q.qt[t]
+		if qt == nil {
+			return nil, n.Errorf("input %q has no quantized form", t.Name)
+		}
+		ins[i] = q.dequantized(t, qt)
+	}
+	return ins, nil
+}
+
 func (q *quantizer) dequantized(t, qt *ir.Tensor) *ir.Tensor {
 	if qt.DType == ir.Float32 {
 		return qt

@@ -323,6 +323,14 @@ func quantizeWeightsU8(w *ir.Tensor, name string) *ir.Tensor {
 	return &ir.Tensor{Name: name, DType: ir.Uint8, Shape: clone(w.Shape), Quant: &ir.Quant{Scale: []float32{s}, ZeroPoint: []int64{zp}}, Data: &ir.Data{U8: data}}
 }
 
+// staysFloat warns that n stays float, and why, and lists it in the result.
+func (q *quantizer) staysFloat(n *ir.Node, why string) {
+	if q.cfg.Warn != nil {
+		q.cfg.Warn(fmt.Sprintf("node %q (%s) stays float: %s", n.Name, n.Op, why))
+	}
+	q.res.Float = append(q.res.Float, fmt.Sprintf("%s (%s): %s", n.Name, n.Op, why))
+}
+
 // floatOutputs keeps a node of several outputs in float, outputs included:
 //
 //	Op(x_q, ...) -> (y1, y2, ...)  =>  Op(Dequantize(x_q), ...) -> (y1, y2, ...) float
@@ -331,21 +339,10 @@ func quantizeWeightsU8(w *ir.Tensor, name string) *ir.Tensor {
 // DEQUANTIZE. A quantized reader of an output gets a Quantize of it
 // (activation); a graph output stays float.
 func (q *quantizer) floatOutputs(n *ir.Node, why string) error {
-	if q.cfg.Warn != nil {
-		q.cfg.Warn(fmt.Sprintf("node %q (%s) stays float: %s", n.Name, n.Op, why))
-	}
-	q.res.Float = append(q.res.Float, fmt.Sprintf("%s (%s): %s", n.Name, n.Op, why))
-	ins := make([]*ir.Tensor, len(n.Inputs))
-	for i, t := range n.Inputs {
-		if t == nil || t.IsConst() {
-			ins[i] = t
-			continue
-		}
-		qt := q.qt[t]
-		if qt == nil {
-			return n.Errorf("input %q has no quantized form", t.Name)
-		}
-		ins[i] = q.dequantized(t, qt)
+	q.staysFloat(n, why)
+	ins, err := q.floatInputs(n)
+	if err != nil {
+		return err
 	}
 	c := copyNode(n, ins, nil)
 	c.Outputs = make([]*ir.Tensor, len(n.Outputs))
@@ -361,10 +358,7 @@ func (q *quantizer) floatOutputs(n *ir.Node, why string) error {
 // island keeps n in float: Dequantize its quantized inputs, run it in float,
 // Quantize its output into the parameters calibration chose.
 func (q *quantizer) island(n *ir.Node, why string) error {
-	if q.cfg.Warn != nil {
-		q.cfg.Warn(fmt.Sprintf("node %q (%s) stays float: %s", n.Name, n.Op, why))
-	}
-	q.res.Float = append(q.res.Float, fmt.Sprintf("%s (%s): %s", n.Name, n.Op, why))
+	q.staysFloat(n, why)
 	ins := make([]*ir.Tensor, len(n.Inputs))
 	for i, t := range n.Inputs {
 		if t == nil || t.IsConst() {
