@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -175,9 +174,7 @@ func runBench(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	if benchFlags.json {
-		enc := json.NewEncoder(cmd.OutOrStdout())
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		return printJSON(cmd.OutOrStdout(), rep)
 	}
 	return rep.WriteText(cmd.OutOrStdout())
 }

@@ -284,7 +284,7 @@ func evalOutput(out io.Writer, o evalOut) error {
 	args, res, base := o.models, o.res, o.base
 	if o.gate == nil {
 		if o.json {
-			return evalJSON(out, evalReport{Models: args, Result: res})
+			return printJSON(out, evalReport{Models: args, Result: res})
 		}
 		evalPrint(out, "model", args, res)
 		return nil
@@ -297,7 +297,7 @@ func evalOutput(out io.Writer, o evalOut) error {
 		}
 	}
 	if o.json {
-		if err := evalJSON(out, evalReport{Models: args, Result: res, Baseline: base, BaselineModels: o.baselineModels, Gate: &c}); err != nil {
+		if err := printJSON(out, evalReport{Models: args, Result: res, Baseline: base, BaselineModels: o.baselineModels, Gate: &c}); err != nil {
 			return err
 		}
 	} else {
@@ -402,8 +402,9 @@ type evalReport struct {
 	Gate           *eval.Comparison `json:"gate,omitempty"`
 }
 
-func evalJSON(w io.Writer, r evalReport) error {
+// printJSON writes v as indented JSON, the --json output of every verb.
+func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	return enc.Encode(v)
 }

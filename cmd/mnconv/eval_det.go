@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -233,7 +232,7 @@ func evalDetMain(cmd *cobra.Command, args []string) error {
 	out := cmd.OutOrStdout()
 	if !gate {
 		if evalFlags.json {
-			return evalDetJSON(out, evalDetReport{Models: args, DetResult: res})
+			return printJSON(out, evalDetReport{Models: args, DetResult: res})
 		}
 		evalDetPrint(out, "model", args, res)
 		return nil
@@ -255,7 +254,7 @@ func evalDetMain(cmd *cobra.Command, args []string) error {
 		}
 	}
 	if evalFlags.json {
-		if err := evalDetJSON(out, evalDetReport{Models: args, DetResult: res, BaselineModels: evalFlags.baseline, Baseline: base, Gate: &c}); err != nil {
+		if err := printJSON(out, evalDetReport{Models: args, DetResult: res, BaselineModels: evalFlags.baseline, Baseline: base, Gate: &c}); err != nil {
 			return err
 		}
 	} else {
@@ -281,12 +280,6 @@ type evalDetReport struct {
 	BaselineModels []string               `json:"baseline_models,omitempty"`
 	Baseline       *eval.DetResult        `json:"baseline,omitempty"`
 	Gate           *eval.MetricComparison `json:"gate,omitempty"`
-}
-
-func evalDetJSON(w io.Writer, r evalDetReport) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
 }
 
 // evalDetPrint prints a detection result: the totals, then a table of the

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -77,9 +76,7 @@ func evalSegMain(cmd *cobra.Command, args []string) error {
 	}
 	out := cmd.OutOrStdout()
 	if evalFlags.json {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return printJSON(out, res)
 	}
 	evalSegPrint(out, "model", args[0], res, names)
 	if !gate {

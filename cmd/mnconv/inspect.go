@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"github.com/mnconv/mnconv/internal/atomicfile"
 	"io"
@@ -103,16 +102,12 @@ activation memory the runtime's arena planner needs (peak bytes).`,
 				s.Model = args[0]
 			}
 			if inspectJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(s)
+				return printJSON(cmd.OutOrStdout(), s)
 			}
 			return inspPrintSeparable(cmd.OutOrStdout(), args[0], s)
 		}
 		if inspectJSON {
-			enc := json.NewEncoder(cmd.OutOrStdout())
-			enc.SetIndent("", "  ")
-			return enc.Encode(r)
+			return printJSON(cmd.OutOrStdout(), r)
 		}
 		return inspPrint(cmd.OutOrStdout(), args[0], r)
 	},
