@@ -426,47 +426,10 @@ func int8Sweep(shared, tmp string, pix [][]uint8, names []string, methods []stri
 	if err != nil {
 		return err
 	}
-	// Baseline: the original uint8 file (TFLite's converter), as it is.
-	orig := filepath.Join(shared, petsSSD)
-	back, err := importers.Load(orig, importers.Options{})
-	if err != nil {
-		return err
-	}
-	inputs, err := tensors(back, pix)
-	if err != nil {
-		return err
-	}
-	ours, _, err := run(back, inputs, nil)
-	if err != nil {
-		return err
-	}
-	var samples [][]refrt.Input
-	for _, x := range inputs {
-		samples = append(samples, []refrt.Input{feed(x)})
-	}
-	r, err := refrt.Run(refrt.TFLite, orig, samples, refrt.Options{Threads: 1})
-	if err != nil {
-		return err
-	}
-	a, b := split(&tally{name: "original uint8 file (baseline)"}, names, r.Values, ours)
-	a.print()
-	b.print()
-	if err := headInputs(back, tmp, samples, inputs, "original"); err != nil {
-		return err
-	}
-	for _, name := range methods {
-		m, err := quantize.ParseMethod(name)
-		if err != nil {
-			return err
-		}
-		res, err := quantize.Quantize(g, st, quantize.Config{Method: m})
-		if err != nil {
-			return err
-		}
-		path := filepath.Join(tmp, "pets_int8_"+name+".tflite")
-		if err := export(res.Graph, path); err != nil {
-			return err
-		}
+	// inTFLite runs the .tflite at path in ours and in TFLite on the
+	// pre-made inputs and prints how their detections and the
+	// post-processing's inputs compare.
+	inTFLite := func(path, label, tag string) error {
 		back, err := importers.Load(path, importers.Options{})
 		if err != nil {
 			return err
@@ -487,10 +450,29 @@ func int8Sweep(shared, tmp string, pix [][]uint8, names []string, methods []stri
 		if err != nil {
 			return err
 		}
-		a, b := split(&tally{name: fmt.Sprintf("int8 %s (%d calib images)", name, len(files))}, names, r.Values, ours)
+		a, b := split(&tally{name: label}, names, r.Values, ours)
 		a.print()
 		b.print()
-		if err := headInputs(back, tmp, samples, inputs, name); err != nil {
+		return headInputs(back, tmp, samples, inputs, tag)
+	}
+	// Baseline: the original uint8 file (TFLite's converter), as it is.
+	if err := inTFLite(filepath.Join(shared, petsSSD), "original uint8 file (baseline)", "original"); err != nil {
+		return err
+	}
+	for _, name := range methods {
+		m, err := quantize.ParseMethod(name)
+		if err != nil {
+			return err
+		}
+		res, err := quantize.Quantize(g, st, quantize.Config{Method: m})
+		if err != nil {
+			return err
+		}
+		path := filepath.Join(tmp, "pets_int8_"+name+".tflite")
+		if err := export(res.Graph, path); err != nil {
+			return err
+		}
+		if err := inTFLite(path, fmt.Sprintf("int8 %s (%d calib images)", name, len(files)), name); err != nil {
 			return err
 		}
 	}
