@@ -172,25 +172,7 @@ func isFloat(t *ir.Tensor) bool { return t != nil && t.DType == ir.Float32 && t.
 // sameKind reports whether a and b have the same dtype and quantization, so
 // that moving data from one to the other needs no requantization.
 func sameKind(a, b *ir.Tensor) bool {
-	return a.DType == b.DType && quantEqual(a.Quant, b.Quant)
-}
-
-func quantEqual(a, b *ir.Quant) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	if len(a.Scale) > 1 && a.Axis != b.Axis {
-		return false
-	}
-	if len(a.Scale) != len(b.Scale) {
-		return false
-	}
-	for i := range a.Scale {
-		if a.Scale[i] != b.Scale[i] || a.ZP(i) != b.ZP(i) {
-			return false
-		}
-	}
-	return true
+	return a.DType == b.DType && a.Quant.Equal(b.Quant)
 }
 
 // approx compares a folding constant with its exact value: exporters write

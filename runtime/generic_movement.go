@@ -38,7 +38,7 @@ func checkMovement(n *ir.Node) error {
 	if x.DType != y.DType {
 		return n.Errorf("input %q is %v but output %q is %v", x.Name, x.DType, y.Name, y.DType)
 	}
-	if x.Quant != nil && y.Quant != nil && !sameQuant(x.Quant, y.Quant) && n.Op != ir.OpTranspose {
+	if x.Quant != nil && y.Quant != nil && !x.Quant.Equal(y.Quant) && n.Op != ir.OpTranspose {
 		return n.Errorf("input %q has %s but output %q has %s; copying stored values would change their meaning", x.Name, describeQuant(x.Quant), y.Name, describeQuant(y.Quant))
 	}
 	return nil
@@ -109,7 +109,7 @@ func prepareTranspose(n *ir.Node) (Kernel, error) {
 			y.Quant.Axis < 0 || y.Quant.Axis >= rank || a.Perm[y.Quant.Axis] != x.Quant.Axis {
 			return nil, n.Errorf("per-axis quantization of %q and %q does not follow perm %v", x.Name, y.Name, a.Perm)
 		}
-	} else if x.Quant != nil && y.Quant != nil && !sameQuant(x.Quant, y.Quant) {
+	} else if x.Quant != nil && y.Quant != nil && !x.Quant.Equal(y.Quant) {
 		return nil, n.Errorf("input %q has %s but output %q has %s", x.Name, describeQuant(x.Quant), y.Name, describeQuant(y.Quant))
 	}
 	return &transposeKernel{loop: newStridedLoop(y.Shape, contiguousStrides(y.Shape), readStrides)}, nil
@@ -175,7 +175,7 @@ func prepareConcat(n *ir.Node) (Kernel, error) {
 		if ref == nil {
 			ref = t.Quant
 		}
-		if !sameQuant(t.Quant, ref) {
+		if !t.Quant.Equal(ref) {
 			return nil, n.Errorf("input %q has %s, output %q has %s: needs requantization, which the generic kernel does not do", t.Name, describeQuant(t.Quant), y.Name, describeQuant(ref))
 		}
 	}

@@ -275,27 +275,6 @@ func checkDTypes(n *ir.Node, dt ir.DType) error {
 // checkFloat checks that n reads and writes only float32 tensors.
 func checkFloat(n *ir.Node) error { return checkDTypes(n, ir.Float32) }
 
-// sameQuant reports whether two quantization parameter sets describe the
-// same mapping from stored values to real ones (an absent zero point list
-// means zeros). The quantized axis is compared only when per-axis.
-func sameQuant(a, b *ir.Quant) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	if !slices.Equal(a.Scale, b.Scale) {
-		return false
-	}
-	if a.PerAxis() && a.Axis != b.Axis {
-		return false
-	}
-	for c := range a.Scale {
-		if a.ZP(c) != b.ZP(c) {
-			return false
-		}
-	}
-	return true
-}
-
 // describeQuant formats q for error messages.
 func describeQuant(q *ir.Quant) string {
 	if q == nil {

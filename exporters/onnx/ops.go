@@ -559,7 +559,7 @@ func (w *writer) transpose(n *ir.Node) error {
 		}
 		return q
 	}
-	same := !quantized(x) && !quantized(y) || quantEqual(x.Quant, y.Quant) && x.DType == y.DType
+	same := !quantized(x) && !quantized(y) || x.Quant.Equal(y.Quant) && x.DType == y.DType
 	if !x.IsConst() && same {
 		for _, outPerm := range []bool{true, false} {
 			if slices.Equal(compose(outPerm), ident) {
@@ -573,22 +573,6 @@ func (w *writer) transpose(n *ir.Node) error {
 	}
 	w.node("Transpose", n.Name, []string{xs}, []string{w.out(y, true)}, intsAttr("perm", compose(true)...))
 	return nil
-}
-
-// quantEqual reports whether two quantizations are the same.
-func quantEqual(a, b *ir.Quant) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	if !slices.Equal(a.Scale, b.Scale) || (a.PerAxis() && a.Axis != b.Axis) {
-		return false
-	}
-	for c := range a.Scale {
-		if a.ZP(c) != b.ZP(c) {
-			return false
-		}
-	}
-	return true
 }
 
 // concat joins rank-4 inputs in NCHW (axis remapped) when one of them is

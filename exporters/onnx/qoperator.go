@@ -354,7 +354,7 @@ func (w *writer) intMove(n *ir.Node, act ir.Activation) bool {
 		return false
 	}
 	for _, t := range n.Inputs {
-		if t != nil && (t.IsConst() || t.DType != y.DType || !quantEqual(t.Quant, y.Quant)) {
+		if t != nil && (t.IsConst() || t.DType != y.DType || !t.Quant.Equal(y.Quant)) {
 			return false
 		}
 	}

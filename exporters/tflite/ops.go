@@ -122,22 +122,7 @@ func allInt8(ts ...*ir.Tensor) bool {
 // that an op that moves raw values (reshape, transpose, pad, max, min) needs
 // no rescaling between them.
 func sameQuant(a, b *ir.Tensor) bool {
-	if a.DType != b.DType {
-		return false
-	}
-	qa, qb := a.Quant, b.Quant
-	if qa == nil || qb == nil {
-		return qa == nil && qb == nil
-	}
-	if len(qa.Scale) != len(qb.Scale) || (qa.PerAxis() && qa.Axis != qb.Axis) {
-		return false
-	}
-	for i := range qa.Scale {
-		if qa.Scale[i] != qb.Scale[i] || qa.ZP(i) != qb.ZP(i) {
-			return false
-		}
-	}
-	return true
+	return a.DType == b.DType && a.Quant.Equal(b.Quant)
 }
 
 func actType(n *ir.Node, a ir.Activation) (fb.ActivationFunctionType, error) {

@@ -24,23 +24,6 @@ func init() {
 	})
 }
 
-// quantEqual reports whether two quantizations are the same (nil equals
-// nil; absent zero points are zeros).
-func quantEqual(a, b *ir.Quant) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	if !slices.Equal(a.Scale, b.Scale) || (a.PerAxis() && a.Axis != b.Axis) {
-		return false
-	}
-	for c := range a.Scale {
-		if a.ZP(c) != b.ZP(c) {
-			return false
-		}
-	}
-	return true
-}
-
 // readQuant reads the scale (input si) and optional zero point (input zi)
 // describing a tensor of the given ONNX rank; a 1-D scale of several values
 // is per-axis along axis (ONNX numbering). It also returns the zero point's
@@ -114,7 +97,7 @@ func (im *importer) bindQuant(v value, q *ir.Quant, what string) (value, error) 
 	switch {
 	case v.t.Quant == nil:
 		v.t.Quant = q
-	case quantEqual(v.t.Quant, q):
+	case v.t.Quant.Equal(q):
 	case v.isConst():
 		c := *v.t
 		c.Name = im.uniqueName(v.t.Name + "_q")

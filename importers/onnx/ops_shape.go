@@ -339,7 +339,7 @@ func opConcat(im *importer, n *node) error {
 		if v.dtype() != x.dtype() || v.rank() != x.rank() {
 			return fmt.Errorf("input %d is %v%v, input 0 is %v%v", i, v.dtype(), v.shape(), x.dtype(), x.shape())
 		}
-		if !quantEqual(v.quant(), x.quant()) {
+		if !v.quant().Equal(x.quant()) {
 			return fmt.Errorf("inputs %q and %q have different quantization parameters", x.t.Name, v.t.Name)
 		}
 		allConst = allConst && v.isConst()

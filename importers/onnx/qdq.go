@@ -270,7 +270,7 @@ func (f *qdqFuser) elementwise(n *ir.Node) bool {
 		}
 	}
 	if qdqSameParams[n.Op] {
-		if actNode != nil || !quantEqual(ins[0].Quant, y.Quant) {
+		if actNode != nil || !ins[0].Quant.Equal(y.Quant) {
 			return false
 		}
 	}
