@@ -99,9 +99,10 @@ const (
 	ArithTFLite  Arith = iota // fixed-point multiplier and shift, TFLite reference rounding
 	ArithONNX                 // float32 scale multiply, round half to even (ONNX Runtime)
 	ArithXNNPACK              // TFLite's default CPU path: XNNPACK delegate and optimized builtins (runtime/xnnpack.go)
+	ArithBuiltin              // TFLite's optimized builtin kernels without a delegate: ruy's GEMM (runtime/builtin.go)
 )
 
-var arithNames = [...]string{ArithTFLite: "tflite", ArithONNX: "onnx", ArithXNNPACK: "xnnpack"}
+var arithNames = [...]string{ArithTFLite: "tflite", ArithONNX: "onnx", ArithXNNPACK: "xnnpack", ArithBuiltin: "builtin"}
 
 func (a Arith) String() string {
 	if int(a) < len(arithNames) {
@@ -111,7 +112,7 @@ func (a Arith) String() string {
 }
 
 // ArithByName returns the arithmetic called s ("tflite", "onnx",
-// "xnnpack").
+// "xnnpack", "builtin").
 func ArithByName(s string) (Arith, bool) {
 	for i, name := range arithNames {
 		if name == s {

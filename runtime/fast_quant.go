@@ -58,6 +58,9 @@ func newFastRequant(rq *qRequant, channels int, dt ir.DType) *fastRequant {
 	blocks := channels / 8
 	zmm := useSIMD && family >= familyAVX512 && blocks > 0
 	blocks16 := (blocks + 1) / 2
+	if rq.ruy {
+		return f // rows requantizes in Go (builtin.go)
+	}
 	if rq.onnx {
 		f.scale = rq.scale[:blocks*8]
 		f.flo, f.fhi = float32(rq.lo-rq.zp), float32(rq.hi-rq.zp)
@@ -92,6 +95,9 @@ func (f *fastRequant) rows(dst unsafe.Pointer, acc []int32, pixels int) {
 	c := f.channels
 	acc = acc[:pixels*c]
 	blocks := c / 8
+	if f.rq.ruy {
+		blocks = 0
+	}
 	if blocks > 0 && pixels > 0 {
 		switch {
 		case f.scalez != nil:

@@ -214,7 +214,7 @@ func TestFastQuantConvMobileNetShapes(t *testing.T) {
 	}
 	for _, s := range shapes {
 		for _, dt := range []ir.DType{ir.Int8, ir.Uint8} {
-			for _, arith := range []ir.Arith{ir.ArithTFLite, ir.ArithONNX} {
+			for _, arith := range []ir.Arith{ir.ArithTFLite, ir.ArithONNX, ir.ArithBuiltin} {
 				for _, perAxis := range []bool{false, true} {
 					checkQCase(t, rng, families, fastQCase{conv: s.c, dt: dt, perAxis: perAxis, arith: arith, wideRange: rng.IntN(2) == 0, wInt8: perAxis && dt == ir.Uint8}, s.want)
 				}
@@ -262,7 +262,7 @@ func TestFastQuantConvRandom(t *testing.T) {
 			continue
 		}
 		dt := []ir.DType{ir.Int8, ir.Uint8}[rng.IntN(2)]
-		arith := []ir.Arith{ir.ArithTFLite, ir.ArithONNX}[rng.IntN(2)]
+		arith := []ir.Arith{ir.ArithTFLite, ir.ArithONNX, ir.ArithBuiltin}[rng.IntN(3)]
 		chosen[checkQCase(t, rng, families, fastQCase{conv: c, dt: dt, perAxis: rng.IntN(2) == 0, arith: arith, wideRange: rng.IntN(3) == 0, wInt8: rng.IntN(2) == 0}, "")]++
 	}
 }
@@ -277,7 +277,7 @@ func TestFastQuantElementwise(t *testing.T) {
 	shape := []int{1, 9, 13, 24}
 	for _, op := range []ir.Op{ir.OpAdd, ir.OpSub, ir.OpMul} {
 		for _, dt := range []ir.DType{ir.Int8, ir.Uint8} {
-			for _, arith := range []ir.Arith{ir.ArithTFLite, ir.ArithONNX} {
+			for _, arith := range []ir.Arith{ir.ArithTFLite, ir.ArithONNX, ir.ArithBuiltin} {
 				lo, hi := qRange(dt)
 				param := func() *ir.Quant {
 					return &ir.Quant{Scale: []float32{float32(0.01 + 0.1*rng.Float64())}, ZeroPoint: []int64{int64(lo) + int64(rng.IntN(int(hi-lo)+1))}}
@@ -410,7 +410,7 @@ func TestFastQuantDirectConv(t *testing.T) {
 	direct := 0
 	for _, s := range shapes {
 		for _, dt := range []ir.DType{ir.Int8, ir.Uint8} {
-			for _, arith := range []ir.Arith{ir.ArithTFLite, ir.ArithONNX} {
+			for _, arith := range []ir.Arith{ir.ArithTFLite, ir.ArithONNX, ir.ArithBuiltin} {
 				c := fastQCase{conv: s, dt: dt, perAxis: rng.IntN(2) == 0, arith: arith, wideRange: rng.IntN(2) == 0, wInt8: dt == ir.Uint8 && rng.IntN(2) == 0}
 				checkQCase(t, rng, families, c, "*runtime.fastQGemmConv")
 				if bestFamily >= familyAVX512VNNI {

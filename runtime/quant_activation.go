@@ -242,8 +242,8 @@ func prepareQSoftmax(n *ir.Node) (Kernel, error) {
 	if out.zp != out.lo || math.Abs(float64(out.scale)-1.0/256) > 0.001/256 {
 		return nil, n.Errorf("output %q has scale %g and zero point %d; the quantized softmax needs scale 1/256 and zero point %d", y.Name, out.scale, out.zp, out.lo)
 	}
-	if n.Arith == ir.ArithXNNPACK && x.DType == ir.Uint8 && y.DType == ir.Uint8 {
-		return prepareXNNPACKSoftmax(a.Beta, in, out, x.Shape[x.Rank()-1]), nil
+	if (n.Arith == ir.ArithXNNPACK || n.Arith == ir.ArithBuiltin) && x.DType == y.DType {
+		return prepareBuiltinSoftmax(a.Beta, in, out, x.Shape[x.Rank()-1]), nil
 	}
 	const scaledDiffIntegerBits = 5
 	m, ls, err := preprocessSoftmaxScaling(float64(a.Beta), float64(in.scale), scaledDiffIntegerBits)

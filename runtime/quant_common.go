@@ -152,7 +152,11 @@ func qBias(n *ir.Node, b *ir.Tensor, channels int) error {
 // output zero point and the clamp to [lo, hi] (the fused activation's range
 // within the dtype's).
 type qRequant struct {
-	onnx   bool
+	onnx bool
+	// ruy: ruy's single-rounding multiplier (ir.ArithBuiltin's Conv and
+	// fully connected layers, ruyMultiply) instead of TFLite's reference
+	// double rounding; mult and shift as for TFLite.
+	ruy    bool
 	mult   []int32
 	shift  []int
 	scale  []float32
@@ -176,7 +180,7 @@ type qRequant struct {
 // and can flip rare ties.) ONNX Runtime (QLinearConv, QLinearMatMul) computes
 // inScale * wScale[c] / outScale in float32, left to right.
 func newAccRequant(n *ir.Node, inScale float32, wq *ir.Quant, out qTensor, channels int, act ir.Activation, outQ *ir.Quant) (*qRequant, error) {
-	r := &qRequant{onnx: n.Arith == ir.ArithONNX || n.Arith == ir.ArithXNNPACK, zp: out.zp}
+	r := &qRequant{onnx: n.Arith == ir.ArithONNX || n.Arith == ir.ArithXNNPACK, ruy: n.Arith == ir.ArithBuiltin && !n.IsDepthwise() && out.dt == ir.Int8, zp: out.zp}
 	r.lo, r.hi = activationRange(act, out.dt, outQ)
 	if r.lo > r.hi {
 		return nil, n.Errorf("fused %v leaves no representable output values", act)
@@ -217,6 +221,9 @@ func (r *qRequant) addChannel(m int32, s int) {
 func (r *qRequant) apply(acc int32, c int) int32 {
 	if r.onnx {
 		return mlasRequantize(acc, r.scale[c], r.zp, r.lo, r.hi)
+	}
+	if r.ruy {
+		return clamp32(ruyMultiply(acc, r.mult[c], r.shift[c])+r.zp, r.lo, r.hi)
 	}
 	// mulByQuantizedMultiplier(acc, mult[c], shift[c]) with the shifts'
 	// constants precomputed (quantizeMultiplier keeps shifts in [-31, 30]).

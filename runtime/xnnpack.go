@@ -24,22 +24,20 @@ import (
 //     multiplier (xnnpackConvertKernel);
 //   - Resize, linear, uint8 and int8: XNNPACK's ibilinear, 11-bit weights,
 //     rounded (xnnpackResizeKernel);
-//   - Softmax, uint8: TFLite's optimized builtin (XNNPACK has no quantized
-//     softmax), a float32 table of exp (xnnpackSoftmaxKernel).
+//   - Softmax, int8 and uint8: TFLite's optimized builtin (XNNPACK has no
+//     quantized softmax), a float32 table of exp (builtinSoftmaxKernel).
 //
 // Measured (runtime tests): identical to the shared XNNPACK references on
 // every output value of the six quantized classifiers (16 images each) and
 // on the 33x33x21 logits of deeplabv3_mnv2_pascal_quant on the three seg513
 // inputs; with the int8 Resize, the ST SSD (int8 per-channel, two int8
 // bilinear resizes) equals TFLite+XNNPACK on every box encoding and all but
-// about one class probability in 10,000 (one quantum). The int8 forms of
-// Quantize and Softmax keep the reference kernels: no shared reference
-// exercises them.
+// about one class probability in 10,000 (one quantum). The int8 form of
+// Quantize keeps the reference kernel: no shared reference exercises it.
 
 var (
 	_ Kernel = (*xnnpackConvertKernel)(nil)
 	_ Kernel = (*xnnpackResizeKernel)(nil)
-	_ Kernel = (*xnnpackSoftmaxKernel)(nil)
 )
 
 // xnnpackAdd is XNNPACK's 8-bit add (xnn_init_qu8_add_minmax params and the
@@ -137,46 +135,4 @@ func xnnpackResize[T int8 | uint8](k *xnnpackResizeKernel, x, y []T) {
 			}
 		}
 	}
-}
-
-// xnnpackSoftmaxKernel is TFLite's optimized uint8 softmax (the builtin
-// kernel; XNNPACK takes no quantized softmax): table[255-v] = exp(-s_in *
-// beta * v) in float32; per row, with m the largest input, sum = the float32
-// sum of table[255-m+x], p = table[255-m+x] / (sum * s_out) (as a product
-// with the reciprocal), y = trunc(p + 0.5), clamped.
-type xnnpackSoftmaxKernel struct {
-	table    [256]float32
-	depth    int
-	outScale float32
-}
-
-func prepareXNNPACKSoftmax(beta float32, in, out qTensor, depth int) Kernel {
-	k := &xnnpackSoftmaxKernel{depth: depth, outScale: out.scale}
-	scale := -in.scale * beta
-	for v := range 256 {
-		k.table[255-v] = float32(math.Exp(float64(float32(scale * float32(v)))))
-	}
-	return k
-}
-
-func (k *xnnpackSoftmaxKernel) Eval(in, out []*Tensor) error {
-	x, y := in[0].U8, out[0].U8
-	for r := 0; r < len(x); r += k.depth {
-		row := x[r : r+k.depth]
-		m := 0
-		for _, v := range row {
-			m = max(m, int(v))
-		}
-		tab := k.table[255-m:]
-		var sum float32
-		for _, v := range row {
-			sum = float32(sum + tab[v])
-		}
-		inv := float32(1) / float32(sum*k.outScale)
-		for j, v := range row {
-			p := float32(tab[v] * inv)
-			y[r+j] = uint8(clamp32(int32(float32(p+0.5)), 0, 255))
-		}
-	}
-	return nil
 }
