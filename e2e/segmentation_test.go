@@ -71,13 +71,14 @@ func TestQuantizedDeepLabInReferenceRuntimes(t *testing.T) {
 			t.Errorf("%s: %d/%d equal pixels, want >= %.1f%%", f.name, equal, total, 100*f.want)
 		}
 		if f.r == refrt.TFLite {
-			// ir.ArithXNNPACK does not close this gap (measured 99.889%
-			// against 99.892%): it covers XNNPACK's uint8 requantize only,
-			// and this file requantizes int8 before its concat. Logged,
-			// not checked, until the int8 forms are pinned down.
+			// ir.ArithXNNPACK closes the gap: XNNPACK's int8 requantize
+			// before the concat and its float input quantization.
 			back.SetArith(ir.ArithXNNPACK)
 			x := classMapAgreement(outputs(t, back, inputs), theirs)
 			t.Logf("%s in %s against ours with --arith xnnpack: class maps equal on %.3f%% of the pixels", f.name, f.r, 100*x)
+			if x != 1 {
+				t.Errorf("%s in %s against ours with --arith xnnpack: want every pixel equal", f.name, f.r)
+			}
 		}
 	}
 }

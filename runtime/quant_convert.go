@@ -58,7 +58,11 @@ func qAxisParams(n *ir.Node, t *ir.Tensor) (func(i int) int, error) {
 // even, plus the zero point. NaN becomes the zero point (TFLite's cast is
 // undefined there) or qmin (MLAS's MAXPS keeps its second operand).
 type qQuantizeKernel struct {
-	onnx    bool
+	onnx bool
+	// xnn: XNNPACK's convert (ir.ArithXNNPACK): x times float32(1/s),
+	// clamped, rounded half to even; inv holds the reciprocals.
+	xnn     bool
+	inv     []float32
 	channel func(i int) int
 	scale   []float32
 	zp      []int32
@@ -94,7 +98,7 @@ func prepareQQuantize(n *ir.Node) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		if n.Arith == ir.ArithXNNPACK && x.DType == ir.Uint8 && y.DType == ir.Uint8 {
+		if n.Arith == ir.ArithXNNPACK && x.DType == y.DType {
 			return prepareXNNPACKConvert(n, in, out)
 		}
 		m, s, err := quantizeMultiplier(float64(in.scale) / float64(out.scale))
@@ -111,13 +115,14 @@ func prepareQQuantize(n *ir.Node) (Kernel, error) {
 		return nil, err
 	}
 	lo, hi := qRange(y.DType)
-	k := &qQuantizeKernel{onnx: n.Arith == ir.ArithONNX, channel: ch, lo: lo, hi: hi, y: make([]int32, y.Len())}
+	k := &qQuantizeKernel{onnx: n.Arith == ir.ArithONNX, xnn: n.Arith == ir.ArithXNNPACK, channel: ch, lo: lo, hi: hi, y: make([]int32, y.Len())}
 	for c := range y.Quant.Scale {
 		zp := y.Quant.ZP(c)
 		if zp < int64(lo) || zp > int64(hi) {
 			return nil, n.Errorf("output %q zero point %d is outside the %v range", y.Name, zp, y.DType)
 		}
 		k.scale = append(k.scale, y.Quant.S(c))
+		k.inv = append(k.inv, 1/y.Quant.S(c))
 		k.zp = append(k.zp, int32(zp))
 	}
 	return k, nil
@@ -127,17 +132,20 @@ func (k *qQuantizeKernel) Eval(in, out []*Tensor) error {
 	for i, v := range in[0].F32 {
 		c := k.channel(i)
 		zp := k.zp[c]
-		q := v / k.scale[c] // float32 division in both conventions
+		q := v / k.scale[c] // float32 division in TFLite's and ONNX Runtime's
+		if k.xnn {
+			q = v * k.inv[c]
+		}
 		var r float64
 		switch {
 		case math.IsNaN(float64(q)):
-			if k.onnx {
+			if k.onnx || k.xnn {
 				k.y[i] = k.lo
 			} else {
 				k.y[i] = zp
 			}
 			continue
-		case k.onnx:
+		case k.onnx || k.xnn:
 			f := min(max(q, float32(k.lo-zp)), float32(k.hi-zp))
 			r = qRoundEven(float64(f)) + float64(zp)
 		default:

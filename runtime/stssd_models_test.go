@@ -346,9 +346,23 @@ func TestSTSSDInReferenceRuntimes(t *testing.T) {
 	}
 
 	refrt.Need(t, refrt.ONNX)
-	ort := refSTSSD(t, refrt.ONNX, write("stssd.onnx", exporters.Options{InputLayout: ir.NHWC}), images)
+	onnxPath := write("stssd.onnx", exporters.Options{InputLayout: ir.NHWC})
+	ort := refSTSSD(t, refrt.ONNX, onnxPath, images)
 	for k, name := range stssdOutputs {
 		stssdLimits[k].check(t, "our .onnx in ONNX Runtime vs ours, "+name, diffSTSSD(ort, ours, k, q[k]))
+	}
+	// Our runtime on the .onnx (QDQ read back, ONNX Runtime's arithmetic
+	// where we know it) is no closer to ONNX Runtime than ours on the
+	// original (measured: 99.33% of the scores and 22% of the box
+	// encodings equal on the first image): ONNX Runtime's int8 per-channel
+	// QDQ graph is not pinned down (the uint8 per-tensor DeepLab's is).
+	og, err := importers.Load(onnxPath, importers.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	onnxOurs := runSTSSD(t, og, images, false)
+	for k, name := range stssdOutputs {
+		stssdLimits[k].check(t, "our .onnx in ONNX Runtime vs ours on the .onnx, "+name, diffSTSSD(ort, onnxOurs, k, q[k]))
 	}
 }
 

@@ -20,8 +20,12 @@ import (
 //   - Mean over H and W: XNNPACK's global average pooling, as ArithONNX
 //     (quant_pool.go);
 //   - Add: XNNPACK's vadd (xnnpackAdd);
-//   - Quantize uint8 -> uint8 (requantization): XNNPACK's convert, an 8-bit
-//     multiplier (xnnpackConvertKernel);
+//   - Quantize uint8 -> uint8 and int8 -> int8 (requantization): XNNPACK's
+//     convert, an 8-bit multiplier (xnnpackConvertKernel);
+//   - Quantize float32 -> 8-bit: XNNPACK's convert, x times float32(1/s)
+//     rounded half to even (qQuantizeKernel), where TFLite's reference
+//     divides and rounds half away from zero: the float input of a model
+//     quantized with scale 1/127.5 from pixels (p-127.5)/127.5 sits on ties;
 //   - Resize, linear, uint8 and int8: XNNPACK's ibilinear, 11-bit weights,
 //     rounded (xnnpackResizeKernel);
 //   - Softmax, int8 and uint8: TFLite's optimized builtin (XNNPACK has no
@@ -30,10 +34,10 @@ import (
 // Measured (runtime tests): identical to the shared XNNPACK references on
 // every output value of the six quantized classifiers (16 images each) and
 // on the 33x33x21 logits of deeplabv3_mnv2_pascal_quant on the three seg513
-// inputs; with the int8 Resize, the ST SSD (int8 per-channel, two int8
-// bilinear resizes) equals TFLite+XNNPACK on every box encoding and all but
-// about one class probability in 10,000 (one quantum). The int8 form of
-// Quantize keeps the reference kernel: no shared reference exercises it.
+// inputs; the ST SSD (int8 per-channel, two int8 bilinear resizes, int8
+// softmax) equals TFLite+XNNPACK on every output value of our export, and
+// so does the ST SSD dequantized and quantized again by mnconv (float
+// input, fourteen int8 requantizations) on the 8 pre-made COCO inputs.
 
 var (
 	_ Kernel = (*xnnpackConvertKernel)(nil)
@@ -59,9 +63,9 @@ func xnnpackAdd(qa, qb, qy qTensor) (func(a, b int32) int32, bool) {
 	return func(a, b int32) int32 { return (bias+a*ma+b*mb)>>shift + zy }, true
 }
 
-// xnnpackConvertKernel is XNNPACK's uint8 -> uint8 convert (qu8 vcvt): an
-// 8-bit fraction m = lrintf(256 * s_in/s_out), bias = (z_out << 8) - m*z_in
-// + 128, y = (bias + m*x) >> 8, clamped.
+// xnnpackConvertKernel is XNNPACK's 8-bit convert (qu8 and qs8 vcvt, the
+// same formula): an 8-bit fraction m = lrintf(256 * s_in/s_out), bias =
+// (z_out << 8) - m*z_in + 128, y = (bias + m*x) >> 8, clamped.
 type xnnpackConvertKernel struct{ m, bias int32 }
 
 func prepareXNNPACKConvert(n *ir.Node, in, out qTensor) (Kernel, error) {
@@ -73,6 +77,12 @@ func prepareXNNPACKConvert(n *ir.Node, in, out qTensor) (Kernel, error) {
 }
 
 func (k *xnnpackConvertKernel) Eval(in, out []*Tensor) error {
+	if in[0].DType == ir.Int8 {
+		for i, v := range in[0].I8 {
+			out[0].I8[i] = int8(clamp32((k.bias+int32(v)*k.m)>>8, -128, 127))
+		}
+		return nil
+	}
 	for i, v := range in[0].U8 {
 		out[0].U8[i] = uint8(clamp32((k.bias+int32(v)*k.m)>>8, 0, 255))
 	}
