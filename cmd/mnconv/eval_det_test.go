@@ -189,3 +189,33 @@ func TestEvalSegmentationJUnit(t *testing.T) {
 		}
 	}
 }
+
+// eval --task segmentation --json with --baseline runs the gate too: the
+// document carries the baseline and the comparison, and a failing gate
+// exits 1 (it used to print the model's result and return before the
+// baseline ran).
+func TestEvalSegmentationJSONGate(t *testing.T) {
+	model := testutil.Shared(t, "apps/models/deeplabv3_257_mv_gpu_float.tflite")
+	images := testutil.Shared(t, "datasets/coco-val128/images")
+	masks := testutil.Shared(t, "datasets/coco-val128/voc_masks")
+	out, err := execCLI(t, []*cobra.Command{evalCmd}, "eval", model, "--task", "segmentation", "--images", images, "--masks", masks,
+		"--limit", "2", "--min-images", "1", "--preprocess", "keras", "--baseline", model, "--max-drop", "0", "--json")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var doc struct {
+		MIoU     float64 `json:"miou"`
+		Baseline *struct {
+			MIoU float64 `json:"miou"`
+		} `json:"baseline"`
+		Gate *struct {
+			Pass bool `json:"pass"`
+		} `json:"gate"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if doc.Baseline == nil || doc.Gate == nil || !doc.Gate.Pass || doc.Baseline.MIoU != doc.MIoU {
+		t.Errorf("--json --baseline: want the baseline and a passing gate, got %s", out)
+	}
+}

@@ -75,18 +75,18 @@ func evalSegMain(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	out := cmd.OutOrStdout()
-	if evalFlags.json {
-		return printJSON(out, res)
-	}
-	evalSegPrint(out, "model", args[0], res, names)
 	if !gate {
+		if evalFlags.json {
+			return printJSON(out, res)
+		}
+		evalSegPrint(out, "model", args[0], res, names)
 		return nil
 	}
-	base, err := run(strings.Join(evalFlags.baseline, ","))
+	baseline := strings.Join(evalFlags.baseline, ",")
+	base, err := run(baseline)
 	if err != nil {
 		return fmt.Errorf("baseline: %w", err)
 	}
-	evalSegPrint(out, "baseline", strings.Join(evalFlags.baseline, ","), base, names)
 	c := eval.MetricGate{Metric: "mIoU", MaxDrop: evalFlags.maxDrop}.Compare(res.MIoU, base.MIoU)
 	if evalFlags.junit != "" {
 		summary := fmt.Sprintf("model: n=%d miou=%.4f pixel_accuracy=%.4f\nbaseline: n=%d miou=%.4f pixel_accuracy=%.4f\ndrop=%.2f points\n",
@@ -95,13 +95,33 @@ func evalSegMain(cmd *cobra.Command, args []string) error {
 			return fmt.Errorf("eval: writing the JUnit report: %w", err)
 		}
 	}
-	fmt.Fprintf(out, "drop:      %.2f mIoU points (allowed %.2f)\n", c.Drop, evalFlags.maxDrop)
+	if evalFlags.json {
+		if err := printJSON(out, evalSegReport{SegResult: res, BaselineModel: baseline, Baseline: base, Gate: &c}); err != nil {
+			return err
+		}
+	} else {
+		evalSegPrint(out, "model", args[0], res, names)
+		evalSegPrint(out, "baseline", baseline, base, names)
+		fmt.Fprintf(out, "drop:      %.2f mIoU points (allowed %.2f)\n", c.Drop, evalFlags.maxDrop)
+		if c.Pass {
+			fmt.Fprintln(out, "gate:      PASS")
+		} else {
+			fmt.Fprintln(out, "gate:      FAIL")
+		}
+	}
 	if !c.Pass {
-		fmt.Fprintln(out, "gate:      FAIL")
 		return &exitError{code: 1, err: fmt.Errorf("eval: mIoU gate failed: drop %.2f points > %.2f", c.Drop, evalFlags.maxDrop)}
 	}
-	fmt.Fprintln(out, "gate:      PASS")
 	return nil
+}
+
+// evalSegReport is the --json document of a segmentation evaluation with
+// the gate (without it, the result alone).
+type evalSegReport struct {
+	*eval.SegResult
+	BaselineModel string                 `json:"baseline_model"`
+	Baseline      *eval.SegResult        `json:"baseline"`
+	Gate          *eval.MetricComparison `json:"gate"`
 }
 
 func evalSegPrint(w io.Writer, role, model string, r *eval.SegResult, names []string) {
