@@ -219,3 +219,23 @@ func TestEvalSegmentationJSONGate(t *testing.T) {
 		t.Errorf("--json --baseline: want the baseline and a passing gate, got %s", out)
 	}
 }
+
+// quantize calibrates a detector on whole images stretched, as eval and
+// run feed it, when --preprocess auto would have cropped, and says so.
+func TestQuantizeDetectorWholeImage(t *testing.T) {
+	ssd := testutil.Shared(t, "apps/models/ssd_mobilenet_v1_0.75_depth_pets_quant_detect.tflite")
+	calib := testutil.Shared(t, "images/imagenet/calib")
+	dir := t.TempDir()
+	float := filepath.Join(dir, "ssd_float.tflite")
+	if out, err := execCLI(t, []*cobra.Command{convertCmd}, "convert", ssd, float, "--dequantize"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	_, stderr, err := execCLIStderr(t, []*cobra.Command{quantizeCmd}, "quantize", float, filepath.Join(dir, "ssd_int8.tflite"),
+		"--calib", calib, "--calib-count", "2", "--no-progress", "--preprocess", "auto", "--force")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, "detection outputs: calibrating on whole images stretched (--resize full)") {
+		t.Errorf("quantize of an SSD: want the whole-image note, got:\n%s", stderr)
+	}
+}

@@ -12,9 +12,11 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/mnconv/mnconv/eval"
 	"github.com/mnconv/mnconv/exporters"
 	"github.com/mnconv/mnconv/internal/atomicfile"
 	"github.com/mnconv/mnconv/ir"
+	"github.com/mnconv/mnconv/preprocess"
 	"github.com/mnconv/mnconv/quantize"
 )
 
@@ -62,6 +64,9 @@ output channel (--per-tensor: one scale per tensor), activations asymmetric
 int8, int32 biases with scale = input scale x weight scale, ReLU / ReLU6
 folded into the output range, softmax and logistic outputs at scale 1/256.
 The model is optimized first (batch norm folded, activations fused).
+Detectors and segmenters (SSD or DeepLab outputs) are calibrated on whole
+images stretched to the input, as eval and run feed them, unless
+--preprocess names a preset or --resize a geometry.
 
 Ranges (--method): minmax (observed extremes), percentile (--percentile P,
 default 99.99), entropy (KL-divergence threshold), mse (least expected
@@ -241,6 +246,20 @@ func runQuantize(cmd *cobra.Command, args []string) error {
 		}
 	}
 	preset, mode, _ := quantFlags.prep.resolve(g, in, stderr)
+	if quantFlags.prep.recipe == nil && quantFlags.prep.geometry == nil && preset != preprocess.Full {
+		// Detectors and segmenters see the whole image (eval and run
+		// stretch it for them): calibrate on what they will see.
+		task := ""
+		if (eval.DetSpec{}).Detects(g) {
+			task = "detection"
+		} else if seg, _ := runSegOutput(g); seg >= 0 {
+			task = "segmentation"
+		}
+		if task != "" {
+			fmt.Fprintf(stderr, "note: quantize: %s outputs: calibrating on whole images stretched (--resize full), not %s's %s geometry\n", task, quantFlags.prep.preprocess, preset)
+			preset = preprocess.Full
+		}
+	}
 	var orig *ir.Graph
 	if quantFlags.evalDir != "" {
 		if st, err := os.Stat(quantFlags.evalDir); err != nil || !st.IsDir() {
