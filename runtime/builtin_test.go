@@ -96,3 +96,61 @@ func TestBuiltinSoftmax(t *testing.T) {
 		}
 	}
 }
+
+// TestQSoftmaxTables: the reference kernel's tabulated exp gives, bit for
+// bit, what TFLite's reference softmax computes element by element
+// (the rescaled difference's fixed-point exp, skipped below diffMin), on
+// input scales from coarse (most differences under diffMin) to fine.
+func TestQSoftmaxTables(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 26))
+	for _, dt := range []ir.DType{ir.Int8, ir.Uint8} {
+		for _, scale := range []float32{0.00390625, 0.0625, 0.537, 3.5} {
+			lo, hi := qRange(dt)
+			x := &ir.Tensor{Name: "x", DType: dt, Shape: []int{7, 81}, Quant: &ir.Quant{Scale: []float32{scale}, ZeroPoint: []int64{int64(lo) + 3}}}
+			y := &ir.Tensor{Name: "y", DType: dt, Shape: []int{7, 81}, Quant: &ir.Quant{Scale: []float32{1.0 / 256}, ZeroPoint: []int64{int64(lo)}}}
+			n := ir.NewNode("softmax", ir.OpSoftmax, []*ir.Tensor{x}, y)
+			n.Attrs.(*ir.SoftmaxAttrs).Axis = -1
+			n.Attrs.(*ir.SoftmaxAttrs).Beta = 1
+			k, err := PrepareReference(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sk := k.(*qSoftmaxKernel)
+			in := randQInput(rng, x)
+			out := NewTensor(dt, y.Shape)
+			if err := k.Eval([]*Tensor{in}, []*Tensor{out}); err != nil {
+				t.Fatal(err)
+			}
+			m, ls, err := preprocessSoftmaxScaling(1, float64(scale), 5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for r := range 7 {
+				row := make([]int32, 81)
+				maxv := lo
+				for j := range row {
+					row[j] = int32(in.Float(r*81 + j))
+					maxv = max(maxv, row[j])
+				}
+				var sum int32
+				exps := make([]int32, 81)
+				for j, v := range row {
+					if v-maxv >= sk.diffMin {
+						exps[j] = fxExpOnNegativeValues(mulByQuantizedMultiplierGreaterThanOne(v-maxv, m, ls), 5)
+						sum += rdbpot(exps[j], 12)
+					}
+				}
+				shifted, bits := getReciprocal(sum, 12)
+				for j, v := range row {
+					want := lo
+					if v-maxv >= sk.diffMin {
+						want = clamp32(rdbpot(srdhm(shifted, exps[j]), bits+31-8)+lo, lo, hi)
+					}
+					if got := int32(out.Float(r*81 + j)); got != want {
+						t.Fatalf("%v scale %g row %d col %d: %d, want %d", dt, scale, r, j, got, want)
+					}
+				}
+			}
+		}
+	}
+}

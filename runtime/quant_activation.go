@@ -205,14 +205,16 @@ func prepareQHardSwish(n *ir.Node) (Kernel, error) {
 // clamped. Differences below diff_min give qmin. The output must have scale
 // 1/256 and zero point qmin of its dtype.
 type qSoftmaxKernel struct {
-	depth         int
-	mult          int32
-	leftShift     int
-	diffMin       int32
-	inMin         int32
-	outLo, outHi  int32
-	x, y          []int32
-	scaledDiffExp []int32
+	depth        int
+	diffMin      int32
+	inMin        int32
+	outLo, outHi int32
+	x, y         []int32
+	// An 8-bit input's difference from its row's maximum is one of 256
+	// values, so the fixed-point exp of each (Q0.31) and its Q12.19 share
+	// of the sum are tabulated at Prepare, indexed by -diff (zero where
+	// diff < diffMin, which the reference skips).
+	expTab, sumTab [256]int32
 }
 
 func prepareQSoftmax(n *ir.Node) (Kernel, error) {
@@ -250,23 +252,27 @@ func prepareQSoftmax(n *ir.Node) (Kernel, error) {
 	if err != nil {
 		return nil, n.Errorf("beta %g times input scale %g is too small for the fixed-point softmax: %v", a.Beta, in.scale, err)
 	}
-	depth := x.Shape[x.Rank()-1]
-	return &qSoftmaxKernel{
-		depth:         depth,
-		mult:          m,
-		leftShift:     ls,
-		diffMin:       -calculateInputRadius(scaledDiffIntegerBits, ls, 31),
-		inMin:         in.lo,
-		outLo:         out.lo,
-		outHi:         out.hi,
-		x:             make([]int32, x.Len()),
-		y:             make([]int32, y.Len()),
-		scaledDiffExp: make([]int32, depth),
-	}, nil
+	const accumulationIntegerBits = 12
+	k := &qSoftmaxKernel{
+		depth:   x.Shape[x.Rank()-1],
+		diffMin: -calculateInputRadius(scaledDiffIntegerBits, ls, 31),
+		inMin:   in.lo,
+		outLo:   out.lo,
+		outHi:   out.hi,
+		x:       make([]int32, x.Len()),
+		y:       make([]int32, y.Len()),
+	}
+	for d := range int32(256) {
+		if -d < k.diffMin {
+			continue
+		}
+		e := fxExpOnNegativeValues(mulByQuantizedMultiplierGreaterThanOne(-d, m, ls), scaledDiffIntegerBits)
+		k.expTab[d], k.sumTab[d] = e, rdbpot(e, accumulationIntegerBits) // Rescale<12> of a Q0.31 value
+	}
+	return k, nil
 }
 
 func (k *qSoftmaxKernel) Eval(in, out []*Tensor) error {
-	const scaledDiffIntegerBits = 5
 	const accumulationIntegerBits = 12
 	const outputBits = 8
 	qLoad(k.x, in[0], 0)
@@ -277,15 +283,8 @@ func (k *qSoftmaxKernel) Eval(in, out []*Tensor) error {
 			maxInRow = max(maxInRow, v)
 		}
 		var sumOfExps int32 // Q12.19
-		for c, v := range xs {
-			diff := v - maxInRow
-			k.scaledDiffExp[c] = 0
-			if diff >= k.diffMin {
-				rescaled := mulByQuantizedMultiplierGreaterThanOne(diff, k.mult, k.leftShift)
-				e := fxExpOnNegativeValues(rescaled, scaledDiffIntegerBits)
-				k.scaledDiffExp[c] = e
-				sumOfExps += rdbpot(e, accumulationIntegerBits) // Rescale<12> of a Q0.31 value
-			}
+		for _, v := range xs {
+			sumOfExps += k.sumTab[(maxInRow-v)&255]
 		}
 		shiftedScale, numBitsOverUnit := getReciprocal(sumOfExps, accumulationIntegerBits)
 		// TFLite checks 0 <= exponent <= 31 and aborts otherwise (a row of
@@ -297,7 +296,7 @@ func (k *qSoftmaxKernel) Eval(in, out []*Tensor) error {
 				ys[c] = k.outLo
 				continue
 			}
-			unsat := rdbpot(srdhm(shiftedScale, k.scaledDiffExp[c]), exponent)
+			unsat := rdbpot(srdhm(shiftedScale, k.expTab[(maxInRow-v)&255]), exponent)
 			ys[c] = unsat + k.outLo
 		}
 	}
