@@ -108,6 +108,9 @@ func prepareFastConv(n *ir.Node) (Kernel, error) {
 	if g.inPerG == 1 && g.outPerG == 1 {
 		return newFastDepthwise(g), nil
 	}
+	if k := newFastStemConv(g); k != nil { // few input channels: fast_stem.go
+		return k, nil
+	}
 	return newFastConvGemm(g), nil
 }
 

@@ -1,0 +1,224 @@
+package runtime
+
+import goruntime "runtime"
+
+// A direct float convolution for few input channels: MobileNet's stem (3
+// channels, 3x3, stride 2), whose im2col rows of 27 floats cost about as
+// much to gather as to multiply. Here the GEMM micro-kernel's loop reads
+// its A operand straight from the NHWC input: the taps of one kernel row
+// (kW pixels of inC channels) are one contiguous run of kW*inC floats, the
+// kH runs of an output pixel are one (dilated) input row apart, and the
+// six output pixels of a block are strideX*inC floats apart. B is the
+// im2col path's packed weights (packB, k in (fy, fx, ci) order), so each
+// output is the same sum in the same order as on that path: from zero, the
+// rounded products in k order, then the bias, then the clamp (no FMA).
+//
+// A block whose taps leave the image (the border pixels, the top and
+// bottom rows) is computed from a zero-padded copy of its window, so that
+// the padding taps add 0*w as the im2col path's zero border does. A row's
+// last block starts at outW-6 and recomputes a few pixels of the block
+// before it, storing the same values; rows narrower than six pixels and
+// ragged panels go through a tile.
+//
+//	sconv6x32z, sconv6x16z  avx512 (fast_stem_amd64.s)
+//	sconv6x16, sconv6x8     avx2 (fast_stem_amd64.s)
+//	microKernelGo           go, on the six windows copied into rows of k;
+//	                        neon keeps the im2col path
+//
+// Work is split over output rows; each part writes its own rows.
+
+var (
+	_ Kernel     = (*fastStemConv)(nil)
+	_ MACCounter = (*fastStemConv)(nil)
+)
+
+// stemMaxInC is the most input channels the direct path takes: beyond it
+// the im2col rows are long enough to pay for their gathering.
+const stemMaxInC = 4
+
+// useStem lets benchmarks and tests time the im2col path on the same
+// shapes.
+var useStem = true
+
+type fastStemConv struct {
+	convGeom
+	macCount
+	kLen  int // kH*kW*inC: the GEMM's k
+	run   int // kW*inC: the taps of one kernel row, contiguous
+	lda   int // strideX*inC: floats between the windows of adjacent pixels
+	rstep int // dilY*inW*inC: floats between the runs of one pixel
+	span  int // floats of one window row of a block: (5*strideX+kW)*inC
+	// xLo, xHi: a block of pixels [ox, ox+6) reads inside its input rows
+	// when xLo <= ox and ox+6 <= xHi.
+	xLo, xHi int
+	b        *packedB
+	simd     bool // the assembly kernels (the family at Prepare)
+	pool     *pool
+	scratch  []*stemScratch
+	x, y     []float32
+}
+
+type stemScratch struct {
+	win  []float32 // a block's zero-padded window: kH rows of span floats
+	tile []float32 // six pixels by outC (rounded up to a panel) of outputs
+	rows []float32 // the go family's six rows of k taps
+}
+
+// newFastStemConv returns the direct kernel for g, or nil where the im2col
+// path keeps it: more than stemMaxInC input channels, groups, horizontal
+// dilation, a pointwise conv (the GEMM reads its input in place), or the
+// neon family (no assembly for it yet).
+func newFastStemConv(g convGeom) *fastStemConv {
+	pointwise := g.kH == 1 && g.kW == 1 && g.strideY == 1 && g.strideX == 1 && g.padT == 0 && g.padL == 0
+	if !useStem || g.groups != 1 || g.inC > stemMaxInC || g.dilX != 1 || pointwise {
+		return nil
+	}
+	if useSIMD && goruntime.GOARCH != "amd64" {
+		return nil
+	}
+	k := &fastStemConv{convGeom: g}
+	k.kLen = g.kH * g.kW * g.inC
+	k.run = g.kW * g.inC
+	k.lda = g.strideX * g.inC
+	k.rstep = g.dilY * g.inW * g.inC
+	k.span = ((gemmMR-1)*g.strideX + g.kW) * g.inC
+	// Pixel ox reads input columns ox*strideX-padL .. that+kW-1.
+	k.xLo = (g.padL + g.strideX - 1) / g.strideX
+	if last := g.inW - g.kW + g.padL; last >= 0 {
+		k.xHi = last/g.strideX + 1
+	}
+	var bias func(int) float32
+	if g.bias != nil {
+		bias = func(j int) float32 { return g.bias[j] }
+	}
+	k.simd = useSIMD
+	k.b = packB(k.kLen, g.outC, func(kk, j int) float32 { return g.w[j*k.kLen+kk] }, bias)
+	k.setPool(nil)
+	return k
+}
+
+func (k *fastStemConv) setPool(p *pool) {
+	k.pool = p
+	k.scratch = make([]*stemScratch, p.size())
+	for i := range k.scratch {
+		k.scratch[i] = &stemScratch{
+			win:  make([]float32, k.kH*k.span),
+			tile: make([]float32, gemmMR*((k.outC+15)/16*16)),
+			rows: make([]float32, gemmMR*k.kLen),
+		}
+	}
+}
+
+func (k *fastStemConv) Eval(in, out []*Tensor) error {
+	k.x, k.y = in[0].F32, out[0].F32
+	m := k.batch * k.outH * k.outW
+	k.pool.run(k, partsFor(k.pool, int64(m)*int64(k.kLen)*int64(k.outC)))
+	k.x, k.y = nil, nil
+	return nil
+}
+
+func (k *fastStemConv) runTask(part, parts int) {
+	r0, r1 := split(k.batch*k.outH, part, parts, 1)
+	s := k.scratch[part]
+	for r := r0; r < r1; r++ {
+		b, oy := r/k.outH, r%k.outH
+		iy0 := oy*k.strideY - k.padT
+		rowsInside := iy0 >= 0 && iy0+(k.kH-1)*k.dilY < k.inH
+		yRow := k.y[r*k.outW*k.outC : (r+1)*k.outW*k.outC]
+		for ox := 0; ox < k.outW; ox += gemmMR {
+			ox = max(0, min(ox, k.outW-gemmMR)) // the last block overlaps the one before
+			pixels := min(gemmMR, k.outW-ox)
+			if rowsInside && ox >= k.xLo && ox+gemmMR <= k.xHi {
+				a := ((b*k.inH+iy0)*k.inW + ox*k.strideX - k.padL) * k.inC
+				k.block(k.x[a:a+(gemmMR-1)*k.lda+(k.kH-1)*k.rstep+k.run], k.rstep, yRow[ox*k.outC:], pixels, s)
+				continue
+			}
+			k.window(s.win, b, iy0, ox*k.strideX-k.padL)
+			k.block(s.win, k.span, yRow[ox*k.outC:], pixels, s)
+		}
+	}
+	k.addMACs((r1-r0)*k.outW, int64(k.kLen)*int64(k.outC))
+}
+
+// window copies the kH input rows of a block (input columns ix0 .. ix0 +
+// span/inC - 1 of rows iy0, iy0+dilY, ...) into win, zeros where they lie
+// outside the image.
+func (k *fastStemConv) window(win []float32, b, iy0, ix0 int) {
+	clear(win)
+	cols := k.span / k.inC
+	lo, hi := max(0, -ix0), min(cols, k.inW-ix0)
+	if lo >= hi {
+		return
+	}
+	for fy := range k.kH {
+		iy := iy0 + fy*k.dilY
+		if iy < 0 || iy >= k.inH {
+			continue
+		}
+		src := k.x[((b*k.inH+iy)*k.inW+ix0+lo)*k.inC:][:(hi-lo)*k.inC]
+		copy(win[fy*k.span+lo*k.inC:], src)
+	}
+}
+
+// block computes six output pixels (the first pixels of them stored) of
+// every output channel: a holds their windows (pixel i's kernel row fy at
+// i*lda + fy*rstep), dst the first pixel's outputs (outC apart).
+func (k *fastStemConv) block(a []float32, rstep int, dst []float32, pixels int, s *stemScratch) {
+	p := k.b
+	_ = a[(gemmMR-1)*k.lda+(k.kH-1)*rstep+k.run-1]
+	for pi := 0; pi < len(p.panels); pi++ {
+		pn := &p.panels[pi]
+		pair := p.zmm && pi+1 < len(p.panels) && pn.valid == 16 && p.panels[pi+1].valid == 16
+		width, valid := pn.width, pn.valid
+		if pair {
+			width, valid = 32, 32
+		}
+		// Straight into the output when the block is whole, else into the
+		// tile (width apart) and then copied.
+		c, ldc := dst[pn.col:], k.outC
+		whole := pixels == gemmMR && valid == width
+		if !whole {
+			c, ldc = s.tile, width
+		}
+		_ = c[(gemmMR-1)*ldc+width-1]
+		b := p.data[pn.off:]
+		bias := p.bias[pi*16:]
+		switch {
+		case !k.simd:
+			// Go: the six windows gathered into rows of k, for the GEMM's
+			// portable micro-kernel (the copying costs little next to
+			// its arithmetic).
+			if pi == 0 {
+				for i := range gemmMR {
+					for fy := range k.kH {
+						copy(s.rows[(i*k.kH+fy)*k.run:][:k.run], a[i*k.lda+fy*rstep:])
+					}
+				}
+			}
+			microKernelGo(p.k, s.rows, p.k, b, pn.width, c, ldc, bias, k.lo, k.hi)
+			if pair {
+				microKernelGo(p.k, s.rows, p.k, p.data[p.panels[pi+1].off:], 16, c[16:], ldc, p.bias[(pi+1)*16:], k.lo, k.hi)
+			}
+		case pair:
+			_ = b[2*p.k*16-1]
+			sconv6x32z(k.kH, k.run, &a[0], k.lda, rstep, &b[0], p.k*16, &c[0], ldc, &bias[0], k.lo, k.hi)
+		case width == 16 && p.zmm:
+			_ = b[p.k*16-1]
+			sconv6x16z(k.kH, k.run, &a[0], k.lda, rstep, &b[0], &c[0], ldc, &bias[0], k.lo, k.hi)
+		case width == 16:
+			_ = b[p.k*16-1]
+			sconv6x16(k.kH, k.run, &a[0], k.lda, rstep, &b[0], &c[0], ldc, &bias[0], k.lo, k.hi)
+		default:
+			_ = b[p.k*8-1]
+			sconv6x8(k.kH, k.run, &a[0], k.lda, rstep, &b[0], &c[0], ldc, &bias[0], k.lo, k.hi)
+		}
+		if !whole {
+			for i := range pixels {
+				copy(dst[i*k.outC+pn.col:][:valid], s.tile[i*width:][:valid])
+			}
+		}
+		if pair {
+			pi++
+		}
+	}
+}
