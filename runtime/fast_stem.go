@@ -125,16 +125,19 @@ func (k *fastStemConv) runTask(part, parts int) {
 		iy0 := oy*k.strideY - k.padT
 		rowsInside := iy0 >= 0 && iy0+(k.kH-1)*k.dilY < k.inH
 		yRow := k.y[r*k.outW*k.outC : (r+1)*k.outW*k.outC]
-		for ox := 0; ox < k.outW; ox += gemmMR {
+		for ox := 0; ox < k.outW; {
 			ox = max(0, min(ox, k.outW-gemmMR)) // the last block overlaps the one before
 			pixels := min(gemmMR, k.outW-ox)
-			if rowsInside && ox >= k.xLo && ox+gemmMR <= k.xHi {
+			if n := (min(k.xHi, k.outW) - ox) / gemmMR; rowsInside && ox >= k.xLo && n > 0 {
+				// n blocks inside the image, straight from the input.
 				a := ((b*k.inH+iy0)*k.inW + ox*k.strideX - k.padL) * k.inC
-				k.block(k.x[a:a+(gemmMR-1)*k.lda+(k.kH-1)*k.rstep+k.run], k.rstep, yRow[ox*k.outC:], pixels, s)
+				k.blocks(k.x[a:], k.rstep, yRow[ox*k.outC:], n, pixels, s)
+				ox += n * gemmMR
 				continue
 			}
 			k.window(s.win, b, iy0, ox*k.strideX-k.padL)
-			k.block(s.win, k.span, yRow[ox*k.outC:], pixels, s)
+			k.blocks(s.win, k.span, yRow[ox*k.outC:], 1, pixels, s)
+			ox += gemmMR
 		}
 	}
 	k.addMACs((r1-r0)*k.outW, int64(k.kLen)*int64(k.outC))
@@ -160,12 +163,20 @@ func (k *fastStemConv) window(win []float32, b, iy0, ix0 int) {
 	}
 }
 
-// block computes six output pixels (the first pixels of them stored) of
-// every output channel: a holds their windows (pixel i's kernel row fy at
-// i*lda + fy*rstep), dst the first pixel's outputs (outC apart).
-func (k *fastStemConv) block(a []float32, rstep int, dst []float32, pixels int, s *stemScratch) {
+// blocks computes n blocks of six output pixels, every output channel (of
+// the last block only the first pixels are stored): a holds their windows
+// (pixel i's kernel row fy at i*lda + fy*rstep), dst the first pixel's
+// outputs (outC apart).
+func (k *fastStemConv) blocks(a []float32, rstep int, dst []float32, n, pixels int, s *stemScratch) {
+	_ = a[(n*gemmMR-1)*k.lda+(k.kH-1)*rstep+k.run-1]
+	_ = dst[((n-1)*gemmMR+pixels)*k.outC-1]
+	if !k.simd {
+		for j := range n {
+			k.blockGo(a[j*gemmMR*k.lda:], rstep, dst[j*gemmMR*k.outC:], pixels, s)
+		}
+		return
+	}
 	p := k.b
-	_ = a[(gemmMR-1)*k.lda+(k.kH-1)*rstep+k.run-1]
 	for pi := 0; pi < len(p.panels); pi++ {
 		pn := &p.panels[pi]
 		pair := p.zmm && pi+1 < len(p.panels) && pn.valid == 16 && p.panels[pi+1].valid == 16
@@ -173,52 +184,68 @@ func (k *fastStemConv) block(a []float32, rstep int, dst []float32, pixels int, 
 		if pair {
 			width, valid = 32, 32
 		}
-		// Straight into the output when the block is whole, else into the
-		// tile (width apart) and then copied.
-		c, ldc := dst[pn.col:], k.outC
-		whole := pixels == gemmMR && valid == width
-		if !whole {
-			c, ldc = s.tile, width
-		}
-		_ = c[(gemmMR-1)*ldc+width-1]
-		b := p.data[pn.off:]
-		bias := p.bias[pi*16:]
-		switch {
-		case !k.simd:
-			// Go: the six windows gathered into rows of k, for the GEMM's
-			// portable micro-kernel (the copying costs little next to
-			// its arithmetic).
-			if pi == 0 {
-				for i := range gemmMR {
-					for fy := range k.kH {
-						copy(s.rows[(i*k.kH+fy)*k.run:][:k.run], a[i*k.lda+fy*rstep:])
-					}
+		if pixels == gemmMR && valid == width {
+			k.kernel(pi, pair, n, a, rstep, &dst[pn.col], k.outC)
+		} else {
+			// A ragged panel or a row narrower than a block: through the
+			// tile (width apart).
+			for j := range n {
+				k.kernel(pi, pair, 1, a[j*gemmMR*k.lda:], rstep, &s.tile[0], width)
+				for i := range pixels {
+					copy(dst[(j*gemmMR+i)*k.outC+pn.col:][:valid], s.tile[i*width:][:valid])
 				}
-			}
-			microKernelGo(p.k, s.rows, p.k, b, pn.width, c, ldc, bias, k.lo, k.hi)
-			if pair {
-				microKernelGo(p.k, s.rows, p.k, p.data[p.panels[pi+1].off:], 16, c[16:], ldc, p.bias[(pi+1)*16:], k.lo, k.hi)
-			}
-		case pair:
-			_ = b[2*p.k*16-1]
-			sconv6x32z(k.kH, k.run, &a[0], k.lda, rstep, &b[0], p.k*16, &c[0], ldc, &bias[0], k.lo, k.hi)
-		case width == 16 && p.zmm:
-			_ = b[p.k*16-1]
-			sconv6x16z(k.kH, k.run, &a[0], k.lda, rstep, &b[0], &c[0], ldc, &bias[0], k.lo, k.hi)
-		case width == 16:
-			_ = b[p.k*16-1]
-			sconv6x16(k.kH, k.run, &a[0], k.lda, rstep, &b[0], &c[0], ldc, &bias[0], k.lo, k.hi)
-		default:
-			_ = b[p.k*8-1]
-			sconv6x8(k.kH, k.run, &a[0], k.lda, rstep, &b[0], &c[0], ldc, &bias[0], k.lo, k.hi)
-		}
-		if !whole {
-			for i := range pixels {
-				copy(dst[i*k.outC+pn.col:][:valid], s.tile[i*width:][:valid])
 			}
 		}
 		if pair {
 			pi++
+		}
+	}
+}
+
+// kernel runs the assembly for n blocks of panel pi (and pi+1 if pair):
+// the callers checked a, and that c holds n*6 pixels ldc apart of the
+// panels' width.
+func (k *fastStemConv) kernel(pi int, pair bool, n int, a []float32, rstep int, c *float32, ldc int) {
+	p := k.b
+	pn := &p.panels[pi]
+	b := p.data[pn.off:]
+	bias := &p.bias[pi*16]
+	switch {
+	case pair:
+		_ = b[2*p.k*16-1]
+		sconv6x32z(n, k.kH, k.run, &a[0], k.lda, rstep, &b[0], p.k*16, c, ldc, bias, k.lo, k.hi)
+	case pn.width == 16 && p.zmm:
+		_ = b[p.k*16-1]
+		sconv6x16z(n, k.kH, k.run, &a[0], k.lda, rstep, &b[0], c, ldc, bias, k.lo, k.hi)
+	case pn.width == 16:
+		_ = b[p.k*16-1]
+		sconv6x16(n, k.kH, k.run, &a[0], k.lda, rstep, &b[0], c, ldc, bias, k.lo, k.hi)
+	default:
+		_ = b[p.k*8-1]
+		sconv6x8(n, k.kH, k.run, &a[0], k.lda, rstep, &b[0], c, ldc, bias, k.lo, k.hi)
+	}
+}
+
+// blockGo is one block on the go family: the six windows gathered into
+// rows of k for the GEMM's portable micro-kernel (the copying costs little
+// next to its arithmetic), panel by panel.
+func (k *fastStemConv) blockGo(a []float32, rstep int, dst []float32, pixels int, s *stemScratch) {
+	for i := range gemmMR {
+		for fy := range k.kH {
+			copy(s.rows[(i*k.kH+fy)*k.run:][:k.run], a[i*k.lda+fy*rstep:])
+		}
+	}
+	p := k.b
+	for pi := range p.panels {
+		pn := &p.panels[pi]
+		b, bias := p.data[pn.off:], p.bias[pi*16:]
+		if pixels == gemmMR && pn.valid == pn.width {
+			microKernelGo(p.k, s.rows, p.k, b, pn.width, dst[pn.col:], k.outC, bias, k.lo, k.hi)
+			continue
+		}
+		microKernelGo(p.k, s.rows, p.k, b, pn.width, s.tile, pn.width, bias, k.lo, k.hi)
+		for i := range pixels {
+			copy(dst[i*k.outC+pn.col:][:pn.valid], s.tile[i*pn.width:][:pn.valid])
 		}
 	}
 }

@@ -5,10 +5,11 @@
 // The direct stem convolution's micro-kernels (fast_stem.go; declared in
 // fast_stem_amd64.go): sgemm6x32z, sgemm6x16z, sgemm6x16 and sgemm6x8 with
 // A read from the image. A pixel's k is kh runs of run floats, run s of
-// pixel i at a + s*rstep + i*lda. The arithmetic is the GEMM's: each sum
-// from zero, the products rounded to float32 and added in k order (VMULPS
-// then VADDPS, never FMA), then the bias, then the clamp with the sum as
-// the second source so that NaN propagates.
+// pixel i at a + s*rstep + i*lda; blocks such blocks of six pixels, each
+// 6*lda floats of a and 6*ldc of c after the one before. The arithmetic is
+// the GEMM's: each sum from zero, the products rounded to float32 and
+// added in k order (VMULPS then VADDPS, never FMA), then the bias, then
+// the clamp with the sum as the second source so that NaN propagates.
 
 // The run loop shared by all four: DI counts the kh runs, R12 holds run;
 // the six pixels' current floats are at R8, R8+R9, R8+2*R9, R10, R10+R9,
@@ -37,16 +38,30 @@ LOOP:                         \
 	JNZ   RUN                 \
 DONE:
 
-// The arguments every kernel starts with: kh, run, a, lda, rstep, b.
+// The arguments every kernel starts with: R13 the current block's a, R9
+// lda and R11 rstep in bytes, R12 run.
 #define STEM_ARGS \
-	MOVQ kh+0(FP), DI     \
-	MOVQ run+8(FP), R12   \
-	MOVQ a+16(FP), AX     \
-	MOVQ lda+24(FP), R9   \
-	SHLQ $2, R9           \
-	MOVQ rstep+32(FP), R11 \
-	SHLQ $2, R11          \
-	MOVQ b+40(FP), BX
+	MOVQ run+16(FP), R12   \
+	MOVQ a+24(FP), R13     \
+	MOVQ lda+32(FP), R9    \
+	SHLQ $2, R9            \
+	MOVQ rstep+40(FP), R11 \
+	SHLQ $2, R11
+
+// A block starts with kh runs to go, B from its start, AX at the block's a.
+#define STEM_BLOCK \
+	MOVQ kh+8(FP), DI \
+	MOVQ b+48(FP), BX \
+	MOVQ R13, AX
+
+// The next block: c (DI, past the six stores) back to its argument, a
+// six pixels on, and loop while blocks remain.
+#define STEM_NEXT(CARG, LOOP) \
+	MOVQ DI, CARG           \
+	LEAQ (R13)(R9*4), R13   \
+	LEAQ (R13)(R9*2), R13   \
+	DECQ blocks+0(FP)       \
+	JNZ  LOOP
 
 // One pixel of a 32-wide k: broadcast, two products, two sums.
 #define Z_ROW32(ADDR, ACC0, ACC1) \
@@ -78,11 +93,16 @@ DONE:
 	VMOVUPS ACC1, 64(DI)    \
 	ADDQ    SI, DI
 
-// func sconv6x32z(kh, run int, a *float32, lda, rstep int, b *float32, bstep int, c *float32, ldc int, bias *float32, lo, hi float32)
-TEXT ·sconv6x32z(SB), NOSPLIT, $0-88
+// func sconv6x32z(blocks, kh, run int, a *float32, lda, rstep int, b *float32, bstep int, c *float32, ldc int, bias *float32, lo, hi float32)
+TEXT ·sconv6x32z(SB), NOSPLIT, $0-96
 	STEM_ARGS
-	MOVQ   bstep+48(FP), DX
+	MOVQ   bstep+56(FP), DX
 	SHLQ   $2, DX
+	CMPQ   blocks+0(FP), $0
+	JLE    z32end
+
+z32block:
+	STEM_BLOCK
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -96,13 +116,13 @@ TEXT ·sconv6x32z(SB), NOSPLIT, $0-88
 	VXORPS Z10, Z10, Z10
 	VXORPS Z11, Z11, Z11
 	STEM_RUNS(Z_BODY32, 64, z32run, z32loop, z32done)
-	MOVQ         bias+72(FP), AX
+	MOVQ         bias+80(FP), AX
 	VMOVUPS      (AX), Z12
 	VMOVUPS      64(AX), Z13
-	VBROADCASTSS lo+80(FP), Z14
-	VBROADCASTSS hi+84(FP), Z15
-	MOVQ         c+56(FP), DI
-	MOVQ         ldc+64(FP), SI
+	VBROADCASTSS lo+88(FP), Z14
+	VBROADCASTSS hi+92(FP), Z15
+	MOVQ         c+64(FP), DI
+	MOVQ         ldc+72(FP), SI
 	SHLQ         $2, SI
 	Z_OUT32(Z0, Z1)
 	Z_OUT32(Z2, Z3)
@@ -110,6 +130,9 @@ TEXT ·sconv6x32z(SB), NOSPLIT, $0-88
 	Z_OUT32(Z6, Z7)
 	Z_OUT32(Z8, Z9)
 	Z_OUT32(Z10, Z11)
+	STEM_NEXT(c+64(FP), z32block)
+
+z32end:
 	VZEROUPPER
 	RET
 
@@ -134,9 +157,14 @@ TEXT ·sconv6x32z(SB), NOSPLIT, $0-88
 	VMOVUPS ACC, (DI)     \
 	ADDQ    SI, DI
 
-// func sconv6x16z(kh, run int, a *float32, lda, rstep int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32)
-TEXT ·sconv6x16z(SB), NOSPLIT, $0-80
+// func sconv6x16z(blocks, kh, run int, a *float32, lda, rstep int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32)
+TEXT ·sconv6x16z(SB), NOSPLIT, $0-88
 	STEM_ARGS
+	CMPQ   blocks+0(FP), $0
+	JLE    z16end
+
+z16block:
+	STEM_BLOCK
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -144,12 +172,12 @@ TEXT ·sconv6x16z(SB), NOSPLIT, $0-80
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
 	STEM_RUNS(Z_BODY16, 64, z16run, z16loop, z16done)
-	MOVQ         bias+64(FP), AX
+	MOVQ         bias+72(FP), AX
 	VMOVUPS      (AX), Z12
-	VBROADCASTSS lo+72(FP), Z14
-	VBROADCASTSS hi+76(FP), Z15
-	MOVQ         c+48(FP), DI
-	MOVQ         ldc+56(FP), SI
+	VBROADCASTSS lo+80(FP), Z14
+	VBROADCASTSS hi+84(FP), Z15
+	MOVQ         c+56(FP), DI
+	MOVQ         ldc+64(FP), SI
 	SHLQ         $2, SI
 	Z_OUT16(Z0)
 	Z_OUT16(Z1)
@@ -157,6 +185,9 @@ TEXT ·sconv6x16z(SB), NOSPLIT, $0-80
 	Z_OUT16(Z3)
 	Z_OUT16(Z4)
 	Z_OUT16(Z5)
+	STEM_NEXT(c+56(FP), z16block)
+
+z16end:
 	VZEROUPPER
 	RET
 
@@ -188,9 +219,14 @@ TEXT ·sconv6x16z(SB), NOSPLIT, $0-80
 	VMOVUPS ACC1, 32(DI)    \
 	ADDQ    SI, DI
 
-// func sconv6x16(kh, run int, a *float32, lda, rstep int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32)
-TEXT ·sconv6x16(SB), NOSPLIT, $0-80
+// func sconv6x16(blocks, kh, run int, a *float32, lda, rstep int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32)
+TEXT ·sconv6x16(SB), NOSPLIT, $0-88
 	STEM_ARGS
+	CMPQ   blocks+0(FP), $0
+	JLE    y16end
+
+y16block:
+	STEM_BLOCK
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -204,13 +240,13 @@ TEXT ·sconv6x16(SB), NOSPLIT, $0-80
 	VXORPS Y10, Y10, Y10
 	VXORPS Y11, Y11, Y11
 	STEM_RUNS(Y_BODY16, 64, y16run, y16loop, y16done)
-	MOVQ         bias+64(FP), AX
+	MOVQ         bias+72(FP), AX
 	VMOVUPS      (AX), Y12
 	VMOVUPS      32(AX), Y13
-	VBROADCASTSS lo+72(FP), Y14
-	VBROADCASTSS hi+76(FP), Y15
-	MOVQ         c+48(FP), DI
-	MOVQ         ldc+56(FP), SI
+	VBROADCASTSS lo+80(FP), Y14
+	VBROADCASTSS hi+84(FP), Y15
+	MOVQ         c+56(FP), DI
+	MOVQ         ldc+64(FP), SI
 	SHLQ         $2, SI
 	Y_OUT16(Y0, Y1)
 	Y_OUT16(Y2, Y3)
@@ -218,6 +254,9 @@ TEXT ·sconv6x16(SB), NOSPLIT, $0-80
 	Y_OUT16(Y6, Y7)
 	Y_OUT16(Y8, Y9)
 	Y_OUT16(Y10, Y11)
+	STEM_NEXT(c+56(FP), y16block)
+
+y16end:
 	VZEROUPPER
 	RET
 
@@ -242,9 +281,14 @@ TEXT ·sconv6x16(SB), NOSPLIT, $0-80
 	VMOVUPS ACC, (DI)     \
 	ADDQ    SI, DI
 
-// func sconv6x8(kh, run int, a *float32, lda, rstep int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32)
-TEXT ·sconv6x8(SB), NOSPLIT, $0-80
+// func sconv6x8(blocks, kh, run int, a *float32, lda, rstep int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32)
+TEXT ·sconv6x8(SB), NOSPLIT, $0-88
 	STEM_ARGS
+	CMPQ   blocks+0(FP), $0
+	JLE    y8end
+
+y8block:
+	STEM_BLOCK
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -252,12 +296,12 @@ TEXT ·sconv6x8(SB), NOSPLIT, $0-80
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
 	STEM_RUNS(Y_BODY8, 32, y8run, y8loop, y8done)
-	MOVQ         bias+64(FP), AX
+	MOVQ         bias+72(FP), AX
 	VMOVUPS      (AX), Y12
-	VBROADCASTSS lo+72(FP), Y14
-	VBROADCASTSS hi+76(FP), Y15
-	MOVQ         c+48(FP), DI
-	MOVQ         ldc+56(FP), SI
+	VBROADCASTSS lo+80(FP), Y14
+	VBROADCASTSS hi+84(FP), Y15
+	MOVQ         c+56(FP), DI
+	MOVQ         ldc+64(FP), SI
 	SHLQ         $2, SI
 	Y_OUT8(Y0)
 	Y_OUT8(Y1)
@@ -265,5 +309,8 @@ TEXT ·sconv6x8(SB), NOSPLIT, $0-80
 	Y_OUT8(Y3)
 	Y_OUT8(Y4)
 	Y_OUT8(Y5)
+	STEM_NEXT(c+56(FP), y8block)
+
+y8end:
 	VZEROUPPER
 	RET
