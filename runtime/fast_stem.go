@@ -1,7 +1,5 @@
 package runtime
 
-import goruntime "runtime"
-
 // A direct float convolution for few input channels: MobileNet's stem (3
 // channels, 3x3, stride 2), whose im2col rows of 27 floats cost about as
 // much to gather as to multiply. Here the GEMM micro-kernel's loop reads
@@ -21,9 +19,8 @@ import goruntime "runtime"
 // ragged panels go through a tile.
 //
 //	sconv6x32z, sconv6x16z  avx512 (fast_stem_amd64.s)
-//	sconv6x16, sconv6x8     avx2 (fast_stem_amd64.s)
-//	microKernelGo           go, on the six windows copied into rows of k;
-//	                        neon keeps the im2col path
+//	sconv6x16, sconv6x8     avx2 (fast_stem_amd64.s), neon (fast_stem_arm64.s)
+//	microKernelGo           go, on the six windows copied into rows of k
 //
 // Work is split over output rows; each part writes its own rows.
 
@@ -66,14 +63,10 @@ type stemScratch struct {
 
 // newFastStemConv returns the direct kernel for g, or nil where the im2col
 // path keeps it: more than stemMaxInC input channels, groups, horizontal
-// dilation, a pointwise conv (the GEMM reads its input in place), or the
-// neon family (no assembly for it yet).
+// dilation, or a pointwise conv (the GEMM reads its input in place).
 func newFastStemConv(g convGeom) *fastStemConv {
 	pointwise := g.kH == 1 && g.kW == 1 && g.strideY == 1 && g.strideX == 1 && g.padT == 0 && g.padL == 0
 	if !useStem || g.groups != 1 || g.inC > stemMaxInC || g.dilX != 1 || pointwise {
-		return nil
-	}
-	if useSIMD && goruntime.GOARCH != "amd64" {
 		return nil
 	}
 	k := &fastStemConv{convGeom: g}

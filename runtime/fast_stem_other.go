@@ -1,9 +1,9 @@
-//go:build !amd64 || purego
+//go:build !(amd64 || arm64) || purego
 
 package runtime
 
-// Without the amd64 assembly the direct stem convolution runs
-// stemKernelGo (fast_stem.go): neon keeps the im2col path.
+// Without the amd64 or arm64 assembly the direct stem convolution runs its
+// pure-Go form (fast_stem.go, blockGo).
 
 func sconv6x32z(blocks, kh, run int, a *float32, lda, rstep int, b *float32, bstep int, c *float32, ldc int, bias *float32, lo, hi float32) {
 	panic("runtime: sconv6x32z without assembly")
