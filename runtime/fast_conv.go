@@ -15,9 +15,11 @@ import (
 //     vector lanes, weights stored [KH*KW][C]; 3x3 runs in assembly over the
 //     interior of each output row, the border pixels and other kernel sizes
 //     in Go;
-//   - everything else (the 3-channel stem, grouped and dilated convs): the
-//     taps of a chunk of output pixels are gathered into rows (im2col), then
-//     the same GEMM.
+//   - up to four input channels (the 3-channel stem): the same GEMM
+//     micro-kernels reading each output pixel's taps straight from the
+//     input (fast_stem.go);
+//   - everything else (grouped and dilated convs): the taps of a chunk of
+//     output pixels are gathered into rows (im2col), then the same GEMM.
 // They decline (nil, nil) what they do not cover (non-constant weights or
 // bias, unusual ranks) and the reference kernel takes the node. Work is
 // split over output rows or channel panels; each part writes disjoint
@@ -107,6 +109,9 @@ func prepareFastConv(n *ir.Node) (Kernel, error) {
 	}
 	if g.inPerG == 1 && g.outPerG == 1 {
 		return newFastDepthwise(g), nil
+	}
+	if k := newFastStemConv(g); k != nil { // few input channels: fast_stem.go
+		return k, nil
 	}
 	return newFastConvGemm(g), nil
 }
