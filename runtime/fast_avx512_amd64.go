@@ -12,6 +12,23 @@ package runtime
 //go:noescape
 func sgemm6x32z(k int, a *float32, lda int, b *float32, bstep int, c *float32, ldc int, bias *float32, lo, hi float32)
 
+// sgemm12x32z is sgemm6x32z for twelve rows (24 ZMM accumulators): half
+// the B loads and calls per output row.
+//
+//go:noescape
+func sgemm12x32z(k int, a *float32, lda int, b *float32, bstep int, c *float32, ldc int, bias *float32, lo, hi float32)
+
+// sgemm12x32zb is sgemm12x32z with embedded-broadcast products (VMULPS
+// with a {1to16} memory operand) instead of a broadcast per row.
+//
+//go:noescape
+func sgemm12x32zb(k int, a *float32, lda int, b *float32, bstep int, c *float32, ldc int, bias *float32, lo, hi float32)
+
+// sgemm12x16z is sgemm6x16z for twelve rows.
+//
+//go:noescape
+func sgemm12x16z(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32)
+
 // sgemm6x16z is sgemm6x16 on ZMM registers.
 //
 //go:noescape

@@ -9,6 +9,18 @@ func sgemm6x32z(k int, a *float32, lda int, b *float32, bstep int, c *float32, l
 	panic("runtime: sgemm6x32z without assembly")
 }
 
+func sgemm12x32z(k int, a *float32, lda int, b *float32, bstep int, c *float32, ldc int, bias *float32, lo, hi float32) {
+	panic("runtime: sgemm12x32z without assembly")
+}
+
+func sgemm12x32zb(k int, a *float32, lda int, b *float32, bstep int, c *float32, ldc int, bias *float32, lo, hi float32) {
+	panic("runtime: sgemm12x32zb without assembly")
+}
+
+func sgemm12x16z(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32) {
+	panic("runtime: sgemm12x16z without assembly")
+}
+
 func sgemm6x16z(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32) {
 	panic("runtime: sgemm6x16z without assembly")
 }

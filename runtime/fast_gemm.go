@@ -28,6 +28,9 @@ var useSIMD = family >= familySIMD
 
 const (
 	gemmMR = 6 // rows per micro-kernel call
+	// gemmMRZ is the rows of the tall AVX-512 tiles (sgemm12x32z,
+	// sgemm12x16z).
+	gemmMRZ = 12
 	// gemmChunkFloats bounds a row chunk of A (about 96 KiB), which stays
 	// in L2 while each panel passes over it.
 	gemmChunkFloats = 24 << 10
@@ -47,12 +50,14 @@ type packedB struct {
 	data   []float32
 	bias   []float32 // 16 floats per panel, zero-padded
 	zmm    bool      // AVX-512 micro-kernels (the family at packing time)
+	tall   bool      // and the 12-row tiles where twelve rows are left
 }
 
 // packB packs a k x n matrix given by at(kk, j), with bias(j) (nil means
 // zero bias).
 func packB(k, n int, at func(kk, j int) float32, bias func(j int) float32) *packedB {
-	p := &packedB{k: k, n: n, zmm: useSIMD && family >= familyAVX512}
+	zmm := useSIMD && family >= familyAVX512
+	p := &packedB{k: k, n: n, zmm: zmm, tall: zmm}
 	for col := 0; col < n; {
 		width := 16
 		if n-col <= 8 {
@@ -100,7 +105,7 @@ func newGemmScratch(k int) *gemmScratch { return &gemmScratch{a: make([]float32,
 
 // chunkRows is how many rows of A (k floats each) make one chunk.
 func chunkRows(k int) int {
-	return max(gemmMR, gemmChunkFloats/max(k, 1)/gemmMR*gemmMR)
+	return max(gemmMRZ, gemmChunkFloats/max(k, 1)/gemmMRZ*gemmMRZ)
 }
 
 // run computes rows [0, m) of C for panels [p0, p1). a holds the m rows (lda
@@ -110,22 +115,45 @@ func (p *packedB) run(a []float32, lda, m int, c []float32, ldc int, p0, p1 int,
 	for r0 := 0; r0 < m; r0 += mc {
 		r1 := min(m, r0+mc)
 		for pi := p0; pi < p1; pi++ {
-			// AVX-512: two full panels side by side in one 6x32 call.
+			// AVX-512: two full panels side by side in one 12x32 (or
+			// 6x32) call.
 			pair := p.zmm && pi+1 < p1 && p.panels[pi].valid == 16 && p.panels[pi+1].valid == 16
-			for r := r0; r < r1; r += gemmMR {
-				rows := min(gemmMR, r1-r)
-				if pair && rows == gemmMR {
-					pn := &p.panels[pi]
+			pn := &p.panels[pi]
+			for r := r0; r < r1; {
+				rows := r1 - r
+				switch {
+				case pair && p.tall && rows >= gemmMRZ:
+					b := p.data[pn.off : pn.off+2*p.k*16]
+					_ = a[(r+gemmMRZ-1)*lda+p.k-1]
+					dst := c[r*ldc+pn.col:]
+					_ = dst[(gemmMRZ-1)*ldc+31]
+					if gemmEmbedded {
+						sgemm12x32zb(p.k, &a[r*lda], lda, &b[0], p.k*16, &dst[0], ldc, &p.bias[pi*16], lo, hi)
+					} else {
+						sgemm12x32z(p.k, &a[r*lda], lda, &b[0], p.k*16, &dst[0], ldc, &p.bias[pi*16], lo, hi)
+					}
+					r += gemmMRZ
+				case pair && rows >= gemmMR:
 					b := p.data[pn.off : pn.off+2*p.k*16]
 					_ = a[(r+gemmMR-1)*lda+p.k-1]
 					dst := c[r*ldc+pn.col:]
 					_ = dst[(gemmMR-1)*ldc+31]
 					sgemm6x32z(p.k, &a[r*lda], lda, &b[0], p.k*16, &dst[0], ldc, &p.bias[pi*16], lo, hi)
-					continue
-				}
-				p.panelRows(pi, a, lda, r, rows, c, ldc, lo, hi, s)
-				if pair {
-					p.panelRows(pi+1, a, lda, r, rows, c, ldc, lo, hi, s)
+					r += gemmMR
+				case !pair && p.tall && rows >= gemmMRZ && pn.valid == 16:
+					b := p.data[pn.off : pn.off+p.k*16]
+					_ = a[(r+gemmMRZ-1)*lda+p.k-1]
+					dst := c[r*ldc+pn.col:]
+					_ = dst[(gemmMRZ-1)*ldc+15]
+					sgemm12x16z(p.k, &a[r*lda], lda, &b[0], &dst[0], ldc, &p.bias[pi*16], lo, hi)
+					r += gemmMRZ
+				default:
+					rows = min(rows, gemmMR)
+					p.panelRows(pi, a, lda, r, rows, c, ldc, lo, hi, s)
+					if pair {
+						p.panelRows(pi+1, a, lda, r, rows, c, ldc, lo, hi, s)
+					}
+					r += rows
 				}
 			}
 			if pair {
@@ -134,6 +162,9 @@ func (p *packedB) run(a []float32, lda, m int, c []float32, ldc int, p0, p1 int,
 		}
 	}
 }
+
+// gemmEmbedded picks sgemm12x32zb over sgemm12x32z (an experiment).
+var gemmEmbedded = false
 
 // panelRows computes rows [r, r+rows) (at most six) of panel pi.
 func (p *packedB) panelRows(pi int, a []float32, lda, r, rows int, c []float32, ldc int, lo, hi float32, s *gemmScratch) {
