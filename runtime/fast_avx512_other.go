@@ -13,12 +13,16 @@ func sgemm12x32z(k int, a *float32, lda int, b *float32, bstep int, c *float32, 
 	panic("runtime: sgemm12x32z without assembly")
 }
 
-func sgemm12x32zb(k int, a *float32, lda int, b *float32, bstep int, c *float32, ldc int, bias *float32, lo, hi float32) {
-	panic("runtime: sgemm12x32zb without assembly")
+func sgemm12x24z(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32) {
+	panic("runtime: sgemm12x24z without assembly")
 }
 
 func sgemm12x16z(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32) {
 	panic("runtime: sgemm12x16z without assembly")
+}
+
+func sgemv64z(k int, a *float32, b *float32, bstep int, c *float32, bias *float32, lo, hi float32) {
+	panic("runtime: sgemv64z without assembly")
 }
 
 func sgemm6x16z(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32) {

@@ -103,13 +103,6 @@ z32done:
 	VADDPS       T1, ACC0, ACC0 \
 	VADDPS       T2, ACC1, ACC1
 
-// One row of sgemm12x32zb: the products take A as an embedded broadcast.
-#define ROW32E(ADDR, ACC0, ACC1, T1, T2) \
-	VMULPS.BCST  ADDR, Z24, T1 \
-	VMULPS.BCST  ADDR, Z25, T2 \
-	VADDPS       T1, ACC0, ACC0 \
-	VADDPS       T2, ACC1, ACC1
-
 // Bias (Z24, Z25), clamp (Z26 lo, Z27 hi), store of one 32-wide row.
 #define OUT32T(ACC0, ACC1) \
 	VADDPS  Z24, ACC0, ACC0 \
@@ -224,44 +217,86 @@ t32done:
 	VZEROUPPER
 	RET
 
-// func sgemm12x32zb(k int, a *float32, lda int, b *float32, bstep int, c *float32, ldc int, bias *float32, lo, hi float32)
+// One row of sgemm12x24z: a 16-wide product on ZMM, an 8-wide one on YMM.
+#define ROW24T(ADDR, ACC0, ACC1, TZ, TY, T1, T2) \
+	VBROADCASTSS ADDR, TZ       \
+	VMULPS       Z24, TZ, T1    \
+	VMULPS       Y25, TY, T2    \
+	VADDPS       T1, ACC0, ACC0 \
+	VADDPS       T2, ACC1, ACC1
+
+#define OUT24T(ACC0, ACC1) \
+	VADDPS  Z24, ACC0, ACC0 \
+	VADDPS  Y25, ACC1, ACC1 \
+	VMAXPS  ACC0, Z26, ACC0 \
+	VMAXPS  ACC1, Y26, ACC1 \
+	VMINPS  ACC0, Z27, ACC0 \
+	VMINPS  ACC1, Y27, ACC1 \
+	VMOVUPS ACC0, (DI)      \
+	VMOVUPS ACC1, 64(DI)    \
+	ADDQ    SI, DI
+
+// func sgemm12x24z(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32)
 //
-// sgemm12x32z with embedded-broadcast products (no separate broadcast).
-TEXT ·sgemm12x32zb(SB), NOSPLIT, $0-72
+// Twelve rows by a full 16-wide panel and the 8-wide panel packed after it
+// (k*16 floats on): C[12x24] = clamp(bias + A*B), bias 16 + 8 floats. Z0-Z11
+// hold the 16 columns, Y12-Y23 the 8.
+TEXT ·sgemm12x24z(SB), NOSPLIT, $0-64
 	MOVQ  k+0(FP), CX
 	ROWS12(8, 16)
 	MOVQ  b+24(FP), BX
-	MOVQ  bstep+32(FP), DX
-	SHLQ  $2, DX
+	MOVQ  CX, DX
+	SHLQ  $6, DX
+	ADDQ  BX, DX           // the 8-wide panel
 	ZERO24
 	TESTQ CX, CX
-	JLE   e32done
+	JLE   t24done
 
-e32loop:
+t24loop:
 	VMOVUPS (BX), Z24
-	VMOVUPS (BX)(DX*1), Z25
-	ROW32E((R8), Z0, Z1, Z26, Z27)
-	ROW32E((R8)(R9*1), Z2, Z3, Z28, Z29)
-	ROW32E((R8)(R9*2), Z4, Z5, Z30, Z31)
-	ROW32E((R10), Z6, Z7, Z26, Z27)
-	ROW32E((R10)(R9*1), Z8, Z9, Z28, Z29)
-	ROW32E((R10)(R9*2), Z10, Z11, Z30, Z31)
-	ROW32E((R11), Z12, Z13, Z26, Z27)
-	ROW32E((R11)(R9*1), Z14, Z15, Z28, Z29)
-	ROW32E((R11)(R9*2), Z16, Z17, Z30, Z31)
-	ROW32E((R12), Z18, Z19, Z26, Z27)
-	ROW32E((R12)(R9*1), Z20, Z21, Z28, Z29)
-	ROW32E((R12)(R9*2), Z22, Z23, Z30, Z31)
+	VMOVUPS (DX), Y25
+	ROW24T((R8), Z0, Y12, Z26, Y26, Z27, Y28)
+	ROW24T((R8)(R9*1), Z1, Y13, Z29, Y29, Z30, Y31)
+	ROW24T((R8)(R9*2), Z2, Y14, Z26, Y26, Z27, Y28)
+	ROW24T((R10), Z3, Y15, Z29, Y29, Z30, Y31)
+	ROW24T((R10)(R9*1), Z4, Y16, Z26, Y26, Z27, Y28)
+	ROW24T((R10)(R9*2), Z5, Y17, Z29, Y29, Z30, Y31)
+	ROW24T((R11), Z6, Y18, Z26, Y26, Z27, Y28)
+	ROW24T((R11)(R9*1), Z7, Y19, Z29, Y29, Z30, Y31)
+	ROW24T((R11)(R9*2), Z8, Y20, Z26, Y26, Z27, Y28)
+	ROW24T((R12), Z9, Y21, Z29, Y29, Z30, Y31)
+	ROW24T((R12)(R9*1), Z10, Y22, Z26, Y26, Z27, Y28)
+	ROW24T((R12)(R9*2), Z11, Y23, Z29, Y29, Z30, Y31)
 	ADDQ    $4, R8
 	ADDQ    $4, R10
 	ADDQ    $4, R11
 	ADDQ    $4, R12
 	ADDQ    $64, BX
+	ADDQ    $32, DX
 	DECQ    CX
-	JNZ     e32loop
+	JNZ     t24loop
 
-e32done:
-	EPI32T
+t24done:
+	MOVQ         bias+48(FP), AX
+	VMOVUPS      (AX), Z24
+	VMOVUPS      64(AX), Y25
+	VBROADCASTSS lo+56(FP), Z26
+	VBROADCASTSS hi+60(FP), Z27
+	MOVQ         c+32(FP), DI
+	MOVQ         ldc+40(FP), SI
+	SHLQ         $2, SI
+	OUT24T(Z0, Y12)
+	OUT24T(Z1, Y13)
+	OUT24T(Z2, Y14)
+	OUT24T(Z3, Y15)
+	OUT24T(Z4, Y16)
+	OUT24T(Z5, Y17)
+	OUT24T(Z6, Y18)
+	OUT24T(Z7, Y19)
+	OUT24T(Z8, Y20)
+	OUT24T(Z9, Y21)
+	OUT24T(Z10, Y22)
+	OUT24T(Z11, Y23)
 	VZEROUPPER
 	RET
 
@@ -342,6 +377,61 @@ t16done:
 	OUT16T(Z9)
 	OUT16T(Z10)
 	OUT16T(Z11)
+	VZEROUPPER
+	RET
+
+// One panel of sgemv64z: product and sum.
+#define GEMV1Z(BADDR, ACC, T) \
+	VMULPS BADDR, Z8, T \
+	VADDPS T, ACC, ACC
+
+#define OUT1Z(ACC, OFF) \
+	VADDPS  OFF(AX), ACC, ACC \
+	VMAXPS  ACC, Z14, ACC     \
+	VMINPS  ACC, Z15, ACC     \
+	VMOVUPS ACC, OFF(DI)
+
+// func sgemv64z(k int, a *float32, b *float32, bstep int, c *float32, bias *float32, lo, hi float32)
+//
+// One row against four full panels (64 columns), the panels bstep floats
+// apart: c[0:64] = clamp(bias + a*B). Four independent sums per k where
+// sgemv16 has one, so a lone row (a tail, a fully connected layer) is not
+// bound by the latency of one chain of additions.
+TEXT ·sgemv64z(SB), NOSPLIT, $0-56
+	MOVQ   k+0(FP), CX
+	MOVQ   a+8(FP), SI
+	MOVQ   b+16(FP), BX
+	MOVQ   bstep+24(FP), DX
+	SHLQ   $2, DX
+	LEAQ   (BX)(DX*2), R8
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	TESTQ  CX, CX
+	JLE    v64done
+
+v64loop:
+	VBROADCASTSS (SI), Z8
+	GEMV1Z((BX), Z0, Z9)
+	GEMV1Z((BX)(DX*1), Z1, Z10)
+	GEMV1Z((R8), Z2, Z11)
+	GEMV1Z((R8)(DX*1), Z3, Z12)
+	ADDQ         $4, SI
+	ADDQ         $64, BX
+	ADDQ         $64, R8
+	DECQ         CX
+	JNZ          v64loop
+
+v64done:
+	MOVQ         bias+40(FP), AX
+	VBROADCASTSS lo+48(FP), Z14
+	VBROADCASTSS hi+52(FP), Z15
+	MOVQ         c+32(FP), DI
+	OUT1Z(Z0, 0)
+	OUT1Z(Z1, 64)
+	OUT1Z(Z2, 128)
+	OUT1Z(Z3, 192)
 	VZEROUPPER
 	RET
 

@@ -114,24 +114,27 @@ func (p *packedB) run(a []float32, lda, m int, c []float32, ldc int, p0, p1 int,
 	mc := chunkRows(p.k)
 	for r0 := 0; r0 < m; r0 += mc {
 		r1 := min(m, r0+mc)
+		body := r1
+		if p.tall {
+			// Fewer than six rows left: row by row across the panels.
+			body = r0 + (r1-r0)/gemmMR*gemmMR
+		}
 		for pi := p0; pi < p1; pi++ {
 			// AVX-512: two full panels side by side in one 12x32 (or
 			// 6x32) call.
 			pair := p.zmm && pi+1 < p1 && p.panels[pi].valid == 16 && p.panels[pi+1].valid == 16
+			// Or a full panel and a full 8-wide one in one 12x24 call.
+			pair24 := p.tall && pi+1 < p1 && p.panels[pi].valid == 16 && p.panels[pi+1].valid == 8 && p.panels[pi+1].width == 8
 			pn := &p.panels[pi]
-			for r := r0; r < r1; {
-				rows := r1 - r
+			for r := r0; r < body; {
+				rows := body - r
 				switch {
 				case pair && p.tall && rows >= gemmMRZ:
 					b := p.data[pn.off : pn.off+2*p.k*16]
 					_ = a[(r+gemmMRZ-1)*lda+p.k-1]
 					dst := c[r*ldc+pn.col:]
 					_ = dst[(gemmMRZ-1)*ldc+31]
-					if gemmEmbedded {
-						sgemm12x32zb(p.k, &a[r*lda], lda, &b[0], p.k*16, &dst[0], ldc, &p.bias[pi*16], lo, hi)
-					} else {
-						sgemm12x32z(p.k, &a[r*lda], lda, &b[0], p.k*16, &dst[0], ldc, &p.bias[pi*16], lo, hi)
-					}
+					sgemm12x32z(p.k, &a[r*lda], lda, &b[0], p.k*16, &dst[0], ldc, &p.bias[pi*16], lo, hi)
 					r += gemmMRZ
 				case pair && rows >= gemmMR:
 					b := p.data[pn.off : pn.off+2*p.k*16]
@@ -140,6 +143,13 @@ func (p *packedB) run(a []float32, lda, m int, c []float32, ldc int, p0, p1 int,
 					_ = dst[(gemmMR-1)*ldc+31]
 					sgemm6x32z(p.k, &a[r*lda], lda, &b[0], p.k*16, &dst[0], ldc, &p.bias[pi*16], lo, hi)
 					r += gemmMR
+				case pair24 && rows >= gemmMRZ:
+					b := p.data[pn.off : pn.off+p.k*24]
+					_ = a[(r+gemmMRZ-1)*lda+p.k-1]
+					dst := c[r*ldc+pn.col:]
+					_ = dst[(gemmMRZ-1)*ldc+23]
+					sgemm12x24z(p.k, &a[r*lda], lda, &b[0], &dst[0], ldc, &p.bias[pi*16], lo, hi)
+					r += gemmMRZ
 				case !pair && p.tall && rows >= gemmMRZ && pn.valid == 16:
 					b := p.data[pn.off : pn.off+p.k*16]
 					_ = a[(r+gemmMRZ-1)*lda+p.k-1]
@@ -150,21 +160,40 @@ func (p *packedB) run(a []float32, lda, m int, c []float32, ldc int, p0, p1 int,
 				default:
 					rows = min(rows, gemmMR)
 					p.panelRows(pi, a, lda, r, rows, c, ldc, lo, hi, s)
-					if pair {
+					if pair || pair24 {
 						p.panelRows(pi+1, a, lda, r, rows, c, ldc, lo, hi, s)
 					}
 					r += rows
 				}
 			}
-			if pair {
+			if pair || pair24 {
 				pi++
 			}
 		}
+		p.rowsAcross(a, lda, body, r1, c, ldc, p0, p1, lo, hi, s)
 	}
 }
 
-// gemmEmbedded picks sgemm12x32zb over sgemm12x32z (an experiment).
-var gemmEmbedded = false
+// rowsAcross computes rows [r, r1) one at a time across panels [p0, p1):
+// four full panels at once where they follow each other (sgemv64z, four
+// independent sums), the rest through panelRows.
+func (p *packedB) rowsAcross(a []float32, lda, r, r1 int, c []float32, ldc int, p0, p1 int, lo, hi float32, s *gemmScratch) {
+	for i := r; i < r1; i++ {
+		x := a[i*lda : i*lda+p.k]
+		for pi := p0; pi < p1; {
+			if pi+4 <= p1 && p.panels[pi].valid == 16 && p.panels[pi+1].valid == 16 && p.panels[pi+2].valid == 16 && p.panels[pi+3].valid == 16 {
+				pn := &p.panels[pi]
+				b := p.data[pn.off : pn.off+4*p.k*16]
+				dst := c[i*ldc+pn.col : i*ldc+pn.col+64]
+				sgemv64z(p.k, &x[0], &b[0], p.k*16, &dst[0], &p.bias[pi*16], lo, hi)
+				pi += 4
+				continue
+			}
+			p.panelRows(pi, a, lda, i, 1, c, ldc, lo, hi, s)
+			pi++
+		}
+	}
+}
 
 // panelRows computes rows [r, r+rows) (at most six) of panel pi.
 func (p *packedB) panelRows(pi int, a []float32, lda, r, rows int, c []float32, ldc int, lo, hi float32, s *gemmScratch) {

@@ -22,16 +22,16 @@ var mobileNetV2Pointwise = [][3]int{
 }
 
 // gemmTiles are the AVX-512 tile choices BenchmarkFloatGemmTiles
-// compares: "6x32" the 6-row tiles alone (sgemm6x32z, sgemm6x16z), "12x32"
-// with the 12-row tiles (sgemm12x32z, sgemm12x16z), "12x32bcst" the same
-// with embedded-broadcast products.
-var gemmTiles = []string{"6x32", "12x32", "12x32bcst"}
+// compares: "6x32" the 6-row tiles alone (sgemm6x32z, sgemm6x16z, tails
+// through sgemv16), "12x32" with the 12-row tiles (sgemm12x32z, sgemm12x24z,
+// sgemm12x16z) and tails through sgemv64z (packedB.tall).
+var gemmTiles = []string{"6x32", "12x32"}
 
 // setGemmTile selects tile for p and returns a function that undoes it.
 func setGemmTile(p *packedB, tile string) func() {
-	tall, embedded := p.tall, gemmEmbedded
-	p.tall, gemmEmbedded = tile != "6x32", tile == "12x32bcst"
-	return func() { p.tall, gemmEmbedded = tall, embedded }
+	tall := p.tall
+	p.tall = tile != "6x32"
+	return func() { p.tall = tall }
 }
 
 // BenchmarkFloatGemmTiles compares the AVX-512 float GEMM's register tiles
@@ -107,7 +107,7 @@ func TestFloatGemmTiles(t *testing.T) {
 	var cases []tc
 	for _, m := range []int{1, 5, 6, 11, 12, 13, 18, 23, 24, 25, 49} {
 		for _, k := range []int{1, 2, 7, 33} {
-			for _, n := range []int{8, 16, 24, 32, 40, 48, 64, 70} {
+			for _, n := range []int{8, 16, 24, 32, 40, 48, 56, 64, 70} {
 				cases = append(cases, tc{m, k, n})
 			}
 		}
@@ -129,7 +129,7 @@ func TestFloatGemmTiles(t *testing.T) {
 		for _, fam := range families {
 			modes := []string{""}
 			if fam >= familyAVX512 {
-				modes = []string{"6-row", "12-row", "12-row bcst"}
+				modes = gemmTiles
 			}
 			for _, mode := range modes {
 				var p *packedB
@@ -138,7 +138,7 @@ func TestFloatGemmTiles(t *testing.T) {
 				})
 				undo := func() {}
 				if mode != "" {
-					undo = setGemmTile(p, map[string]string{"6-row": "6x32", "12-row": "12x32", "12-row bcst": "12x32bcst"}[mode])
+					undo = setGemmTile(p, mode)
 				}
 				got := make([]float32, c.m*ldc)
 				for i := range got {
