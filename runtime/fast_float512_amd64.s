@@ -178,13 +178,16 @@ z32done:
 
 // func sgemm12x32z(k int, a *float32, lda int, b *float32, bstep int, c *float32, ldc int, bias *float32, lo, hi float32)
 //
-// sgemm6x32z for twelve rows: C[12x32] = clamp(bias + A*B).
+// sgemm6x32z for twelve rows: C[12x32] = clamp(bias + A*B). While it
+// streams its pair of panels it asks for the next pair (2*bstep on) in L2:
+// a 7x7 layer's weights come from memory, and each pair serves few rows.
 TEXT ·sgemm12x32z(SB), NOSPLIT, $0-72
 	MOVQ  k+0(FP), CX
 	ROWS12(8, 16)
 	MOVQ  b+24(FP), BX
 	MOVQ  bstep+32(FP), DX
 	SHLQ  $2, DX
+	LEAQ  (BX)(DX*2), R13      // the next pair of panels
 	ZERO24
 	TESTQ CX, CX
 	JLE   t32done
@@ -192,6 +195,8 @@ TEXT ·sgemm12x32z(SB), NOSPLIT, $0-72
 t32loop:
 	VMOVUPS (BX), Z24
 	VMOVUPS (BX)(DX*1), Z25
+	PREFETCHT1 (R13)
+	PREFETCHT1 (R13)(DX*1)
 	ROW32T((R8), Z0, Z1, Z26, Z27, Z28)
 	ROW32T((R8)(R9*1), Z2, Z3, Z29, Z30, Z31)
 	ROW32T((R8)(R9*2), Z4, Z5, Z26, Z27, Z28)
@@ -209,6 +214,7 @@ t32loop:
 	ADDQ    $4, R11
 	ADDQ    $4, R12
 	ADDQ    $64, BX
+	ADDQ    $64, R13
 	DECQ    CX
 	JNZ     t32loop
 

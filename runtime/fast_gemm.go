@@ -10,12 +10,18 @@ import "unsafe"
 //
 // The micro-kernel computes a 6x16 (or 6x8) block in registers: 12 AVX2
 // accumulators, each A element broadcast and multiplied by two B vectors
-// (sgemm6x16 in fast_float_amd64.s). The AVX-512 families take two full
-// panels at once, a 6x32 block in 12 ZMM accumulators (sgemm6x32z), and a
-// lone 16-wide panel on ZMM (sgemm6x16z). Rows are taken in chunks whose
-// A rows fit in L2 while every panel sweeps them. Ragged edges (fewer than
-// six rows, a panel wider than the columns left) go through small scratch
-// tiles. Without AVX2 the same blocking runs a pure-Go micro-kernel.
+// (sgemm6x16 in fast_float_amd64.s). The AVX-512 families take twelve rows
+// at a time (fast_float512_amd64.s): two full panels in 24 ZMM accumulators
+// (sgemm12x32z), a full panel and an 8-wide one (sgemm12x24z: N = 24), a
+// lone full panel (sgemm12x16z); six rows left take sgemm6x32z, and the
+// last rows (fewer than six: the 49th pixel of a 7x7 layer, a fully
+// connected layer's one row) go row by row across four panels at once
+// (sgemv64z: four sums in flight, where one panel at a time waits on a
+// single chain of additions), every four panels while those are in cache.
+// Rows are taken in chunks whose A rows fit in L2 while every panel sweeps
+// them. Other ragged edges (a panel wider than the columns left) go through
+// small scratch tiles. Without AVX2 the same blocking runs a pure-Go
+// micro-kernel.
 //
 // Results equal the reference kernels' bit for bit (float_conv.go's
 // contract): every sum starts from zero and adds the products in k order,
@@ -116,9 +122,12 @@ func (p *packedB) run(a []float32, lda, m int, c []float32, ldc int, p0, p1 int,
 		r1 := min(m, r0+mc)
 		body := r1
 		if p.tall {
-			// Fewer than six rows left: row by row across the panels.
+			// Fewer than six rows left: row by row across the panels
+			// (rowsAcross), every four panels or so while they are in
+			// cache; tp is the first panel whose last rows are not done.
 			body = r0 + (r1-r0)/gemmMR*gemmMR
 		}
+		tp := p0
 		for pi := p0; pi < p1; pi++ {
 			// AVX-512: two full panels side by side in one 12x32 (or
 			// 6x32) call.
@@ -130,32 +139,20 @@ func (p *packedB) run(a []float32, lda, m int, c []float32, ldc int, p0, p1 int,
 				rows := body - r
 				switch {
 				case pair && p.tall && rows >= gemmMRZ:
-					b := p.data[pn.off : pn.off+2*p.k*16]
-					_ = a[(r+gemmMRZ-1)*lda+p.k-1]
-					dst := c[r*ldc+pn.col:]
-					_ = dst[(gemmMRZ-1)*ldc+31]
-					sgemm12x32z(p.k, &a[r*lda], lda, &b[0], p.k*16, &dst[0], ldc, &p.bias[pi*16], lo, hi)
+					ap, cp, bp := p.tile(pi, 32, a, lda, r, gemmMRZ, c, ldc)
+					sgemm12x32z(p.k, ap, lda, bp, p.k*16, cp, ldc, &p.bias[pi*16], lo, hi)
 					r += gemmMRZ
 				case pair && rows >= gemmMR:
-					b := p.data[pn.off : pn.off+2*p.k*16]
-					_ = a[(r+gemmMR-1)*lda+p.k-1]
-					dst := c[r*ldc+pn.col:]
-					_ = dst[(gemmMR-1)*ldc+31]
-					sgemm6x32z(p.k, &a[r*lda], lda, &b[0], p.k*16, &dst[0], ldc, &p.bias[pi*16], lo, hi)
+					ap, cp, bp := p.tile(pi, 32, a, lda, r, gemmMR, c, ldc)
+					sgemm6x32z(p.k, ap, lda, bp, p.k*16, cp, ldc, &p.bias[pi*16], lo, hi)
 					r += gemmMR
 				case pair24 && rows >= gemmMRZ:
-					b := p.data[pn.off : pn.off+p.k*24]
-					_ = a[(r+gemmMRZ-1)*lda+p.k-1]
-					dst := c[r*ldc+pn.col:]
-					_ = dst[(gemmMRZ-1)*ldc+23]
-					sgemm12x24z(p.k, &a[r*lda], lda, &b[0], &dst[0], ldc, &p.bias[pi*16], lo, hi)
+					ap, cp, bp := p.tile(pi, 24, a, lda, r, gemmMRZ, c, ldc)
+					sgemm12x24z(p.k, ap, lda, bp, cp, ldc, &p.bias[pi*16], lo, hi)
 					r += gemmMRZ
 				case !pair && p.tall && rows >= gemmMRZ && pn.valid == 16:
-					b := p.data[pn.off : pn.off+p.k*16]
-					_ = a[(r+gemmMRZ-1)*lda+p.k-1]
-					dst := c[r*ldc+pn.col:]
-					_ = dst[(gemmMRZ-1)*ldc+15]
-					sgemm12x16z(p.k, &a[r*lda], lda, &b[0], &dst[0], ldc, &p.bias[pi*16], lo, hi)
+					ap, cp, bp := p.tile(pi, 16, a, lda, r, gemmMRZ, c, ldc)
+					sgemm12x16z(p.k, ap, lda, bp, cp, ldc, &p.bias[pi*16], lo, hi)
 					r += gemmMRZ
 				default:
 					rows = min(rows, gemmMR)
@@ -169,9 +166,25 @@ func (p *packedB) run(a []float32, lda, m int, c []float32, ldc int, p0, p1 int,
 			if pair || pair24 {
 				pi++
 			}
+			if body < r1 && (pi+1-tp >= 4 || pi+1 == p1) {
+				p.rowsAcross(a, lda, body, r1, c, ldc, tp, pi+1, lo, hi, s)
+				tp = pi + 1
+			}
 		}
-		p.rowsAcross(a, lda, body, r1, c, ldc, p0, p1, lo, hi, s)
 	}
+}
+
+// tile checks the operands of a rows x width tile call at row r, from panel
+// pi on (width 32 is two full panels, 24 a full and an 8-wide one) and
+// returns the pointers the assembly takes: A's row r, C's row r at the
+// panel's column, the packed panels.
+func (p *packedB) tile(pi, width int, a []float32, lda, r, rows int, c []float32, ldc int) (ap, cp, bp *float32) {
+	pn := &p.panels[pi]
+	b := p.data[pn.off : pn.off+p.k*width]
+	_ = a[(r+rows-1)*lda+p.k-1]
+	dst := c[r*ldc+pn.col:]
+	_ = dst[(rows-1)*ldc+width-1]
+	return &a[r*lda], &dst[0], &b[0]
 }
 
 // rowsAcross computes rows [r, r1) one at a time across panels [p0, p1):
