@@ -316,16 +316,16 @@ func microKernelGo(k int, a []float32, lda int, b []float32, width int, c []floa
 
 func clampF(v, lo, hi float32) float32 { return min(max(v, lo), hi) }
 
-// gemmSplit decides how parts share an m x (panels) product: by rows when
-// there are enough six-row blocks, else by panels. It returns part's rows
-// and panels.
+// gemmSplit decides how parts share an m x (panels) product: by rows (in
+// whole 12-row tiles) when there are enough six-row blocks, else by panels.
+// It returns part's rows and panels.
 func gemmSplit(m, panels, part, parts int) (r0, r1, p0, p1 int) {
 	blocks := (m + gemmMR - 1) / gemmMR
 	if parts <= 1 {
 		return 0, m, 0, panels
 	}
 	if blocks >= 2*parts || panels < parts {
-		r0, r1 = split(m, part, parts, gemmMR)
+		r0, r1 = split(m, part, parts, gemmMRZ)
 		return r0, r1, 0, panels
 	}
 	p0, p1 = split(panels, part, parts, 1)
