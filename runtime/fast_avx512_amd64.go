@@ -16,7 +16,7 @@ func sgemm6x32z(k int, a *float32, lda int, b *float32, bstep int, c *float32, l
 // the B loads and calls per output row.
 //
 //go:noescape
-func sgemm12x32z(k int, a *float32, lda int, b *float32, bstep int, c *float32, ldc int, bias *float32, lo, hi float32)
+func sgemm12x32z(k int, a *float32, lda int, b *float32, bstep int, c *float32, ldc int, bias *float32, lo, hi float32, next *float32)
 
 // sgemm12x24z is twelve rows by a full 16-wide panel and the 8-wide panel
 // packed after it (k*16 floats on); bias holds 16 + 8 floats.

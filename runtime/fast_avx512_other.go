@@ -9,7 +9,7 @@ func sgemm6x32z(k int, a *float32, lda int, b *float32, bstep int, c *float32, l
 	panic("runtime: sgemm6x32z without assembly")
 }
 
-func sgemm12x32z(k int, a *float32, lda int, b *float32, bstep int, c *float32, ldc int, bias *float32, lo, hi float32) {
+func sgemm12x32z(k int, a *float32, lda int, b *float32, bstep int, c *float32, ldc int, bias *float32, lo, hi float32, next *float32) {
 	panic("runtime: sgemm12x32z without assembly")
 }
 

@@ -176,45 +176,62 @@ z32done:
 	OUT32T(Z20, Z21)             \
 	OUT32T(Z22, Z23)
 
-// func sgemm12x32z(k int, a *float32, lda int, b *float32, bstep int, c *float32, ldc int, bias *float32, lo, hi float32)
+// The twelve rows of one k step of sgemm12x32z.
+#define STEP32T \
+	ROW32T((R8), Z0, Z1, Z26, Z27, Z28)          \
+	ROW32T((R8)(R9*1), Z2, Z3, Z29, Z30, Z31)    \
+	ROW32T((R8)(R9*2), Z4, Z5, Z26, Z27, Z28)    \
+	ROW32T((R10), Z6, Z7, Z29, Z30, Z31)         \
+	ROW32T((R10)(R9*1), Z8, Z9, Z26, Z27, Z28)   \
+	ROW32T((R10)(R9*2), Z10, Z11, Z29, Z30, Z31) \
+	ROW32T((R11), Z12, Z13, Z26, Z27, Z28)       \
+	ROW32T((R11)(R9*1), Z14, Z15, Z29, Z30, Z31) \
+	ROW32T((R11)(R9*2), Z16, Z17, Z26, Z27, Z28) \
+	ROW32T((R12), Z18, Z19, Z29, Z30, Z31)       \
+	ROW32T((R12)(R9*1), Z20, Z21, Z26, Z27, Z28) \
+	ROW32T((R12)(R9*2), Z22, Z23, Z29, Z30, Z31) \
+	ADDQ $4, R8                                  \
+	ADDQ $4, R10                                 \
+	ADDQ $4, R11                                 \
+	ADDQ $4, R12
+
+// func sgemm12x32z(k int, a *float32, lda int, b *float32, bstep int, c *float32, ldc int, bias *float32, lo, hi float32, next *float32)
 //
-// sgemm6x32z for twelve rows: C[12x32] = clamp(bias + A*B). While it
-// streams its pair of panels it asks for the next pair (2*bstep on) in L2:
-// a 7x7 layer's weights come from memory, and each pair serves few rows.
-TEXT ·sgemm12x32z(SB), NOSPLIT, $0-72
+// sgemm6x32z for twelve rows: C[12x32] = clamp(bias + A*B). Unless next is
+// nil, it asks for the two panels at next (bstep floats apart) in cache
+// while it streams its own: the driver passes the next pair on the first
+// rows of a pair, so that a 7x7 layer's weights, which come from memory
+// and serve few rows each, arrive ahead of their use.
+TEXT ·sgemm12x32z(SB), NOSPLIT, $0-80
 	MOVQ  k+0(FP), CX
 	ROWS12(8, 16)
 	MOVQ  b+24(FP), BX
 	MOVQ  bstep+32(FP), DX
 	SHLQ  $2, DX
-	LEAQ  (BX)(DX*2), R13      // the next pair of panels
+	MOVQ  next+72(FP), R13
 	ZERO24
 	TESTQ CX, CX
 	JLE   t32done
+	TESTQ R13, R13
+	JZ    t32loop
+
+t32pf:
+	VMOVUPS    (BX), Z24
+	VMOVUPS    (BX)(DX*1), Z25
+	PREFETCHT1 (R13)
+	PREFETCHT1 (R13)(DX*1)
+	STEP32T
+	ADDQ       $64, BX
+	ADDQ       $64, R13
+	DECQ       CX
+	JNZ        t32pf
+	JMP        t32done
 
 t32loop:
 	VMOVUPS (BX), Z24
 	VMOVUPS (BX)(DX*1), Z25
-	PREFETCHT1 (R13)
-	PREFETCHT1 (R13)(DX*1)
-	ROW32T((R8), Z0, Z1, Z26, Z27, Z28)
-	ROW32T((R8)(R9*1), Z2, Z3, Z29, Z30, Z31)
-	ROW32T((R8)(R9*2), Z4, Z5, Z26, Z27, Z28)
-	ROW32T((R10), Z6, Z7, Z29, Z30, Z31)
-	ROW32T((R10)(R9*1), Z8, Z9, Z26, Z27, Z28)
-	ROW32T((R10)(R9*2), Z10, Z11, Z29, Z30, Z31)
-	ROW32T((R11), Z12, Z13, Z26, Z27, Z28)
-	ROW32T((R11)(R9*1), Z14, Z15, Z29, Z30, Z31)
-	ROW32T((R11)(R9*2), Z16, Z17, Z26, Z27, Z28)
-	ROW32T((R12), Z18, Z19, Z29, Z30, Z31)
-	ROW32T((R12)(R9*1), Z20, Z21, Z26, Z27, Z28)
-	ROW32T((R12)(R9*2), Z22, Z23, Z29, Z30, Z31)
-	ADDQ    $4, R8
-	ADDQ    $4, R10
-	ADDQ    $4, R11
-	ADDQ    $4, R12
+	STEP32T
 	ADDQ    $64, BX
-	ADDQ    $64, R13
 	DECQ    CX
 	JNZ     t32loop
 

@@ -140,7 +140,7 @@ func (p *packedB) run(a []float32, lda, m int, c []float32, ldc int, p0, p1 int,
 				switch {
 				case pair && p.tall && rows >= gemmMRZ:
 					ap, cp, bp := p.tile(pi, 32, a, lda, r, gemmMRZ, c, ldc)
-					sgemm12x32z(p.k, ap, lda, bp, p.k*16, cp, ldc, &p.bias[pi*16], lo, hi)
+					sgemm12x32z(p.k, ap, lda, bp, p.k*16, cp, ldc, &p.bias[pi*16], lo, hi, p.nextPair(pi, p1, r == r0))
 					r += gemmMRZ
 				case pair && rows >= gemmMR:
 					ap, cp, bp := p.tile(pi, 32, a, lda, r, gemmMR, c, ldc)
@@ -185,6 +185,16 @@ func (p *packedB) tile(pi, width int, a []float32, lda, r, rows int, c []float32
 	dst := c[r*ldc+pn.col:]
 	_ = dst[(rows-1)*ldc+width-1]
 	return &a[r*lda], &dst[0], &b[0]
+}
+
+// nextPair is what sgemm12x32z asks for ahead while it runs the pair at pi:
+// on the first rows of a chunk, the two panels after the pair (when they
+// are full panels before p1), else nothing.
+func (p *packedB) nextPair(pi, p1 int, first bool) *float32 {
+	if !first || pi+3 >= p1 || p.panels[pi+3].width != 16 {
+		return nil
+	}
+	return &p.data[p.panels[pi+2].off]
 }
 
 // rowsAcross computes rows [r, r1) one at a time across panels [p0, p1):
