@@ -35,7 +35,7 @@ var useSIMD = family >= familySIMD
 const (
 	gemmMR = 6 // rows per micro-kernel call
 	// gemmMRZ is the rows of the tall AVX-512 tiles (sgemm12x32z,
-	// sgemm12x16z).
+	// sgemm12x24z, sgemm12x16z).
 	gemmMRZ = 12
 	// gemmChunkFloats bounds a row chunk of A (about 96 KiB), which stays
 	// in L2 while each panel passes over it.
@@ -56,7 +56,7 @@ type packedB struct {
 	data   []float32
 	bias   []float32 // 16 floats per panel, zero-padded
 	zmm    bool      // AVX-512 micro-kernels (the family at packing time)
-	tall   bool      // and the 12-row tiles where twelve rows are left
+	tall   bool      // and the 12-row tiles (set with zmm; off only in BenchmarkFloatGemmTiles)
 }
 
 // packB packs a k x n matrix given by at(kk, j), with bias(j) (nil means
