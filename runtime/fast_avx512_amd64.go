@@ -12,6 +12,29 @@ package runtime
 //go:noescape
 func sgemm6x32z(k int, a *float32, lda int, b *float32, bstep int, c *float32, ldc int, bias *float32, lo, hi float32)
 
+// sgemm12x32z is sgemm6x32z for twelve rows (24 ZMM accumulators): half
+// the B loads and calls per output row.
+//
+//go:noescape
+func sgemm12x32z(k int, a *float32, lda int, b *float32, bstep int, c *float32, ldc int, bias *float32, lo, hi float32, next *float32)
+
+// sgemm12x24z is twelve rows by a full 16-wide panel and the 8-wide panel
+// packed after it (k*16 floats on); bias holds 16 + 8 floats.
+//
+//go:noescape
+func sgemm12x24z(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32)
+
+// sgemm12x16z is sgemm6x16z for twelve rows.
+//
+//go:noescape
+func sgemm12x16z(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32)
+
+// sgemv64z is one row against four full panels, bstep floats apart (64
+// adjacent columns; bias and c hold 64 floats).
+//
+//go:noescape
+func sgemv64z(k int, a *float32, b *float32, bstep int, c *float32, bias *float32, lo, hi float32)
+
 // sgemm6x16z is sgemm6x16 on ZMM registers.
 //
 //go:noescape

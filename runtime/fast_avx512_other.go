@@ -9,6 +9,22 @@ func sgemm6x32z(k int, a *float32, lda int, b *float32, bstep int, c *float32, l
 	panic("runtime: sgemm6x32z without assembly")
 }
 
+func sgemm12x32z(k int, a *float32, lda int, b *float32, bstep int, c *float32, ldc int, bias *float32, lo, hi float32, next *float32) {
+	panic("runtime: sgemm12x32z without assembly")
+}
+
+func sgemm12x24z(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32) {
+	panic("runtime: sgemm12x24z without assembly")
+}
+
+func sgemm12x16z(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32) {
+	panic("runtime: sgemm12x16z without assembly")
+}
+
+func sgemv64z(k int, a *float32, b *float32, bstep int, c *float32, bias *float32, lo, hi float32) {
+	panic("runtime: sgemv64z without assembly")
+}
+
 func sgemm6x16z(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32) {
 	panic("runtime: sgemm6x16z without assembly")
 }

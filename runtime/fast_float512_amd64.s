@@ -91,6 +91,373 @@ z32done:
 	VZEROUPPER
 	RET
 
+// The tall tiles: twelve rows in 24 (or 12) ZMM accumulators, Z24-Z25 the
+// B vectors, Z26-Z31 temporaries. Same arithmetic per output as the 6-row
+// tiles; twice the rows per B load and per call.
+
+// One row of sgemm12x32z: broadcast A, two products, two sums.
+#define ROW32T(ADDR, ACC0, ACC1, T0, T1, T2) \
+	VBROADCASTSS ADDR, T0      \
+	VMULPS       Z24, T0, T1   \
+	VMULPS       Z25, T0, T2   \
+	VADDPS       T1, ACC0, ACC0 \
+	VADDPS       T2, ACC1, ACC1
+
+// Bias (Z24, Z25), clamp (Z26 lo, Z27 hi), store of one 32-wide row.
+#define OUT32T(ACC0, ACC1) \
+	VADDPS  Z24, ACC0, ACC0 \
+	VADDPS  Z25, ACC1, ACC1 \
+	VMAXPS  ACC0, Z26, ACC0 \
+	VMAXPS  ACC1, Z26, ACC1 \
+	VMINPS  ACC0, Z27, ACC0 \
+	VMINPS  ACC1, Z27, ACC1 \
+	VMOVUPS ACC0, (DI)      \
+	VMOVUPS ACC1, 64(DI)    \
+	ADDQ    SI, DI
+
+// Twelve row pointers in four registers: R8 rows 0-2, R10 rows 3-5, R11
+// rows 6-8, R12 rows 9-11 (each plus 0, lda, 2*lda); R9 = lda in bytes.
+#define ROWS12(AOFF, LDAOFF) \
+	MOVQ a+AOFF(FP), R8          \
+	MOVQ lda+LDAOFF(FP), R9      \
+	SHLQ $2, R9                  \
+	LEAQ (R8)(R9*2), R10         \
+	ADDQ R9, R10                 \
+	LEAQ (R10)(R9*2), R11        \
+	ADDQ R9, R11                 \
+	LEAQ (R11)(R9*2), R12        \
+	ADDQ R9, R12
+
+#define ZERO24 \
+	VXORPS Z0, Z0, Z0    \
+	VXORPS Z1, Z1, Z1    \
+	VXORPS Z2, Z2, Z2    \
+	VXORPS Z3, Z3, Z3    \
+	VXORPS Z4, Z4, Z4    \
+	VXORPS Z5, Z5, Z5    \
+	VXORPS Z6, Z6, Z6    \
+	VXORPS Z7, Z7, Z7    \
+	VXORPS Z8, Z8, Z8    \
+	VXORPS Z9, Z9, Z9    \
+	VXORPS Z10, Z10, Z10 \
+	VXORPS Z11, Z11, Z11 \
+	VXORPS Z12, Z12, Z12 \
+	VXORPS Z13, Z13, Z13 \
+	VXORPS Z14, Z14, Z14 \
+	VXORPS Z15, Z15, Z15 \
+	VXORPS Z16, Z16, Z16 \
+	VXORPS Z17, Z17, Z17 \
+	VXORPS Z18, Z18, Z18 \
+	VXORPS Z19, Z19, Z19 \
+	VXORPS Z20, Z20, Z20 \
+	VXORPS Z21, Z21, Z21 \
+	VXORPS Z22, Z22, Z22 \
+	VXORPS Z23, Z23, Z23
+
+#define EPI32T \
+	MOVQ         bias+56(FP), AX \
+	VMOVUPS      (AX), Z24       \
+	VMOVUPS      64(AX), Z25     \
+	VBROADCASTSS lo+64(FP), Z26  \
+	VBROADCASTSS hi+68(FP), Z27  \
+	MOVQ         c+40(FP), DI    \
+	MOVQ         ldc+48(FP), SI  \
+	SHLQ         $2, SI          \
+	OUT32T(Z0, Z1)               \
+	OUT32T(Z2, Z3)               \
+	OUT32T(Z4, Z5)               \
+	OUT32T(Z6, Z7)               \
+	OUT32T(Z8, Z9)               \
+	OUT32T(Z10, Z11)             \
+	OUT32T(Z12, Z13)             \
+	OUT32T(Z14, Z15)             \
+	OUT32T(Z16, Z17)             \
+	OUT32T(Z18, Z19)             \
+	OUT32T(Z20, Z21)             \
+	OUT32T(Z22, Z23)
+
+// The twelve rows of one k step of sgemm12x32z.
+#define STEP32T \
+	ROW32T((R8), Z0, Z1, Z26, Z27, Z28)          \
+	ROW32T((R8)(R9*1), Z2, Z3, Z29, Z30, Z31)    \
+	ROW32T((R8)(R9*2), Z4, Z5, Z26, Z27, Z28)    \
+	ROW32T((R10), Z6, Z7, Z29, Z30, Z31)         \
+	ROW32T((R10)(R9*1), Z8, Z9, Z26, Z27, Z28)   \
+	ROW32T((R10)(R9*2), Z10, Z11, Z29, Z30, Z31) \
+	ROW32T((R11), Z12, Z13, Z26, Z27, Z28)       \
+	ROW32T((R11)(R9*1), Z14, Z15, Z29, Z30, Z31) \
+	ROW32T((R11)(R9*2), Z16, Z17, Z26, Z27, Z28) \
+	ROW32T((R12), Z18, Z19, Z29, Z30, Z31)       \
+	ROW32T((R12)(R9*1), Z20, Z21, Z26, Z27, Z28) \
+	ROW32T((R12)(R9*2), Z22, Z23, Z29, Z30, Z31) \
+	ADDQ $4, R8                                  \
+	ADDQ $4, R10                                 \
+	ADDQ $4, R11                                 \
+	ADDQ $4, R12
+
+// func sgemm12x32z(k int, a *float32, lda int, b *float32, bstep int, c *float32, ldc int, bias *float32, lo, hi float32, next *float32)
+//
+// sgemm6x32z for twelve rows: C[12x32] = clamp(bias + A*B). Unless next is
+// nil, it asks for the two panels at next (bstep floats apart) in cache
+// while it streams its own: the driver passes the next pair on the first
+// rows of a pair, so that a 7x7 layer's weights, which come from memory
+// and serve few rows each, arrive ahead of their use.
+TEXT ·sgemm12x32z(SB), NOSPLIT, $0-80
+	MOVQ  k+0(FP), CX
+	ROWS12(8, 16)
+	MOVQ  b+24(FP), BX
+	MOVQ  bstep+32(FP), DX
+	SHLQ  $2, DX
+	MOVQ  next+72(FP), R13
+	ZERO24
+	TESTQ CX, CX
+	JLE   t32done
+	TESTQ R13, R13
+	JZ    t32loop
+
+t32pf:
+	VMOVUPS    (BX), Z24
+	VMOVUPS    (BX)(DX*1), Z25
+	PREFETCHT1 (R13)
+	PREFETCHT1 (R13)(DX*1)
+	STEP32T
+	ADDQ       $64, BX
+	ADDQ       $64, R13
+	DECQ       CX
+	JNZ        t32pf
+	JMP        t32done
+
+t32loop:
+	VMOVUPS (BX), Z24
+	VMOVUPS (BX)(DX*1), Z25
+	STEP32T
+	ADDQ    $64, BX
+	DECQ    CX
+	JNZ     t32loop
+
+t32done:
+	EPI32T
+	VZEROUPPER
+	RET
+
+// One row of sgemm12x24z: a 16-wide product on ZMM, an 8-wide one on YMM.
+#define ROW24T(ADDR, ACC0, ACC1, TZ, TY, T1, T2) \
+	VBROADCASTSS ADDR, TZ       \
+	VMULPS       Z24, TZ, T1    \
+	VMULPS       Y25, TY, T2    \
+	VADDPS       T1, ACC0, ACC0 \
+	VADDPS       T2, ACC1, ACC1
+
+#define OUT24T(ACC0, ACC1) \
+	VADDPS  Z24, ACC0, ACC0 \
+	VADDPS  Y25, ACC1, ACC1 \
+	VMAXPS  ACC0, Z26, ACC0 \
+	VMAXPS  ACC1, Y26, ACC1 \
+	VMINPS  ACC0, Z27, ACC0 \
+	VMINPS  ACC1, Y27, ACC1 \
+	VMOVUPS ACC0, (DI)      \
+	VMOVUPS ACC1, 64(DI)    \
+	ADDQ    SI, DI
+
+// func sgemm12x24z(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32)
+//
+// Twelve rows by a full 16-wide panel and the 8-wide panel packed after it
+// (k*16 floats on): C[12x24] = clamp(bias + A*B), bias 16 + 8 floats. Z0-Z11
+// hold the 16 columns, Y12-Y23 the 8.
+TEXT ·sgemm12x24z(SB), NOSPLIT, $0-64
+	MOVQ  k+0(FP), CX
+	ROWS12(8, 16)
+	MOVQ  b+24(FP), BX
+	MOVQ  CX, DX
+	SHLQ  $6, DX
+	ADDQ  BX, DX           // the 8-wide panel
+	ZERO24
+	TESTQ CX, CX
+	JLE   t24done
+
+t24loop:
+	VMOVUPS (BX), Z24
+	VMOVUPS (DX), Y25
+	ROW24T((R8), Z0, Y12, Z26, Y26, Z27, Y28)
+	ROW24T((R8)(R9*1), Z1, Y13, Z29, Y29, Z30, Y31)
+	ROW24T((R8)(R9*2), Z2, Y14, Z26, Y26, Z27, Y28)
+	ROW24T((R10), Z3, Y15, Z29, Y29, Z30, Y31)
+	ROW24T((R10)(R9*1), Z4, Y16, Z26, Y26, Z27, Y28)
+	ROW24T((R10)(R9*2), Z5, Y17, Z29, Y29, Z30, Y31)
+	ROW24T((R11), Z6, Y18, Z26, Y26, Z27, Y28)
+	ROW24T((R11)(R9*1), Z7, Y19, Z29, Y29, Z30, Y31)
+	ROW24T((R11)(R9*2), Z8, Y20, Z26, Y26, Z27, Y28)
+	ROW24T((R12), Z9, Y21, Z29, Y29, Z30, Y31)
+	ROW24T((R12)(R9*1), Z10, Y22, Z26, Y26, Z27, Y28)
+	ROW24T((R12)(R9*2), Z11, Y23, Z29, Y29, Z30, Y31)
+	ADDQ    $4, R8
+	ADDQ    $4, R10
+	ADDQ    $4, R11
+	ADDQ    $4, R12
+	ADDQ    $64, BX
+	ADDQ    $32, DX
+	DECQ    CX
+	JNZ     t24loop
+
+t24done:
+	MOVQ         bias+48(FP), AX
+	VMOVUPS      (AX), Z24
+	VMOVUPS      64(AX), Y25
+	VBROADCASTSS lo+56(FP), Z26
+	VBROADCASTSS hi+60(FP), Z27
+	MOVQ         c+32(FP), DI
+	MOVQ         ldc+40(FP), SI
+	SHLQ         $2, SI
+	OUT24T(Z0, Y12)
+	OUT24T(Z1, Y13)
+	OUT24T(Z2, Y14)
+	OUT24T(Z3, Y15)
+	OUT24T(Z4, Y16)
+	OUT24T(Z5, Y17)
+	OUT24T(Z6, Y18)
+	OUT24T(Z7, Y19)
+	OUT24T(Z8, Y20)
+	OUT24T(Z9, Y21)
+	OUT24T(Z10, Y22)
+	OUT24T(Z11, Y23)
+	VZEROUPPER
+	RET
+
+// One row of sgemm12x16z.
+#define ROW16T(ADDR, ACC, T0, T1) \
+	VBROADCASTSS ADDR, T0    \
+	VMULPS       Z24, T0, T1 \
+	VADDPS       T1, ACC, ACC
+
+#define OUT16T(ACC) \
+	VADDPS  Z24, ACC, ACC \
+	VMAXPS  ACC, Z26, ACC \
+	VMINPS  ACC, Z27, ACC \
+	VMOVUPS ACC, (DI)     \
+	ADDQ    SI, DI
+
+// func sgemm12x16z(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32)
+//
+// sgemm6x16z for twelve rows, one ZMM accumulator per row.
+TEXT ·sgemm12x16z(SB), NOSPLIT, $0-64
+	MOVQ   k+0(FP), CX
+	ROWS12(8, 16)
+	MOVQ   b+24(FP), BX
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	TESTQ  CX, CX
+	JLE    t16done
+
+t16loop:
+	VMOVUPS (BX), Z24
+	ROW16T((R8), Z0, Z26, Z27)
+	ROW16T((R8)(R9*1), Z1, Z28, Z29)
+	ROW16T((R8)(R9*2), Z2, Z30, Z31)
+	ROW16T((R10), Z3, Z26, Z27)
+	ROW16T((R10)(R9*1), Z4, Z28, Z29)
+	ROW16T((R10)(R9*2), Z5, Z30, Z31)
+	ROW16T((R11), Z6, Z26, Z27)
+	ROW16T((R11)(R9*1), Z7, Z28, Z29)
+	ROW16T((R11)(R9*2), Z8, Z30, Z31)
+	ROW16T((R12), Z9, Z26, Z27)
+	ROW16T((R12)(R9*1), Z10, Z28, Z29)
+	ROW16T((R12)(R9*2), Z11, Z30, Z31)
+	ADDQ    $4, R8
+	ADDQ    $4, R10
+	ADDQ    $4, R11
+	ADDQ    $4, R12
+	ADDQ    $64, BX
+	DECQ    CX
+	JNZ     t16loop
+
+t16done:
+	MOVQ         bias+48(FP), AX
+	VMOVUPS      (AX), Z24
+	VBROADCASTSS lo+56(FP), Z26
+	VBROADCASTSS hi+60(FP), Z27
+	MOVQ         c+32(FP), DI
+	MOVQ         ldc+40(FP), SI
+	SHLQ         $2, SI
+	OUT16T(Z0)
+	OUT16T(Z1)
+	OUT16T(Z2)
+	OUT16T(Z3)
+	OUT16T(Z4)
+	OUT16T(Z5)
+	OUT16T(Z6)
+	OUT16T(Z7)
+	OUT16T(Z8)
+	OUT16T(Z9)
+	OUT16T(Z10)
+	OUT16T(Z11)
+	VZEROUPPER
+	RET
+
+// One panel of sgemv64z: product and sum.
+#define GEMV1Z(BADDR, ACC, T) \
+	VMULPS BADDR, Z8, T \
+	VADDPS T, ACC, ACC
+
+#define OUT1Z(ACC, OFF) \
+	VADDPS  OFF(AX), ACC, ACC \
+	VMAXPS  ACC, Z14, ACC     \
+	VMINPS  ACC, Z15, ACC     \
+	VMOVUPS ACC, OFF(DI)
+
+// func sgemv64z(k int, a *float32, b *float32, bstep int, c *float32, bias *float32, lo, hi float32)
+//
+// One row against four full panels (64 columns), the panels bstep floats
+// apart: c[0:64] = clamp(bias + a*B). Four independent sums per k where
+// sgemv16 has one, so a lone row (a tail, a fully connected layer) is not
+// bound by the latency of one chain of additions.
+TEXT ·sgemv64z(SB), NOSPLIT, $0-56
+	MOVQ   k+0(FP), CX
+	MOVQ   a+8(FP), SI
+	MOVQ   b+16(FP), BX
+	MOVQ   bstep+24(FP), DX
+	SHLQ   $2, DX
+	LEAQ   (BX)(DX*2), R8
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	TESTQ  CX, CX
+	JLE    v64done
+
+v64loop:
+	VBROADCASTSS (SI), Z8
+	GEMV1Z((BX), Z0, Z9)
+	GEMV1Z((BX)(DX*1), Z1, Z10)
+	GEMV1Z((R8), Z2, Z11)
+	GEMV1Z((R8)(DX*1), Z3, Z12)
+	ADDQ         $4, SI
+	ADDQ         $64, BX
+	ADDQ         $64, R8
+	DECQ         CX
+	JNZ          v64loop
+
+v64done:
+	MOVQ         bias+40(FP), AX
+	VBROADCASTSS lo+48(FP), Z14
+	VBROADCASTSS hi+52(FP), Z15
+	MOVQ         c+32(FP), DI
+	OUT1Z(Z0, 0)
+	OUT1Z(Z1, 64)
+	OUT1Z(Z2, 128)
+	OUT1Z(Z3, 192)
+	VZEROUPPER
+	RET
+
 #define ROW16(ADDR, ACC) \
 	VBROADCASTSS ADDR, Z14     \
 	VMULPS       Z12, Z14, Z15 \

@@ -169,6 +169,7 @@ func TestFastConvMobileNetShapes(t *testing.T) {
 		{fastConvCase{1, 14, 14, 32, 144, 1, 1, 1, 1, 1, 1, 1, [4]int{}, ir.ActRelu6, true}, "*runtime.fastConvGemm"},
 		{fastConvCase{1, 7, 7, 144, 24, 1, 1, 1, 1, 1, 1, 1, [4]int{}, ir.ActNone, true}, "*runtime.fastConvGemm"},
 		{fastConvCase{1, 7, 7, 320, 1280, 1, 1, 1, 1, 1, 1, 1, [4]int{}, ir.ActRelu6, true}, "*runtime.fastConvGemm"},
+		{fastConvCase{1, 8, 8, 96, 24, 1, 1, 1, 1, 1, 1, 1, [4]int{}, ir.ActNone, true}, "*runtime.fastConvGemm"}, // a project to 24 (sgemm12x24z), 64 rows
 		{fastConvCase{2, 5, 3, 17, 19, 1, 1, 1, 1, 1, 1, 1, [4]int{}, ir.ActRelu, false}, "*runtime.fastConvGemm"},
 		{fastConvCase{1, 9, 9, 8, 8, 8, 5, 5, 1, 1, 1, 1, [4]int{2, 2, 2, 2}, ir.ActRelu6, true}, "*runtime.fastDepthwise"},   // 5x5 (Go path)
 		{fastConvCase{1, 6, 6, 16, 16, 16, 3, 3, 1, 1, 2, 2, [4]int{2, 2, 2, 2}, ir.ActNone, true}, "*runtime.fastDepthwise"}, // dilated

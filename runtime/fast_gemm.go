@@ -10,12 +10,18 @@ import "unsafe"
 //
 // The micro-kernel computes a 6x16 (or 6x8) block in registers: 12 AVX2
 // accumulators, each A element broadcast and multiplied by two B vectors
-// (sgemm6x16 in fast_float_amd64.s). The AVX-512 families take two full
-// panels at once, a 6x32 block in 12 ZMM accumulators (sgemm6x32z), and a
-// lone 16-wide panel on ZMM (sgemm6x16z). Rows are taken in chunks whose
-// A rows fit in L2 while every panel sweeps them. Ragged edges (fewer than
-// six rows, a panel wider than the columns left) go through small scratch
-// tiles. Without AVX2 the same blocking runs a pure-Go micro-kernel.
+// (sgemm6x16 in fast_float_amd64.s). The AVX-512 families take twelve rows
+// at a time (fast_float512_amd64.s): two full panels in 24 ZMM accumulators
+// (sgemm12x32z), a full panel and an 8-wide one (sgemm12x24z: N = 24), a
+// lone full panel (sgemm12x16z); six rows left take sgemm6x32z, and the
+// last rows (fewer than six: the 49th pixel of a 7x7 layer, a fully
+// connected layer's one row) go row by row across four panels at once
+// (sgemv64z: four sums in flight, where one panel at a time waits on a
+// single chain of additions), every four panels while those are in cache.
+// Rows are taken in chunks whose A rows fit in L2 while every panel sweeps
+// them. Other ragged edges (a panel wider than the columns left) go through
+// small scratch tiles. Without AVX2 the same blocking runs a pure-Go
+// micro-kernel.
 //
 // Results equal the reference kernels' bit for bit (float_conv.go's
 // contract): every sum starts from zero and adds the products in k order,
@@ -28,6 +34,9 @@ var useSIMD = family >= familySIMD
 
 const (
 	gemmMR = 6 // rows per micro-kernel call
+	// gemmMRZ is the rows of the tall AVX-512 tiles (sgemm12x32z,
+	// sgemm12x24z, sgemm12x16z).
+	gemmMRZ = 12
 	// gemmChunkFloats bounds a row chunk of A (about 96 KiB), which stays
 	// in L2 while each panel passes over it.
 	gemmChunkFloats = 24 << 10
@@ -47,12 +56,14 @@ type packedB struct {
 	data   []float32
 	bias   []float32 // 16 floats per panel, zero-padded
 	zmm    bool      // AVX-512 micro-kernels (the family at packing time)
+	tall   bool      // and the 12-row tiles (set with zmm; off only in BenchmarkFloatGemmTiles)
 }
 
 // packB packs a k x n matrix given by at(kk, j), with bias(j) (nil means
 // zero bias).
 func packB(k, n int, at func(kk, j int) float32, bias func(j int) float32) *packedB {
-	p := &packedB{k: k, n: n, zmm: useSIMD && family >= familyAVX512}
+	zmm := useSIMD && family >= familyAVX512
+	p := &packedB{k: k, n: n, zmm: zmm, tall: zmm}
 	for col := 0; col < n; {
 		width := 16
 		if n-col <= 8 {
@@ -100,7 +111,7 @@ func newGemmScratch(k int) *gemmScratch { return &gemmScratch{a: make([]float32,
 
 // chunkRows is how many rows of A (k floats each) make one chunk.
 func chunkRows(k int) int {
-	return max(gemmMR, gemmChunkFloats/max(k, 1)/gemmMR*gemmMR)
+	return max(gemmMRZ, gemmChunkFloats/max(k, 1)/gemmMRZ*gemmMRZ)
 }
 
 // run computes rows [0, m) of C for panels [p0, p1). a holds the m rows (lda
@@ -109,28 +120,100 @@ func (p *packedB) run(a []float32, lda, m int, c []float32, ldc int, p0, p1 int,
 	mc := chunkRows(p.k)
 	for r0 := 0; r0 < m; r0 += mc {
 		r1 := min(m, r0+mc)
+		body := r1
+		if p.tall {
+			// Fewer than six rows left: row by row across the panels
+			// (rowsAcross), every four panels or so while they are in
+			// cache; tp is the first panel whose last rows are not done.
+			body = r0 + (r1-r0)/gemmMR*gemmMR
+		}
+		tp := p0
 		for pi := p0; pi < p1; pi++ {
-			// AVX-512: two full panels side by side in one 6x32 call.
+			// AVX-512: two full panels side by side in one 12x32 (or
+			// 6x32) call.
 			pair := p.zmm && pi+1 < p1 && p.panels[pi].valid == 16 && p.panels[pi+1].valid == 16
-			for r := r0; r < r1; r += gemmMR {
-				rows := min(gemmMR, r1-r)
-				if pair && rows == gemmMR {
-					pn := &p.panels[pi]
-					b := p.data[pn.off : pn.off+2*p.k*16]
-					_ = a[(r+gemmMR-1)*lda+p.k-1]
-					dst := c[r*ldc+pn.col:]
-					_ = dst[(gemmMR-1)*ldc+31]
-					sgemm6x32z(p.k, &a[r*lda], lda, &b[0], p.k*16, &dst[0], ldc, &p.bias[pi*16], lo, hi)
-					continue
-				}
-				p.panelRows(pi, a, lda, r, rows, c, ldc, lo, hi, s)
-				if pair {
-					p.panelRows(pi+1, a, lda, r, rows, c, ldc, lo, hi, s)
+			// Or a full panel and a full 8-wide one in one 12x24 call.
+			pair24 := p.tall && pi+1 < p1 && p.panels[pi].valid == 16 && p.panels[pi+1].valid == 8 && p.panels[pi+1].width == 8
+			pn := &p.panels[pi]
+			for r := r0; r < body; {
+				rows := body - r
+				switch {
+				case pair && p.tall && rows >= gemmMRZ:
+					ap, cp, bp := p.tile(pi, 32, a, lda, r, gemmMRZ, c, ldc)
+					sgemm12x32z(p.k, ap, lda, bp, p.k*16, cp, ldc, &p.bias[pi*16], lo, hi, p.nextPair(pi, p1, r == r0))
+					r += gemmMRZ
+				case pair && rows >= gemmMR:
+					ap, cp, bp := p.tile(pi, 32, a, lda, r, gemmMR, c, ldc)
+					sgemm6x32z(p.k, ap, lda, bp, p.k*16, cp, ldc, &p.bias[pi*16], lo, hi)
+					r += gemmMR
+				case pair24 && rows >= gemmMRZ:
+					ap, cp, bp := p.tile(pi, 24, a, lda, r, gemmMRZ, c, ldc)
+					sgemm12x24z(p.k, ap, lda, bp, cp, ldc, &p.bias[pi*16], lo, hi)
+					r += gemmMRZ
+				case !pair && p.tall && rows >= gemmMRZ && pn.valid == 16:
+					ap, cp, bp := p.tile(pi, 16, a, lda, r, gemmMRZ, c, ldc)
+					sgemm12x16z(p.k, ap, lda, bp, cp, ldc, &p.bias[pi*16], lo, hi)
+					r += gemmMRZ
+				default:
+					rows = min(rows, gemmMR)
+					p.panelRows(pi, a, lda, r, rows, c, ldc, lo, hi, s)
+					if pair || pair24 {
+						p.panelRows(pi+1, a, lda, r, rows, c, ldc, lo, hi, s)
+					}
+					r += rows
 				}
 			}
-			if pair {
+			if pair || pair24 {
 				pi++
 			}
+			if body < r1 && (pi+1-tp >= 4 || pi+1 == p1) {
+				p.rowsAcross(a, lda, body, r1, c, ldc, tp, pi+1, lo, hi, s)
+				tp = pi + 1
+			}
+		}
+	}
+}
+
+// tile checks the operands of a rows x width tile call at row r, from panel
+// pi on (width 32 is two full panels, 24 a full and an 8-wide one) and
+// returns the pointers the assembly takes: A's row r, C's row r at the
+// panel's column, the packed panels.
+func (p *packedB) tile(pi, width int, a []float32, lda, r, rows int, c []float32, ldc int) (ap, cp, bp *float32) {
+	pn := &p.panels[pi]
+	b := p.data[pn.off : pn.off+p.k*width]
+	_ = a[(r+rows-1)*lda+p.k-1]
+	dst := c[r*ldc+pn.col:]
+	_ = dst[(rows-1)*ldc+width-1]
+	return &a[r*lda], &dst[0], &b[0]
+}
+
+// nextPair is what sgemm12x32z asks for ahead while it runs the pair at pi:
+// on the first rows of a chunk, the two panels after the pair (when they
+// are full panels before p1), else nothing.
+func (p *packedB) nextPair(pi, p1 int, first bool) *float32 {
+	if !first || pi+3 >= p1 || p.panels[pi+3].width != 16 {
+		return nil
+	}
+	return &p.data[p.panels[pi+2].off]
+}
+
+// rowsAcross computes rows [r, r1) one at a time across panels [p0, p1):
+// four full panels at once where they follow each other (sgemv64z, four
+// independent sums), the rest through panelRows.
+func (p *packedB) rowsAcross(a []float32, lda, r, r1 int, c []float32, ldc int, p0, p1 int, lo, hi float32, s *gemmScratch) {
+	for i := r; i < r1; i++ {
+		x := a[i*lda : i*lda+p.k]
+		for pi := p0; pi < p1; {
+			if pi+4 <= p1 && p.panels[pi].valid == 16 && p.panels[pi+1].valid == 16 && p.panels[pi+2].valid == 16 && p.panels[pi+3].valid == 16 {
+				pn := &p.panels[pi]
+				b := p.data[pn.off : pn.off+4*p.k*16]
+				dst := c[i*ldc+pn.col : i*ldc+pn.col+64]
+				sgemv64z(p.k, &x[0], &b[0], p.k*16, &dst[0], &p.bias[pi*16], lo, hi)
+				pi += 4
+				continue
+			}
+			p.panelRows(pi, a, lda, i, 1, c, ldc, lo, hi, s)
+			pi++
 		}
 	}
 }
@@ -243,16 +326,16 @@ func microKernelGo(k int, a []float32, lda int, b []float32, width int, c []floa
 
 func clampF(v, lo, hi float32) float32 { return min(max(v, lo), hi) }
 
-// gemmSplit decides how parts share an m x (panels) product: by rows when
-// there are enough six-row blocks, else by panels. It returns part's rows
-// and panels.
+// gemmSplit decides how parts share an m x (panels) product: by rows (in
+// whole 12-row tiles) when there are enough six-row blocks, else by panels.
+// It returns part's rows and panels.
 func gemmSplit(m, panels, part, parts int) (r0, r1, p0, p1 int) {
 	blocks := (m + gemmMR - 1) / gemmMR
 	if parts <= 1 {
 		return 0, m, 0, panels
 	}
 	if blocks >= 2*parts || panels < parts {
-		r0, r1 = split(m, part, parts, gemmMR)
+		r0, r1 = split(m, part, parts, gemmMRZ)
 		return r0, r1, 0, panels
 	}
 	p0, p1 = split(panels, part, parts, 1)
