@@ -106,6 +106,10 @@ func chunkRows(k int) int {
 // run computes rows [0, m) of C for panels [p0, p1). a holds the m rows (lda
 // apart), c the m output rows (ldc apart); c[0] is the output's column 0.
 func (p *packedB) run(a []float32, lda, m int, c []float32, ldc int, p0, p1 int, lo, hi float32, s *gemmScratch) {
+	if m < gemmMR && p.zmm {
+		p.gemvRows(a, lda, m, c, ldc, p0, p1, lo, hi, s) // fast_fc.go
+		return
+	}
 	mc := chunkRows(p.k)
 	for r0 := 0; r0 < m; r0 += mc {
 		r1 := min(m, r0+mc)
