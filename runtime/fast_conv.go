@@ -237,8 +237,9 @@ func (k *fastConvGemm) runTask(part, parts int) {
 // fusion): the conv's own output is never written.
 func (k *fastConvGemm) evalAdd(in []*Tensor, y *Tensor, res residualAdd) error {
 	k.res = res
-	defer func() { k.res = residualAdd{} }()
-	return k.Eval(in, []*Tensor{y})
+	err := k.Eval(in, []*Tensor{y})
+	k.res = residualAdd{}
+	return err
 }
 
 // im2col writes the taps of output pixels [r0, r0+rows) for group grp, one
