@@ -9,7 +9,9 @@ import (
 // A[m,k] * B (+ C), alpha = 1, no TransA, B constant, and C absent or a
 // constant row of n biases with beta = 1; MatMul when B is a constant
 // [k,n] matrix and A has rank 2 or more (its leading dims are rows).
-// Anything else goes to the reference kernels.
+// Anything else goes to the reference kernels. Here too: the one-row
+// product (gemvRows) that the GEMM uses for them and for 1x1 convs on one
+// pixel.
 
 func init() {
 	Register(ir.OpGemm, FastFloat, prepareFastGemm)

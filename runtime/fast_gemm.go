@@ -16,6 +16,8 @@ import "unsafe"
 // A rows fit in L2 while every panel sweeps them. Ragged edges (fewer than
 // six rows, a panel wider than the columns left) go through small scratch
 // tiles. Without AVX2 the same blocking runs a pure-Go micro-kernel.
+// Products of fewer than six rows on AVX-512 (a layer with one output
+// pixel) take gemvRows (fast_fc.go) instead.
 //
 // Results equal the reference kernels' bit for bit (float_conv.go's
 // contract): every sum starts from zero and adds the products in k order,

@@ -41,6 +41,7 @@ type Interpreter struct {
 	// (calibration observers, per-layer error reports, profiling). The
 	// tensors hold the node's results at that moment; an intermediate
 	// tensor's memory is reused by later nodes unless Options.KeepAll.
+	// While it is set, every node runs on its own (no residual Add fusion).
 	Observe func(n *ir.Node, outs []*Tensor)
 }
 
