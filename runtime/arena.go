@@ -40,8 +40,10 @@ type arenaPlan struct {
 }
 
 // planArena plans the node outputs of g, except those skip selects (graph
-// inputs, constants, everything under Options.KeepAll).
-func planArena(g *ir.Graph, skip func(*ir.Tensor) bool) *arenaPlan {
+// inputs, constants, everything under Options.KeepAll). A tensor in early
+// lives from that node on, before its own (a fused Add's output, written by
+// the conv before it: interp.go).
+func planArena(g *ir.Graph, skip func(*ir.Tensor) bool, early map[*ir.Tensor]int) *arenaPlan {
 	byTensor := map[*ir.Tensor]*lifetime{}
 	var all []*lifetime
 	for i, n := range g.Nodes {
@@ -55,6 +57,9 @@ func planArena(g *ir.Graph, skip func(*ir.Tensor) bool) *arenaPlan {
 				continue
 			}
 			lt := &lifetime{t: t, first: i, end: i, size: t.Len()}
+			if e, ok := early[t]; ok {
+				lt.first = min(lt.first, e)
+			}
 			byTensor[t] = lt
 			all = append(all, lt)
 		}
@@ -164,7 +169,7 @@ func PlanArenaBytes(g *ir.Graph) (total int64, byDType map[ir.DType]int64) {
 	for _, t := range g.Inputs {
 		inputs[t] = true
 	}
-	plan := planArena(g, func(t *ir.Tensor) bool { return inputs[t] || t.IsConst() })
+	plan := planArena(g, func(t *ir.Tensor) bool { return inputs[t] || t.IsConst() }, addsEarly(g, residualAddPairs(g)))
 	byDType = map[ir.DType]int64{}
 	for dt, n := range plan.sizes {
 		if b := int64(n) * int64(dt.Size()); b > 0 {

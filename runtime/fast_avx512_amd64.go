@@ -124,3 +124,10 @@ func requantQ31z(dst *byte, acc *int32, pixels, blocks, stride int, p *int32, zp
 //
 //go:noescape
 func requantF32z(dst *byte, acc *int32, pixels, blocks, stride int, p *float32, zp int32, flo, fhi float32, unsigned int32)
+
+// sgemv8z is sgemv16 over eight 16-column panels at once: c[0:128] =
+// clamp(bias + x*B), panel i's k-th row of 16 weights at
+// b[i*pstride+kk*kstep] (the packed panels: pstride k*16, kstep 16).
+//
+//go:noescape
+func sgemv8z(k int, x *float32, b *float32, pstride, kstep int, c *float32, bias *float32, lo, hi float32)

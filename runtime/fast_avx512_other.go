@@ -72,3 +72,7 @@ func requantQ31z(dst *byte, acc *int32, pixels, blocks, stride int, p *int32, zp
 func requantF32z(dst *byte, acc *int32, pixels, blocks, stride int, p *float32, zp int32, flo, fhi float32, unsigned int32) {
 	panic("runtime: requantF32z without assembly")
 }
+
+func sgemv8z(k int, x *float32, b *float32, pstride, kstep int, c *float32, bias *float32, lo, hi float32) {
+	panic("runtime: sgemv8z without assembly")
+}

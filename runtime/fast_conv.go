@@ -131,8 +131,10 @@ type fastConvGemm struct {
 	// start, so that gathering needs no bounds tests.
 	padH, padW int
 	img        []float32
-	// Eval's operands, for runTask.
+	// Eval's operands, for runTask; res is an Add fused into the output
+	// (evalAdd), else empty.
 	x, y []float32
+	res  residualAdd
 }
 
 type convScratch struct {
@@ -202,7 +204,18 @@ func (k *fastConvGemm) runTask(part, parts int) {
 		b := k.b[0]
 		r0, r1, p0, p1 := gemmSplit(m, len(b.panels), part, parts)
 		if r0 < r1 && p0 < p1 {
-			b.run(k.x[r0*k.inC:], k.inC, r1-r0, k.y[r0*k.outC:], k.outC, p0, p1, k.lo, k.hi, s.gemm)
+			step := r1 - r0
+			if k.res.r != nil {
+				step = k.colRows() // the fused Add takes each chunk while it is in cache
+			}
+			for c0 := r0; c0 < r1; c0 += step {
+				rows := min(step, r1-c0)
+				b.run(k.x[c0*k.inC:], k.inC, rows, k.y[c0*k.outC:], k.outC, p0, p1, k.lo, k.hi, s.gemm)
+				if k.res.r != nil {
+					last := b.panels[p1-1]
+					k.res.apply(k.y, c0, rows, b.panels[p0].col, last.col+last.valid, k.outC)
+				}
+			}
 			k.addMACs(r1-r0, int64(k.kLen)*int64(b.columns(p0, p1)))
 		}
 		return
@@ -218,8 +231,20 @@ func (k *fastConvGemm) runTask(part, parts int) {
 			b := k.b[grp]
 			b.run(s.col, k.kLen, rows, k.y[c0*k.outC+grp*k.outPerG:], k.outC, 0, len(b.panels), k.lo, k.hi, s.gemm)
 		}
+		if k.res.r != nil {
+			k.res.apply(k.y, c0, rows, 0, k.outC, k.outC)
+		}
 	}
 	k.addMACs(r1-r0, int64(k.kLen)*int64(k.outC))
+}
+
+// evalAdd is Eval writing y = Add(conv, res.r) (interp.go's residual
+// fusion): the conv's own output is never written.
+func (k *fastConvGemm) evalAdd(in []*Tensor, y *Tensor, res residualAdd) error {
+	k.res = res
+	err := k.Eval(in, []*Tensor{y})
+	k.res = residualAdd{}
+	return err
 }
 
 // im2col writes the taps of output pixels [r0, r0+rows) for group grp, one

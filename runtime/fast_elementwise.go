@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"math"
 	"slices"
 
 	"github.com/mnconv/mnconv/ir"
@@ -96,9 +97,7 @@ func (k *fastBinary) apply(y, a, b []float32, swapped bool) {
 	lo, hi := k.lo, k.hi
 	switch {
 	case k.op == ir.OpAdd:
-		for i := range y {
-			y[i] = min(max(a[i]+b[i], lo), hi)
-		}
+		addClamp(y, a, b, lo, hi)
 	case k.op == ir.OpMul:
 		for i := range y {
 			y[i] = min(max(a[i]*b[i], lo), hi)
@@ -112,4 +111,64 @@ func (k *fastBinary) apply(y, a, b []float32, swapped bool) {
 			y[i] = min(max(a[i]-b[i], lo), hi)
 		}
 	}
+}
+
+// addClamp is the float Add: y[i] = clamp(a[i] + b[i], lo, hi), one rounded
+// add per element. Without an activation (bounds -Inf and +Inf) the clamp
+// changes nothing, NaN and -0 included, and the adds run in addF32.
+func addClamp(y, a, b []float32, lo, hi float32) {
+	if math.IsInf(float64(lo), -1) && math.IsInf(float64(hi), 1) {
+		addF32(y, a, b)
+		return
+	}
+	a, b = a[:len(y)], b[:len(y)]
+	for i := range y {
+		y[i] = min(max(a[i]+b[i], lo), hi)
+	}
+}
+
+// addF32 writes y[i] = a[i] + b[i]: eight at a time in assembly (VADDPS) on
+// amd64's assembly families, the rest (and every float elsewhere) in Go. y
+// may be a or b.
+func addF32(y, a, b []float32) {
+	a, b = a[:len(y)], b[:len(y)]
+	if n := len(y) &^ 7; n > 0 && useSIMD && hasVaddF32 {
+		vaddF32(&y[0], &a[0], &b[0], n)
+		y, a, b = y[n:], a[n:], b[n:]
+	}
+	for i := range y {
+		y[i] = a[i] + b[i]
+	}
+}
+
+// residualAdd is a same-shape float Add run inside the kernel that computes
+// one of its operands (interp.go plans it, fastConvGemm runs it): once the
+// kernel has written a block of its output y, still in cache, the block
+// becomes clamp(y + r), or clamp(r + y) when r is the Add's first operand,
+// with the Add's bounds: the bits the Add kernel would write from the
+// rounded conv output. r is laid out as y.
+type residualAdd struct {
+	r      []float32 // nil: no Add
+	rFirst bool
+	lo, hi float32
+}
+
+// apply adds r to columns [c0, c1) of rows [r0, r0+rows) of y (rows ldc
+// apart).
+func (ra *residualAdd) apply(y []float32, r0, rows, c0, c1, ldc int) {
+	if c0 == 0 && c1 == ldc {
+		ra.span(y, r0*ldc, (r0+rows)*ldc)
+		return
+	}
+	for r := r0; r < r0+rows; r++ {
+		ra.span(y, r*ldc+c0, r*ldc+c1)
+	}
+}
+
+func (ra *residualAdd) span(y []float32, from, to int) {
+	a, b := y[from:to], ra.r[from:to]
+	if ra.rFirst {
+		a, b = b, a
+	}
+	addClamp(y[from:to], a, b, ra.lo, ra.hi)
 }

@@ -9,7 +9,9 @@ import (
 // A[m,k] * B (+ C), alpha = 1, no TransA, B constant, and C absent or a
 // constant row of n biases with beta = 1; MatMul when B is a constant
 // [k,n] matrix and A has rank 2 or more (its leading dims are rows).
-// Anything else goes to the reference kernels.
+// Anything else goes to the reference kernels. Here too: the one-row
+// product (gemvRows) that the GEMM uses for them and for 1x1 convs on one
+// pixel.
 
 func init() {
 	Register(ir.OpGemm, FastFloat, prepareFastGemm)
@@ -124,5 +126,32 @@ func (f *fastMatrix) runTask(part, parts int) {
 	if r0 < r1 && p0 < p1 {
 		f.b.run(f.x[r0*f.k:], f.k, r1-r0, f.y[r0*f.n:], f.n, p0, p1, f.lo, f.hi, f.scratch[part])
 		f.addMACs(r1-r0, int64(f.k)*int64(f.b.columns(p0, p1)))
+	}
+}
+
+// gemvRows computes the rows [0, m) of C (fewer than six: a layer whose
+// output has one pixel, a fully connected layer of one row) for panels
+// [p0, p1) on AVX-512: one row against eight full panels at a time
+// (sgemv8z, eight sums in flight that stream the eight panels once), the
+// panels left over through panelRows (sgemv16). Every column is the same
+// sum as in the 6-row kernels: from zero, rounded products in k order, then
+// the bias, then the clamp.
+func (p *packedB) gemvRows(a []float32, lda, m int, c []float32, ldc, p0, p1 int, lo, hi float32, s *gemmScratch) {
+	const group = 8
+	for i := range m {
+		x := a[i*lda : i*lda+p.k]
+		pi := p0
+		// Only the last panel may be narrow, so eight panels ending in a
+		// full one are all full and lie k*16 floats apart.
+		for ; pi+group <= p1 && p.panels[pi+group-1].valid == 16; pi += group {
+			pn := &p.panels[pi]
+			b := p.data[pn.off : pn.off+group*p.k*16]
+			dst := c[i*ldc+pn.col : i*ldc+pn.col+group*16]
+			bias := p.bias[pi*16 : (pi+group)*16]
+			sgemv8z(p.k, &x[0], &b[0], p.k*16, 16, &dst[0], &bias[0], lo, hi)
+		}
+		for ; pi < p1; pi++ {
+			p.panelRows(pi, a, lda, i, 1, c, ldc, lo, hi, s)
+		}
 	}
 }

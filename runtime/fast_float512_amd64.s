@@ -662,3 +662,102 @@ ztblock:
 ztend:
 	VZEROUPPER
 	RET
+
+// PD is how far ahead (bytes) each of the eight panel streams is prefetched:
+// sixteen k steps.
+#define PD 1024
+
+// One k step of sgemv8z: broadcast x, eight products, eight sums.
+#define GEMV8STEP(XADDR) \
+	VBROADCASTSS XADDR, Z8             \
+	PREFETCHT0   PD(BX)                \
+	PREFETCHT0   PD(BX)(R9*1)          \
+	PREFETCHT0   PD(R10)               \
+	PREFETCHT0   PD(R10)(R9*1)         \
+	PREFETCHT0   PD(R11)               \
+	PREFETCHT0   PD(R11)(R9*1)         \
+	PREFETCHT0   PD(R12)               \
+	PREFETCHT0   PD(R12)(R9*1)         \
+	VMULPS       (BX), Z8, Z9          \
+	VMULPS       (BX)(R9*1), Z8, Z10   \
+	VMULPS       (R10), Z8, Z11        \
+	VMULPS       (R10)(R9*1), Z8, Z12  \
+	VMULPS       (R11), Z8, Z13        \
+	VMULPS       (R11)(R9*1), Z8, Z14  \
+	VMULPS       (R12), Z8, Z15        \
+	VMULPS       (R12)(R9*1), Z8, Z16  \
+	VADDPS       Z9, Z0, Z0            \
+	VADDPS       Z10, Z1, Z1           \
+	VADDPS       Z11, Z2, Z2           \
+	VADDPS       Z12, Z3, Z3           \
+	VADDPS       Z13, Z4, Z4           \
+	VADDPS       Z14, Z5, Z5           \
+	VADDPS       Z15, Z6, Z6           \
+	VADDPS       Z16, Z7, Z7           \
+	ADDQ         DX, BX                \
+	ADDQ         DX, R10               \
+	ADDQ         DX, R11               \
+	ADDQ         DX, R12
+
+#define GEMV8OUT(ACC, OFF) \
+	VADDPS  OFF(AX), ACC, ACC \
+	VMAXPS  ACC, Z17, ACC     \
+	VMINPS  ACC, Z18, ACC     \
+	VMOVUPS ACC, OFF(DI)
+
+// func sgemv8z(k int, x *float32, b *float32, pstride, kstep int, c *float32, bias *float32, lo, hi float32)
+//
+// One row against eight 16-column panels: c[0:128] = clamp(bias + x*B),
+// panel i's k-th 16 weights at b + i*pstride + kk*kstep (floats); bias
+// holds 128 floats. Same arithmetic as sgemv16 for every column: eight
+// independent sums, each from zero in k order.
+TEXT ·sgemv8z(SB), NOSPLIT, $0-64
+	MOVQ   k+0(FP), CX
+	MOVQ   x+8(FP), SI
+	MOVQ   b+16(FP), BX
+	MOVQ   pstride+24(FP), R9
+	SHLQ   $2, R9
+	MOVQ   kstep+32(FP), DX
+	SHLQ   $2, DX
+	LEAQ   (BX)(R9*2), R10
+	LEAQ   (R10)(R9*2), R11
+	LEAQ   (R11)(R9*2), R12
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	MOVQ   CX, R8
+	SHRQ   $1, R8
+	JZ     gv8tail
+
+gv8loop:
+	GEMV8STEP((SI))
+	GEMV8STEP(4(SI))
+	ADDQ $8, SI
+	DECQ R8
+	JNZ  gv8loop
+
+gv8tail:
+	ANDQ $1, CX
+	JZ   gv8done
+	GEMV8STEP((SI))
+
+gv8done:
+	MOVQ         bias+48(FP), AX
+	VBROADCASTSS lo+56(FP), Z17
+	VBROADCASTSS hi+60(FP), Z18
+	MOVQ         c+40(FP), DI
+	GEMV8OUT(Z0, 0)
+	GEMV8OUT(Z1, 64)
+	GEMV8OUT(Z2, 128)
+	GEMV8OUT(Z3, 192)
+	GEMV8OUT(Z4, 256)
+	GEMV8OUT(Z5, 320)
+	GEMV8OUT(Z6, 384)
+	GEMV8OUT(Z7, 448)
+	VZEROUPPER
+	RET

@@ -452,3 +452,54 @@ sv16done:
 	VMOVUPS      Y1, 32(DI)
 	VZEROUPPER
 	RET
+
+// func vaddF32(y, a, b *float32, n int)
+//
+// y[i] = a[i] + b[i] for n floats, n a multiple of 8: VADDPS with a as the
+// first source, the rounding (and NaN) of Go's a + b. y may be a or b.
+TEXT ·vaddF32(SB), NOSPLIT, $0-32
+	MOVQ y+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHRQ $3, CX
+	MOVQ CX, AX
+	SHRQ $2, AX
+	JZ   va8
+
+va32:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS 96(SI), Y3
+	VADDPS  (DX), Y0, Y0
+	VADDPS  32(DX), Y1, Y1
+	VADDPS  64(DX), Y2, Y2
+	VADDPS  96(DX), Y3, Y3
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ    $128, SI
+	ADDQ    $128, DX
+	ADDQ    $128, DI
+	DECQ    AX
+	JNZ     va32
+
+va8:
+	ANDQ $3, CX
+	JZ   vadone
+
+va8loop:
+	VMOVUPS (SI), Y0
+	VADDPS  (DX), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     va8loop
+
+vadone:
+	VZEROUPPER
+	RET

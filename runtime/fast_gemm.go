@@ -21,7 +21,8 @@ import "unsafe"
 // Rows are taken in chunks whose A rows fit in L2 while every panel sweeps
 // them. Other ragged edges (a panel wider than the columns left) go through
 // small scratch tiles. Without AVX2 the same blocking runs a pure-Go
-// micro-kernel.
+// micro-kernel. Products of fewer than six rows in all on AVX-512 (a layer
+// with one output pixel) take gemvRows (fast_fc.go) instead.
 //
 // Results equal the reference kernels' bit for bit (float_conv.go's
 // contract): every sum starts from zero and adds the products in k order,
@@ -117,6 +118,10 @@ func chunkRows(k int) int {
 // run computes rows [0, m) of C for panels [p0, p1). a holds the m rows (lda
 // apart), c the m output rows (ldc apart); c[0] is the output's column 0.
 func (p *packedB) run(a []float32, lda, m int, c []float32, ldc int, p0, p1 int, lo, hi float32, s *gemmScratch) {
+	if m < gemmMR && p.zmm {
+		p.gemvRows(a, lda, m, c, ldc, p0, p1, lo, hi, s) // fast_fc.go
+		return
+	}
 	mc := chunkRows(p.k)
 	for r0 := 0; r0 < m; r0 += mc {
 		r1 := min(m, r0+mc)

@@ -131,3 +131,12 @@ func qgemv16(k2 int, a *int16, b *int16, c *int32, bias *int32)
 //
 //go:noescape
 func qdw3x3Taps(acc *int32, taps *[9]*byte, w *int16, bias *int32, blocks int, signed int32)
+
+// hasVaddF32 says vaddF32 is assembly here.
+const hasVaddF32 = true
+
+// vaddF32 writes y[i] = a[i] + b[i] for n floats, n a multiple of 8 (AVX2;
+// addF32 in fast_elementwise.go calls it).
+//
+//go:noescape
+func vaddF32(y, a, b *float32, n int)

@@ -83,3 +83,8 @@ func requantF32(dst *byte, acc *int32, pixels, blocks, stride int, p *float32, z
 
 //go:noescape
 func quantizeF32(dst *byte, src *float32, blocks int, scale float32, zp int32, flo, fhi float32, unsigned int32)
+
+// hasVaddF32 is false: addF32 (fast_elementwise.go) runs its Go loop here.
+const hasVaddF32 = false
+
+func vaddF32(y, a, b *float32, n int) { panic("runtime: vaddF32 without assembly") }

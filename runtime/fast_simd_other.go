@@ -63,3 +63,7 @@ func qgemv16(k2 int, a *int16, b *int16, c *int32, bias *int32) {
 func qdw3x3Taps(acc *int32, taps *[9]*byte, w *int16, bias *int32, blocks int, signed int32) {
 	panic("runtime: qdw3x3Taps without assembly")
 }
+
+const hasVaddF32 = false
+
+func vaddF32(y, a, b *float32, n int) { panic("runtime: vaddF32 without assembly") }

@@ -34,10 +34,14 @@ type Interpreter struct {
 	outs    [][]*Tensor
 	arena   *arena
 	pool    *pool
+	// fused[i] is node i's part in a residual Add fusion (see fuseAdds),
+	// used when Observe is nil.
+	fused []fusedNode
 	// Observe, when set, is called after each node with its output tensors
 	// (calibration observers, per-layer error reports, profiling). The
 	// tensors hold the node's results at that moment; an intermediate
 	// tensor's memory is reused by later nodes unless Options.KeepAll.
+	// While it is set, every node runs on its own (no residual Add fusion).
 	Observe func(n *ir.Node, outs []*Tensor)
 }
 
@@ -60,10 +64,14 @@ func NewWithOptions(g *ir.Graph, opts Options) (*Interpreter, error) {
 		}
 	}
 	// Buffers first, so that an error below is about the graph, not memory.
+	var pairs []addPair
+	if !opts.KeepAll && !opts.Reference {
+		pairs = residualAddPairs(g)
+	}
 	plan := planArena(g, func(t *ir.Tensor) bool {
 		_, isInput := it.values[t]
 		return opts.KeepAll || isInput || t.IsConst()
-	})
+	}, addsEarly(g, pairs))
 	it.arena = newArena(plan.sizes)
 	planned := map[*ir.Tensor]*lifetime{}
 	for _, lt := range plan.tensors {
@@ -117,6 +125,7 @@ func NewWithOptions(g *ir.Graph, opts Options) (*Interpreter, error) {
 			it.values[t] = FromConst(t)
 		}
 	}
+	it.fuseAdds(pairs)
 	// The pool's goroutines hold only the pool, so an Interpreter that is
 	// dropped without Close is collected and its goroutines end.
 	goruntime.AddCleanup(it, (*pool).stop, it.pool)
@@ -157,7 +166,18 @@ func (it *Interpreter) Kernel(i int) Kernel { return it.kernels[i] }
 
 // Run evaluates every node on the current inputs.
 func (it *Interpreter) Run() error {
+	fuse := it.Observe == nil && it.fused != nil
 	for i, n := range it.g.Nodes {
+		if fuse && it.fused[i].skip {
+			continue // done by the conv before it
+		}
+		if fuse && it.fused[i].conv != nil {
+			f := it.fused[i]
+			if err := f.conv.evalAdd(it.ins[i], f.y, f.res); err != nil {
+				return n.Errorf("%v", err)
+			}
+			continue
+		}
 		if err := it.kernels[i].Eval(it.ins[i], it.outs[i]); err != nil {
 			return n.Errorf("%v", err)
 		}
@@ -202,4 +222,108 @@ func EvalNode(n *ir.Node, in []*Tensor) ([]*Tensor, error) {
 		return nil, n.Errorf("%v", err)
 	}
 	return out, nil
+}
+
+// Residual Add fusion. In MobileNetV2's blocks a 1x1 conv's output feeds
+// only an Add with the block's input:
+//
+//	y = Add(Conv(x), r)  =>  the conv's kernel writes y = conv + r (or r + conv)
+//
+// as it produces each block of rows (fastConvGemm.evalAdd), and the Add's
+// node is skipped: one pass over memory less, same bits (the conv's output
+// is rounded and clamped before the add, as the Add kernel would see it).
+// It holds when the conv's output is read by that Add alone and is not a
+// graph output, the Add's operands have its output's shape (no broadcast),
+// and r is computed before the conv. The Add's output then lives from the
+// conv on (planArena's early), so it shares memory with neither the conv's
+// inputs nor anything computed between the two nodes. Run uses the fusion
+// only while Observe is nil (an observer sees every node's output), and New
+// plans none under KeepAll or Reference.
+
+// addPair is a conv node and the Add node reading its output.
+type addPair struct{ conv, add int }
+
+// residualAdder is a kernel that can write its output plus a residual.
+type residualAdder interface {
+	evalAdd(in []*Tensor, y *Tensor, res residualAdd) error
+}
+
+// fusedNode is a node's part in a fusion: the conv that runs the Add (conv
+// set), or the Add that is skipped.
+type fusedNode struct {
+	conv residualAdder
+	y    *Tensor // the Add's output
+	res  residualAdd
+	skip bool
+}
+
+// residualAddPairs finds the graph's candidates, by structure alone.
+func residualAddPairs(g *ir.Graph) []addPair {
+	index := make(map[*ir.Node]int, len(g.Nodes))
+	for i, n := range g.Nodes {
+		index[n] = i
+	}
+	producers, consumers := g.Producers(), g.Consumers()
+	var pairs []addPair
+	for j, n := range g.Nodes {
+		if n.Op != ir.OpAdd || len(n.Inputs) != 2 || len(n.Outputs) != 1 || n.Outputs[0] == nil {
+			continue
+		}
+		y := n.Outputs[0]
+		best := -1
+		for side, t := range n.Inputs {
+			r := n.Inputs[1-side]
+			if t == nil || r == nil || t.DType != ir.Float32 || r.DType != ir.Float32 || y.DType != ir.Float32 ||
+				!slices.Equal(t.Shape, y.Shape) || !slices.Equal(r.Shape, y.Shape) {
+				continue
+			}
+			p := producers[t]
+			if p == nil || p.Op != ir.OpConv || len(consumers[t]) != 1 || g.IsOutput(t) {
+				continue
+			}
+			i := index[p]
+			if q := producers[r]; q != nil && index[q] >= i {
+				continue // r is not ready when the conv runs
+			}
+			best = max(best, i)
+		}
+		if best >= 0 {
+			pairs = append(pairs, addPair{conv: best, add: j})
+		}
+	}
+	return pairs
+}
+
+// addsEarly is planArena's early for pairs: each Add's output from its
+// conv on.
+func addsEarly(g *ir.Graph, pairs []addPair) map[*ir.Tensor]int {
+	early := map[*ir.Tensor]int{}
+	for _, p := range pairs {
+		early[g.Nodes[p.add].Outputs[0]] = p.conv
+	}
+	return early
+}
+
+// fuseAdds keeps the pairs whose kernels can run fused: a conv kernel that
+// adds residuals and the fast same-shape Add.
+func (it *Interpreter) fuseAdds(pairs []addPair) {
+	for _, p := range pairs {
+		conv, ok := it.kernels[p.conv].(residualAdder)
+		add, isFast := it.kernels[p.add].(*fastBinary)
+		if !ok || !isFast || add.op != ir.OpAdd || add.vecA || add.vecB {
+			continue
+		}
+		n := it.g.Nodes[p.add]
+		t := it.g.Nodes[p.conv].Outputs[0]
+		rFirst := n.Inputs[0] != t
+		r := it.ins[p.add][0]
+		if !rFirst {
+			r = it.ins[p.add][1]
+		}
+		if it.fused == nil {
+			it.fused = make([]fusedNode, len(it.g.Nodes))
+		}
+		it.fused[p.conv] = fusedNode{conv: conv, y: it.outs[p.add][0], res: residualAdd{r: r.F32, rFirst: rFirst, lo: add.lo, hi: add.hi}}
+		it.fused[p.add] = fusedNode{skip: true}
+	}
 }
