@@ -9,11 +9,13 @@ import "unsafe"
 var dwRowKernel = true
 
 // dwEdge is one border pixel of an output row for dw3x3RowZ: its byte
-// offsets in the output row and in an input row (where tap column 0 would
-// be; it may lie left of the image), and per tap column a mask, 0xffff for
-// a column inside the image and 0 for one in the padding.
+// offset in the output row, per tap column its byte offset in an input row
+// and a mask, 0xffff for a column inside the image, 0 for one in the
+// padding (whose offset is then 0, column 0: the kernel reads nothing
+// there, but the address stays inside the row).
 type dwEdge struct {
-	out, in    int
+	out        int
+	in         [3]int
 	m0, m1, m2 int
 }
 
@@ -46,14 +48,15 @@ func newDWRowPlan(k *fastDepthwise) *dwRowPlan {
 		if ox >= k.xLo && ox < k.xHi {
 			continue
 		}
-		ix := ox*k.strideX - k.padL
+		e := dwEdge{out: ox * c * 4}
 		var m [3]int
 		for fx := range m {
-			if i := ix + fx*k.dilX; i >= 0 && i < k.inW {
-				m[fx] = 0xffff
+			if ix := ox*k.strideX - k.padL + fx*k.dilX; ix >= 0 && ix < k.inW {
+				e.in[fx], m[fx] = ix*c*4, 0xffff
 			}
 		}
-		p.edges = append(p.edges, dwEdge{out: ox * c * 4, in: ix * c * 4, m0: m[0], m1: m[1], m2: m[2]})
+		e.m0, e.m1, e.m2 = m[0], m[1], m[2]
+		p.edges = append(p.edges, e)
 	}
 	return p
 }

@@ -60,13 +60,20 @@
 	VMOVUPS ACC, K1, (R8) \
 	ADDQ    DI, R8
 
-// One row of taps of a border pixel: column fx only under its mask.
-#define DWEDGE(P, W0, W1, W2) \
-	VMULPS.Z (P), W0, K2, Z8         \
-	VADDPS   Z8, Z0, Z0              \
-	VMULPS.Z (P)(R12*1), W1, K3, Z8  \
-	VADDPS   Z8, Z0, Z0              \
-	VMULPS.Z (P)(R12*2), W2, K4, Z8  \
+// One row of taps of a border pixel (edge at R9, input row at ROW): tap
+// column fx at the edge's offset for it, under its mask.
+#define DWEDGE(ROW, W0, W1, W2) \
+	MOVQ     ROW, R8                  \
+	ADDQ     8(R9), R8                \
+	VMULPS.Z (R8)(R10*1), W0, K2, Z8  \
+	VADDPS   Z8, Z0, Z0               \
+	MOVQ     ROW, R8                  \
+	ADDQ     16(R9), R8               \
+	VMULPS.Z (R8)(R10*1), W1, K3, Z8  \
+	VADDPS   Z8, Z0, Z0               \
+	MOVQ     ROW, R8                  \
+	ADDQ     24(R9), R8               \
+	VMULPS.Z (R8)(R10*1), W2, K4, Z8  \
 	VADDPS   Z8, Z0, Z0
 
 // func dw3x3RowZ(out, in0, in1, in2, wb *float32, c, outOff, inOff, n, xStep, tapStep int, edges *dwEdge, nEdges int, lo, hi float32)
@@ -194,7 +201,8 @@ rzoneloop:
 	JNZ   rzoneloop
 
 	// Border pixels: a tap column outside the image adds nothing (its
-	// mask is zero, so nothing is read there either).
+	// mask is zero; its offset points at column 0 all the same, since a
+	// masked load from an address outside the buffer can be slow).
 rzedges:
 	MOVQ  nEdges+96(FP), DX
 	TESTQ DX, DX
@@ -202,32 +210,21 @@ rzedges:
 	MOVQ  edges+88(FP), R9
 
 rzedge:
-	MOVQ  16(R9), R8
-	KMOVW R8, K2
+	KMOVW 32(R9), K2
 	KANDW K1, K2, K2
-	MOVQ  24(R9), R8
-	KMOVW R8, K3
+	KMOVW 40(R9), K3
 	KANDW K1, K3, K3
-	MOVQ  32(R9), R8
-	KMOVW R8, K4
+	KMOVW 48(R9), K4
 	KANDW K1, K4, K4
-	MOVQ  8(R9), R8
-	ADDQ  R10, R8
-	MOVQ  in0+8(FP), AX
-	ADDQ  R8, AX
-	MOVQ  in1+16(FP), BX
-	ADDQ  R8, BX
-	MOVQ  in2+24(FP), R13
-	ADDQ  R8, R13
 	VXORPS Z0, Z0, Z0
-	DWEDGE(AX, Z16, Z17, Z18)
-	DWEDGE(BX, Z19, Z20, Z21)
-	DWEDGE(R13, Z22, Z23, Z24)
+	DWEDGE(in0+8(FP), Z16, Z17, Z18)
+	DWEDGE(in1+16(FP), Z19, Z20, Z21)
+	DWEDGE(in2+24(FP), Z22, Z23, Z24)
 	MOVQ  out+0(FP), R8
 	ADDQ  0(R9), R8
 	ADDQ  R10, R8
 	DWOUT(Z0)
-	ADDQ  $40, R9
+	ADDQ  $56, R9
 	DECQ  DX
 	JNZ   rzedge
 
