@@ -8,7 +8,8 @@ import "unsafe"
 // BenchmarkDepthwiseZ runs as its "before".
 var dwRowKernel = true
 
-// dwEdge is one border pixel of an output row for dw3x3RowZ: its byte
+// dwEdge is one border pixel of an output row for dw3x3RowZ (or an
+// interior one left over from the groups of four): its byte
 // offset in the output row, per tap column its byte offset in an input row
 // and a mask, 0xffff for a column inside the image, 0 for one in the
 // padding (whose offset is then 0, column 0: the kernel reads nothing
@@ -20,8 +21,8 @@ type dwEdge struct {
 }
 
 // dwRowPlan is what dw3x3RowZ needs of a layer, fixed at Prepare: the
-// packed weights, the interior pixels [xLo, xHi) as byte offsets, and the
-// border pixels.
+// packed weights, the interior pixels [xLo, xLo+n) (n a multiple of 4) as
+// byte offsets, and the other pixels of a row as edges.
 type dwRowPlan struct {
 	wz                               []float32
 	outOff, inOff, n, xStep, tapStep int
@@ -40,12 +41,12 @@ func newDWRowPlan(k *fastDepthwise) *dwRowPlan {
 		wz:      packDW3x3Z(k.wT, k.bias, c),
 		outOff:  k.xLo * c * 4,
 		inOff:   (k.xLo*k.strideX - k.padL) * c * 4,
-		n:       k.xHi - k.xLo,
+		n:       (k.xHi - k.xLo) / 4 * 4,
 		xStep:   k.strideX * c * 4,
 		tapStep: k.dilX * c * 4,
 	}
 	for ox := range k.outW {
-		if ox >= k.xLo && ox < k.xHi {
+		if ox >= k.xLo && ox < k.xLo+p.n {
 			continue
 		}
 		e := dwEdge{out: ox * c * 4}

@@ -6,7 +6,7 @@ package runtime
 // channels on ZMM registers (fast_fdw512_amd64.s). in0, in1 and in2 point
 // at column 0 of the three input rows (a row above or below the image is a
 // row of zeros); wb is packDW3x3Z's [ceil(c/16)][10][16]. The n interior
-// pixels start outOff bytes into out and inOff bytes into each input row and
+// pixels (a multiple of 4) start outOff bytes into out and inOff bytes into each input row and
 // step xStep bytes along it; tapStep bytes separate the tap columns. The
 // nEdges border pixels are listed in edges. Offsets and steps are in bytes.
 //

@@ -5,8 +5,9 @@
 // AVX-512 float32 3x3 depthwise convolution, one call per output row
 // (fast_dw512.go). Blocks of 16 channels are the outer loop: the nine
 // weight vectors and the bias of a block stay in Z16-Z25 while the kernel
-// walks the row's interior pixels eight, four, then one at a time, then the
-// row's border pixels. The last block of a channel count that is not a
+// walks the row's interior pixels eight then four at a time, then the
+// row's other pixels (border pixels and interior ones left over) one at a
+// time. The last block of a channel count that is not a
 // multiple of 16 runs under the mask K1: loads read nothing past the
 // channels (AVX-512 masked loads do not fault), stores write nothing past
 // them. The arithmetic is that of dw3x3Pix2z and the reference
@@ -60,21 +61,15 @@
 	VMOVUPS ACC, K1, (R8) \
 	ADDQ    DI, R8
 
-// One row of taps of a border pixel (edge at R9, input row at ROW): tap
-// column fx at the edge's offset for it, under its mask.
+// One row of taps of a border pixel from the input row at ROW: tap column
+// fx at offset R11, R12 or R14 under mask K2, K3 or K4.
 #define DWEDGE(ROW, W0, W1, W2) \
-	MOVQ     ROW, R8                  \
-	ADDQ     8(R9), R8                \
-	VMULPS.Z (R8)(R10*1), W0, K2, Z8  \
-	VADDPS   Z8, Z0, Z0               \
-	MOVQ     ROW, R8                  \
-	ADDQ     16(R9), R8               \
-	VMULPS.Z (R8)(R10*1), W1, K3, Z8  \
-	VADDPS   Z8, Z0, Z0               \
-	MOVQ     ROW, R8                  \
-	ADDQ     24(R9), R8               \
-	VMULPS.Z (R8)(R10*1), W2, K4, Z8  \
-	VADDPS   Z8, Z0, Z0
+	VMULPS.Z (ROW)(R11*1), W0, K2, Z8  \
+	VADDPS   Z8, Z0, Z0                \
+	VMULPS.Z (ROW)(R12*1), W1, K3, Z9  \
+	VADDPS   Z9, Z0, Z0                \
+	VMULPS.Z (ROW)(R14*1), W2, K4, Z10 \
+	VADDPS   Z10, Z0, Z0
 
 // func dw3x3RowZ(out, in0, in1, in2, wb *float32, c, outOff, inOff, n, xStep, tapStep int, edges *dwEdge, nEdges int, lo, hi float32)
 TEXT ·dw3x3RowZ(SB), NOSPLIT, $0-112
@@ -163,7 +158,7 @@ rzeight:
 
 rzfour:
 	CMPQ  DX, $4
-	JLT   rzone
+	JLT   rzedges
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -180,34 +175,23 @@ rzfour:
 	ADDQ  R9, AX
 	ADDQ  R9, BX
 	ADDQ  R9, R13
-	SUBQ  $4, DX
 
-rzone:
-	TESTQ DX, DX
-	JLE   rzedges
-
-rzoneloop:
-	VXORPS Z0, Z0, Z0
-	DWTAPS(AX, Z16, Z17, Z18, Z8, Z0)
-	DWTAPS(BX, Z19, Z20, Z21, Z8, Z0)
-	DWTAPS(R13, Z22, Z23, Z24, Z8, Z0)
-	MOVQ  R14, R8
-	DWOUT(Z0)
-	MOVQ  R8, R14
-	ADDQ  R11, AX
-	ADDQ  R11, BX
-	ADDQ  R11, R13
-	DECQ  DX
-	JNZ   rzoneloop
-
-	// Border pixels: a tap column outside the image adds nothing (its
-	// mask is zero; its offset points at column 0 all the same, since a
-	// masked load from an address outside the buffer can be slow).
+	// The other pixels, one at a time: border pixels (a tap column
+	// outside the image adds nothing: its mask is zero, and its offset
+	// points at column 0 all the same, since a masked load from an address
+	// outside the buffer can be slow) and the interior ones left over.
+	// R11, R12 and R14 hold an edge's column offsets here.
 rzedges:
 	MOVQ  nEdges+96(FP), DX
 	TESTQ DX, DX
 	JLE   rznext
 	MOVQ  edges+88(FP), R9
+	MOVQ  in0+8(FP), AX
+	ADDQ  R10, AX
+	MOVQ  in1+16(FP), BX
+	ADDQ  R10, BX
+	MOVQ  in2+24(FP), R13
+	ADDQ  R10, R13
 
 rzedge:
 	KMOVW 32(R9), K2
@@ -216,10 +200,13 @@ rzedge:
 	KANDW K1, K3, K3
 	KMOVW 48(R9), K4
 	KANDW K1, K4, K4
+	MOVQ  8(R9), R11
+	MOVQ  16(R9), R12
+	MOVQ  24(R9), R14
 	VXORPS Z0, Z0, Z0
-	DWEDGE(in0+8(FP), Z16, Z17, Z18)
-	DWEDGE(in1+16(FP), Z19, Z20, Z21)
-	DWEDGE(in2+24(FP), Z22, Z23, Z24)
+	DWEDGE(AX, Z16, Z17, Z18)
+	DWEDGE(BX, Z19, Z20, Z21)
+	DWEDGE(R13, Z22, Z23, Z24)
 	MOVQ  out+0(FP), R8
 	ADDQ  0(R9), R8
 	ADDQ  R10, R8
@@ -227,6 +214,8 @@ rzedge:
 	ADDQ  $56, R9
 	DECQ  DX
 	JNZ   rzedge
+	MOVQ  xStep+72(FP), R11
+	MOVQ  tapStep+80(FP), R12
 
 rznext:
 	ADDQ  $640, SI
