@@ -12,3 +12,8 @@ package runtime
 //
 //go:noescape
 func dw3x3RowZ(out, in0, in1, in2, wb *float32, c, outOff, inOff, n, xStep, tapStep int, edges *dwEdge, nEdges int, lo, hi float32)
+
+// dw3x3RowZB is dw3x3RowZ with the channel blocks as the outer loop.
+//
+//go:noescape
+func dw3x3RowZB(out, in0, in1, in2, wb *float32, c, outOff, inOff, n, xStep, tapStep int, edges *dwEdge, nEdges int, lo, hi float32)
