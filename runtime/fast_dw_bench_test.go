@@ -4,6 +4,7 @@ package runtime
 
 import (
 	"math/rand/v2"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -13,9 +14,12 @@ import (
 
 // BenchmarkDepthwiseZ runs MobileNetV2's 3x3 float depthwise layers (one
 // of each shape, ReLU6, 1 thread) on the AVX-512 family, "old" with
-// dw3x3Pix2z and dw3x3TapsZ, "new" with dw3x3RowZ, in GFLOP/s (of the
-// wall time) and in user CPU time per op, which a machine shared with other
-// jobs inflates less:
+// dw3x3Pix2z and dw3x3TapsZ, "new" with dw3x3RowZ or dw3x3RowZB, in GFLOP/s
+// (of the wall time) and in user CPU time per op. "hot" runs on the same
+// buffers again and again; "cold" rewrites the input and touches 8 MB of
+// other data before each run (untimed), as in a model, where a large
+// layer's input comes from the previous layer's output and not from the
+// L2 cache:
 //
 //	go test -run '^$' -bench DepthwiseZ -count 6 ./runtime
 func BenchmarkDepthwiseZ(b *testing.B) {
@@ -40,6 +44,7 @@ func BenchmarkDepthwiseZ(b *testing.B) {
 		{"block13_dw_14x14x576_s2", 14, 14, 576, 2, [4]int{0, 0, 1, 1}, 7, 7},
 		{"block14_dw_7x7x960", 7, 7, 960, 1, [4]int{1, 1, 1, 1}, 7, 7},
 	}
+	junk := make([]float32, 2<<20)
 	for _, l := range layers {
 		tc := fastConvCase{1, l.h, l.w, l.c, l.c, l.c, 3, 3, l.s, l.s, 1, 1, l.pads, ir.ActRelu6, true}
 		n := tc.node(rand.New(rand.NewPCG(7, 8)), false)
@@ -48,30 +53,43 @@ func BenchmarkDepthwiseZ(b *testing.B) {
 		in := []*Tensor{x, FromConst(n.Inputs[1]), FromConst(n.Inputs[2])}
 		out := []*Tensor{NewTensor(ir.Float32, n.Out().Shape)}
 		flops := 2 * 9 * float64(out[0].Len())
-		for _, v := range []struct {
-			name string
-			row  bool
-		}{{"old", false}, {"new", true}} {
-			b.Run(l.name+"/"+v.name, func(b *testing.B) {
-				var k Kernel
-				withFamily(bestFamily, func() {
-					saved := dwRowKernel
-					dwRowKernel = v.row
-					defer func() { dwRowKernel = saved }()
-					var err error
-					if k, err = Prepare(n); err != nil {
-						b.Fatal(err)
+		src := slices.Clone(x.F32)
+		for _, mode := range []string{"hot", "cold"} {
+			for _, v := range []struct {
+				name string
+				row  bool
+			}{{"old", false}, {"new", true}} {
+				b.Run(l.name+"/"+mode+"/"+v.name, func(b *testing.B) {
+					var k Kernel
+					withFamily(bestFamily, func() {
+						saved := dwRowKernel
+						dwRowKernel = v.row
+						defer func() { dwRowKernel = saved }()
+						var err error
+						if k, err = Prepare(n); err != nil {
+							b.Fatal(err)
+						}
+					})
+					cpu0 := userTime()
+					for b.Loop() {
+						if mode == "cold" {
+							b.StopTimer()
+							for i := range junk {
+								junk[i]++
+							}
+							copy(x.F32, src)
+							b.StartTimer()
+						}
+						if err := k.Eval(in, out); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+					if mode == "hot" {
+						b.ReportMetric(float64(userTime()-cpu0)/float64(b.N), "user-ns/op")
 					}
 				})
-				cpu0 := userTime()
-				for b.Loop() {
-					if err := k.Eval(in, out); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-				b.ReportMetric(float64(userTime()-cpu0)/float64(b.N), "user-ns/op")
-			})
+			}
 		}
 	}
 }
