@@ -14,18 +14,19 @@ var dwRowKernel = true
 var dwBlockOuterMax = 1 << 20
 
 // dwEdge is one border pixel of an output row for dw3x3RowZ (or an
-// interior one left over from the groups of four): its byte
-// offset in the output row, per tap column its byte offset in an input row
-// and a mask, 0xffff for a column inside the image, 0 for one in the
-// padding (whose offset is then 0, column 0: the kernel reads nothing
-// there, but the address stays inside the row).
+// interior one left over from the groups of four): its byte offset in the
+// output row and, per tap column, its byte offset in an input row and a
+// mask, 0xffff for a column inside the image, 0 for one in the padding
+// (whose offset is then 0, column 0: the kernel reads nothing there, but
+// the address stays inside the row).
 type dwEdge struct {
 	out        int
 	in         [3]int
 	m0, m1, m2 int
 }
 
-// dwRowPlan is what dw3x3RowZ needs of a layer, fixed at Prepare: the
+// dwRowPlan is what dw3x3RowZ and dw3x3RowZB need of a layer, fixed at
+// Prepare: the
 // packed weights, the interior pixels [xLo, xLo+n) (n a multiple of 4) as
 // byte offsets, and the other pixels of a row as edges.
 type dwRowPlan struct {
