@@ -26,9 +26,8 @@ type dwEdge struct {
 }
 
 // dwRowPlan is what dw3x3RowZ and dw3x3RowZB need of a layer, fixed at
-// Prepare: the
-// packed weights, the interior pixels [xLo, xLo+n) (n a multiple of 4) as
-// byte offsets, and the other pixels of a row as edges.
+// Prepare: the packed weights, the interior pixels [xLo, xLo+n) (n a
+// multiple of 4) as byte offsets, and the other pixels of a row as edges.
 type dwRowPlan struct {
 	wz                               []float32
 	outOff, inOff, n, xStep, tapStep int
