@@ -12,9 +12,9 @@ import (
 //     already the A matrix [pixels x Cin], so the conv is one GEMM against
 //     the repacked weights [Cin x Cout] (fast_gemm.go);
 //   - depthwise (one input channel per output channel): channels are the
-//     vector lanes, weights stored [KH*KW][C]; 3x3 runs in assembly over the
-//     interior of each output row, the border pixels and other kernel sizes
-//     in Go;
+//     vector lanes, weights stored [KH*KW][C]; 3x3 runs in assembly (on
+//     AVX-512 one call per output row, border pixels included:
+//     fast_dw512.go), other kernel sizes in Go;
 //   - up to four input channels (the 3-channel stem): the same GEMM
 //     micro-kernels reading each output pixel's taps straight from the
 //     input (fast_stem.go);
@@ -293,13 +293,15 @@ type fastDepthwise struct {
 	macCount
 	wT   []float32 // [KH*KW][C]
 	bias []float32 // C, zeros when absent
-	// Pixels ox in [xLo, xHi) have every tap inside the row (3x3 with C a
-	// multiple of 8 runs in assembly; other shapes in dwPixel).
+	// Pixels ox in [xLo, xHi) have every tap inside the row (3x3 runs in
+	// assembly: on AVX-512 any C, whole rows with their borders; on AVX2
+	// and NEON C a multiple of 8; other shapes in dwPixel).
 	xLo, xHi int
 	simd     bool
-	zeros    []float32 // a zero input row for taps above or below the image
-	wb       []float32 // 3x3 weights and bias by blocks of 8 channels: [C/8][10][8]
-	wz       []float32 // the same by blocks of 16 for AVX-512 (fast_dw512.go), or nil
+	zeros    []float32  // a zero input row for taps above or below the image
+	wb       []float32  // 3x3 weights and bias by blocks of 8 channels: [C/8][10][8]
+	wz       []float32  // the same by blocks of 16 for dw3x3Pix2z (fast_dw512.go), or nil
+	row      *dwRowPlan // 3x3 on AVX-512, one dw3x3RowZ call a row (fast_dw512.go), or nil
 	pool     *pool
 	acc      [][]float32 // per-thread accumulators for dwPixel
 	x, y     []float32
@@ -324,8 +326,11 @@ func newFastDepthwise(g convGeom) *fastDepthwise {
 	}
 	k.xHi = max(k.xHi, k.xLo)
 	k.simd = g.kH == 3 && g.kW == 3 && c%8 == 0
-	if k.simd {
+	k.row = newDWRowPlan(k)
+	if k.simd || k.row != nil {
 		k.zeros = make([]float32, max(g.inW, 1)*c)
+	}
+	if k.simd && k.row == nil {
 		k.wb = make([]float32, c/8*80)
 		for blk := range c / 8 {
 			for t := range 9 {
@@ -333,7 +338,9 @@ func newFastDepthwise(g convGeom) *fastDepthwise {
 			}
 			copy(k.wb[blk*80+72:blk*80+80], k.bias[blk*8:])
 		}
-		k.wz = packDW3x3Z(k.wT, k.bias, c)
+		if useSIMD && family >= familyAVX512 && c%16 == 0 {
+			k.wz = packDW3x3Z(k.wT, k.bias, c)
+		}
 	}
 	k.setPool(nil)
 	return k
@@ -364,6 +371,10 @@ func (k *fastDepthwise) runTask(part, parts int) {
 	for r := r0; r < r1; r++ {
 		b, oy := r/k.outH, r%k.outH
 		yRow := k.y[r*k.outW*c : (r+1)*k.outW*c]
+		if k.row != nil && useSIMD {
+			k.rowZ(b, oy, yRow)
+			continue
+		}
 		if !k.simd || !useSIMD {
 			for ox := range k.outW {
 				k.dwPixel(acc, b, oy, ox, yRow[ox*c:(ox+1)*c])
