@@ -2,7 +2,7 @@
 
 package runtime
 
-// Without the amd64 assembly the fast HardSwish, HardSigmoid
+// Without the amd64 assembly the fast HardSwish and HardSigmoid
 // (fast_hswish.go) run their Go loops.
 
 const hasHswishAsm = false
