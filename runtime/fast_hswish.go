@@ -89,3 +89,24 @@ func hardSigmoidF32(y, x []float32, alpha, beta float64, fam kernelFamily) {
 		y[i] = float32(hardSigmoid(float64(v), alpha, beta))
 	}
 }
+
+// apply runs the activation in place on columns [c0, c1) of rows [r0,
+// r0+rows) of y (rows ldc apart): a fused conv's output block while it is
+// in cache (interp.go's activation fusion, fastConvGemm.evalAct).
+func (k *fastHardAct) apply(y []float32, r0, rows, c0, c1, ldc int) {
+	if c0 == 0 && c1 == ldc {
+		k.span(y[r0*ldc : (r0+rows)*ldc])
+		return
+	}
+	for r := r0; r < r0+rows; r++ {
+		k.span(y[r*ldc+c0 : r*ldc+c1])
+	}
+}
+
+func (k *fastHardAct) span(y []float32) {
+	if k.sigmoid {
+		hardSigmoidF32(y, y, k.alpha, k.beta, k.fam)
+	} else {
+		hardSwishF32(y, y, k.fam)
+	}
+}

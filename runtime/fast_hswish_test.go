@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/mnconv/mnconv/ir"
@@ -121,4 +122,97 @@ func TestFastHardActivations(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestHardActFusion runs MobileNetV3-shaped chains, Conv -> HardSwish and
+// Conv -> HardSigmoid, fused (Observe nil), unfused (an observer) and on
+// the reference kernels: identical outputs on every family and thread
+// count, and the fusion taken exactly where it applies (not where the
+// conv's output is also a graph output, nor after a depthwise conv).
+func TestHardActFusion(t *testing.T) {
+	rng := rand.New(rand.NewPCG(18, 7))
+	const batch, h, w = 1, 9, 7
+	tensor := func(name string, ch int) *ir.Tensor {
+		return &ir.Tensor{Name: name, DType: ir.Float32, Shape: []int{batch, h, w, ch}}
+	}
+	conv := func(name string, x *ir.Tensor, outC, k, groups int, act ir.Activation) *ir.Node {
+		return randConv(rng, name, x, tensor(name+"_y", outC), k, groups, act)
+	}
+	hswish := func(name string, x *ir.Tensor) *ir.Node {
+		return ir.NewNode(name, ir.OpHardSwish, []*ir.Tensor{x}, tensor(name+"_y", x.Shape[3]))
+	}
+	x := tensor("x", 5)
+	g := &ir.Graph{Name: "hardact", Inputs: []*ir.Tensor{x}}
+	c1 := conv("c1", x, 40, 1, 1, ir.ActNone) // pointwise GEMM: fused
+	a1 := hswish("a1", c1.Out())
+	c2 := conv("c2", a1.Out(), 24, 3, 1, ir.ActRelu) // im2col: fused
+	a2 := ir.NewNode("a2", ir.OpHardSigmoid, []*ir.Tensor{c2.Out()}, tensor("a2_y", 24))
+	a2.Attrs = &ir.HardSigmoidAttrs{Alpha: 1.0 / 6, Beta: 0.5}
+	c3 := conv("c3", a2.Out(), 24, 3, 24, ir.ActNone) // depthwise: not fused
+	a3 := hswish("a3", c3.Out())
+	c4 := conv("c4", a3.Out(), 17, 1, 1, ir.ActNone) // its output is a graph output: not fused
+	a4 := hswish("a4", c4.Out())
+	g.Nodes = []*ir.Node{c1, a1, c2, a2, c3, a3, c4, a4}
+	g.Outputs = []*ir.Tensor{a4.Out(), c4.Out()}
+	xv := NewTensor(ir.Float32, x.Shape)
+	for i := range xv.F32 {
+		xv.F32[i] = float32(rng.NormFloat64() * 3)
+	}
+	run := func(opts Options, observe bool) (outs [][]float32, fused int) {
+		it, err := NewWithOptions(g, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer it.Close()
+		if observe {
+			it.Observe = func(*ir.Node, []*Tensor) {}
+		}
+		for range 2 { // the second run starts from the first one's leftovers
+			if err := it.SetInput(0, xv); err != nil {
+				t.Fatal(err)
+			}
+			if err := it.Run(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range g.Outputs {
+			outs = append(outs, slices.Clone(it.Output(i).F32))
+		}
+		for _, f := range it.fused {
+			if f.actConv != nil {
+				fused++
+			}
+		}
+		return outs, fused
+	}
+	ref, _ := run(Options{Reference: true, Threads: 1}, false)
+	for _, fam := range testFamilies(t) {
+		for _, threads := range []int{1, 3} {
+			withFamily(fam, func() {
+				fused, n := run(Options{Threads: threads}, false)
+				observed, _ := run(Options{Threads: threads}, true)
+				if n != 2 {
+					t.Errorf("family %s threads %d: %d activations fused, want 2", fam, threads, n)
+				}
+				for i := range ref {
+					label := fmt.Sprintf("family %s threads %d output %d", fam, threads, i)
+					sameF32(t, label+" fused", fused[i], ref[i])
+					sameF32(t, label+" observed", observed[i], ref[i])
+				}
+			})
+		}
+	}
+}
+
+// randConv is a stride 1 kxk Conv from x to y, "same" padding, with random
+// constant weights and bias.
+func randConv(rng *rand.Rand, name string, x, y *ir.Tensor, k, groups int, act ir.Activation) *ir.Node {
+	inC, outC := x.Shape[3], y.Shape[3]
+	w := ir.NewConstF32(name+"_w", []int{outC, k, k, inC / groups}, randFloats(rng, outC*k*k*inC/groups, false))
+	b := ir.NewConstF32(name+"_b", []int{outC}, randFloats(rng, outC, false))
+	n := ir.NewNode(name, ir.OpConv, []*ir.Tensor{x, w, b}, y)
+	a := n.Attrs.(*ir.ConvAttrs)
+	p := k / 2
+	a.Strides, a.Dilations, a.Pads, a.Group, a.Act = [2]int{1, 1}, [2]int{1, 1}, [4]int{p, p, p, p}, groups, act
+	return n
 }
