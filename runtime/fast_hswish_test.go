@@ -62,6 +62,19 @@ func sameF32(t *testing.T, label string, got, want []float32) {
 	}
 }
 
+// FusedActs is the number of HardSwish and HardSigmoid nodes Run folds
+// into their conv while Observe is nil (for the external whole-model
+// tests).
+func FusedActs(it *Interpreter) int {
+	n := 0
+	for _, f := range it.fused {
+		if f.actConv != nil {
+			n++
+		}
+	}
+	return n
+}
+
 // TestFastHardActivations runs HardSwish and HardSigmoid through the fast
 // and the reference kernels on every family, lengths around the vector
 // widths (8 and 16) and the special values, and wants the same bits.
@@ -178,12 +191,7 @@ func TestHardActFusion(t *testing.T) {
 		for i := range g.Outputs {
 			outs = append(outs, slices.Clone(it.Output(i).F32))
 		}
-		for _, f := range it.fused {
-			if f.actConv != nil {
-				fused++
-			}
-		}
-		return outs, fused
+		return outs, FusedActs(it)
 	}
 	ref, _ := run(Options{Reference: true, Threads: 1}, false)
 	for _, fam := range testFamilies(t) {
