@@ -7,11 +7,11 @@ import (
 // Fast float32 HardSwish and HardSigmoid (MobileNetV3's activations): the
 // reference formulas of float_unary.go (hardSwish, hardSigmoid), computed in
 // float64 and rounded once to float32, over a whole tensor at a time
-// instead of through a function value per element. On amd64 the avx2 and
-// avx512 families widen 8 or 16 floats to float64 in assembly
-// (fast_hswish_amd64.s) and run the same IEEE operations in the same
-// order, so every family writes the reference bits; the go family and the
-// tails run the Go loops below.
+// instead of through a function value per element. The avx2 and avx512
+// families widen 8 or 16 floats to float64 in assembly
+// (fast_hswish_amd64.s), neon 4 (fast_hswish_arm64.s), and run the same
+// IEEE operations in the same order, so every family writes the reference
+// bits; the go family and the tails run the Go loops below.
 
 func init() {
 	Register(ir.OpHardSwish, FastFloat, prepareFastHardAct)

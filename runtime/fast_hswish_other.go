@@ -1,8 +1,8 @@
-//go:build !amd64 || purego
+//go:build !(amd64 || arm64) || purego
 
 package runtime
 
-// Without the amd64 assembly the fast HardSwish and HardSigmoid
+// Without the amd64 or arm64 assembly the fast HardSwish and HardSigmoid
 // (fast_hswish.go) run their Go loops.
 
 const hasHswishAsm = false
