@@ -224,3 +224,35 @@ func randConv(rng *rand.Rand, name string, x, y *ir.Tensor, k, groups int, act i
 	a.Strides, a.Dilations, a.Pads, a.Group, a.Act = [2]int{1, 1}, [2]int{1, 1}, [4]int{p, p, p, p}, groups, act
 	return n
 }
+
+// BenchmarkHardSwish times MobileNetV3's largest HardSwish ([1,112,112,16],
+// conv0's) on the reference kernel and on each family's fast kernel.
+func BenchmarkHardSwish(b *testing.B) {
+	shape := []int{1, 112, 112, 16}
+	n := node(ir.OpHardSwish, nil, input("x", shape...))
+	if err := (&ir.Graph{Nodes: []*ir.Node{n}, Inputs: n.Inputs, Outputs: n.Outputs}).InferShapes(); err != nil {
+		b.Fatal(err)
+	}
+	x, y := NewTensor(ir.Float32, shape), NewTensor(ir.Float32, shape)
+	for i := range x.F32 {
+		x.F32[i] = float32(i%97)/8 - 6
+	}
+	bench := func(name string, prepare PrepareFunc) {
+		k, err := prepare(n)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(4 * x.Len()))
+			for b.Loop() {
+				if err := k.Eval([]*Tensor{x}, []*Tensor{y}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	bench("reference", PrepareReference)
+	for _, f := range testFamilies(b) {
+		withFamily(f, func() { bench(f.String(), Prepare) })
+	}
+}
