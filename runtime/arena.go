@@ -169,7 +169,7 @@ func PlanArenaBytes(g *ir.Graph) (total int64, byDType map[ir.DType]int64) {
 	for _, t := range g.Inputs {
 		inputs[t] = true
 	}
-	plan := planArena(g, func(t *ir.Tensor) bool { return inputs[t] || t.IsConst() }, addsEarly(g, residualAddPairs(g)))
+	plan := planArena(g, func(t *ir.Tensor) bool { return inputs[t] || t.IsConst() }, addsEarly(g, fusionPairs(g)))
 	byDType = map[ir.DType]int64{}
 	for dt, n := range plan.sizes {
 		if b := int64(n) * int64(dt.Size()); b > 0 {

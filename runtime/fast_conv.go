@@ -132,9 +132,11 @@ type fastConvGemm struct {
 	padH, padW int
 	img        []float32
 	// Eval's operands, for runTask; res is an Add fused into the output
-	// (evalAdd), else empty.
+	// (evalAdd), else empty; act a HardSwish or HardSigmoid fused into it
+	// (evalAct), else nil.
 	x, y []float32
 	res  residualAdd
+	act  *fastHardAct
 }
 
 type convScratch struct {
@@ -205,15 +207,18 @@ func (k *fastConvGemm) runTask(part, parts int) {
 		r0, r1, p0, p1 := gemmSplit(m, len(b.panels), part, parts)
 		if r0 < r1 && p0 < p1 {
 			step := r1 - r0
-			if k.res.r != nil {
-				step = k.colRows() // the fused Add takes each chunk while it is in cache
+			if k.res.r != nil || k.act != nil {
+				step = k.colRows() // the fused node takes each chunk while it is in cache
 			}
 			for c0 := r0; c0 < r1; c0 += step {
 				rows := min(step, r1-c0)
 				b.run(k.x[c0*k.inC:], k.inC, rows, k.y[c0*k.outC:], k.outC, p0, p1, k.lo, k.hi, s.gemm)
+				last := b.panels[p1-1]
 				if k.res.r != nil {
-					last := b.panels[p1-1]
 					k.res.apply(k.y, c0, rows, b.panels[p0].col, last.col+last.valid, k.outC)
+				}
+				if k.act != nil {
+					k.act.apply(k.y, c0, rows, b.panels[p0].col, last.col+last.valid, k.outC)
 				}
 			}
 			k.addMACs(r1-r0, int64(k.kLen)*int64(b.columns(p0, p1)))
@@ -234,6 +239,9 @@ func (k *fastConvGemm) runTask(part, parts int) {
 		if k.res.r != nil {
 			k.res.apply(k.y, c0, rows, 0, k.outC, k.outC)
 		}
+		if k.act != nil {
+			k.act.apply(k.y, c0, rows, 0, k.outC, k.outC)
+		}
 	}
 	k.addMACs(r1-r0, int64(k.kLen)*int64(k.outC))
 }
@@ -244,6 +252,15 @@ func (k *fastConvGemm) evalAdd(in []*Tensor, y *Tensor, res residualAdd) error {
 	k.res = res
 	err := k.Eval(in, []*Tensor{y})
 	k.res = residualAdd{}
+	return err
+}
+
+// evalAct is Eval writing y = act(conv) (interp.go's activation fusion):
+// the conv's own output is never written.
+func (k *fastConvGemm) evalAct(in []*Tensor, y *Tensor, act *fastHardAct) error {
+	k.act = act
+	err := k.Eval(in, []*Tensor{y})
+	k.act = nil
 	return err
 }
 

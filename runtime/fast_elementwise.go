@@ -99,9 +99,7 @@ func (k *fastBinary) apply(y, a, b []float32, swapped bool) {
 	case k.op == ir.OpAdd:
 		addClamp(y, a, b, lo, hi)
 	case k.op == ir.OpMul:
-		for i := range y {
-			y[i] = min(max(a[i]*b[i], lo), hi)
-		}
+		mulClamp(y, a, b, lo, hi)
 	case swapped: // Sub with the vector first: vector - tensor
 		for i := range y {
 			y[i] = min(max(b[i]-a[i], lo), hi)

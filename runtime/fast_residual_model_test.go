@@ -36,6 +36,11 @@ func TestResidualAddsFusedOnModels(t *testing.T) {
 			} else if f == "go" {
 				t.Logf("%s: %d Adds fused", m.name, n)
 			}
+			if n := runtime.FusedActs(it); m.name == "v3small_1.0_96" && n == 0 {
+				t.Errorf("%s family %s: no HardSwish fused", m.name, f)
+			} else if f == "go" {
+				t.Logf("%s: %d activations fused", m.name, n)
+			}
 			for _, observe := range []bool{false, true, false} {
 				it.Observe = nil
 				if observe {
@@ -57,7 +62,18 @@ func TestResidualAddsFusedOnModels(t *testing.T) {
 // the residual Adds fused into their convs (Observe nil) and not (a no-op
 // observer), in one process.
 func BenchmarkResidualFusion(b *testing.B) {
-	g := builtModel(b, builder.V2, 1.0, 224)
+	benchFusion(b, builtModel(b, builder.V2, 1.0, 224))
+}
+
+// BenchmarkHardActFusion is BenchmarkResidualFusion for MobileNetV3-Large
+// 1.0 224, whose HardSwish activations fuse into their convs.
+func BenchmarkHardActFusion(b *testing.B) {
+	benchFusion(b, builtModel(b, builder.V3Large, 1.0, 224))
+}
+
+// benchFusion times g at one thread fused (Observe nil) and unfused (a
+// no-op observer), in one process.
+func benchFusion(b *testing.B, g *ir.Graph) {
 	it, err := runtime.NewWithOptions(g, runtime.Options{Threads: 1})
 	if err != nil {
 		b.Fatal(err)

@@ -53,6 +53,7 @@ type fastStemConv struct {
 	pool     *pool
 	scratch  []*stemScratch
 	x, y     []float32
+	act      *fastHardAct // an activation fused into the output (evalAct), else nil
 }
 
 type stemScratch struct {
@@ -110,6 +111,15 @@ func (k *fastStemConv) Eval(in, out []*Tensor) error {
 	return nil
 }
 
+// evalAct is Eval writing y = act(conv) (interp.go's activation fusion):
+// the conv's own output is never written.
+func (k *fastStemConv) evalAct(in []*Tensor, y *Tensor, act *fastHardAct) error {
+	k.act = act
+	err := k.Eval(in, []*Tensor{y})
+	k.act = nil
+	return err
+}
+
 func (k *fastStemConv) runTask(part, parts int) {
 	r0, r1 := split(k.batch*k.outH, part, parts, 1)
 	s := k.scratch[part]
@@ -131,6 +141,9 @@ func (k *fastStemConv) runTask(part, parts int) {
 			k.window(s.win, b, iy0, ox*k.strideX-k.padL)
 			k.blocks(s.win, k.span, yRow[ox*k.outC:], 1, pixels, s)
 			ox += gemmMR
+		}
+		if k.act != nil { // once the row is whole: its blocks may overlap
+			k.act.span(yRow)
 		}
 	}
 	k.addMACs((r1-r0)*k.outW, int64(k.kLen)*int64(k.outC))

@@ -115,14 +115,24 @@ func prepareFloatUnary(n *ir.Node) (Kernel, error) {
 		a := n.Attrs.(*ir.HardSigmoidAttrs)
 		alpha, beta := float64(a.Alpha), float64(a.Beta)
 		return &floatUnaryKernel{func(x float64) float64 {
-			return max(0, min(1, float64(alpha*x)+beta))
+			return hardSigmoid(x, alpha, beta)
 		}}, nil
 	case ir.OpHardSwish:
-		return &floatUnaryKernel{func(x float64) float64 {
-			return x * min(max(x+3, 0), 6) / 6
-		}}, nil
+		return &floatUnaryKernel{hardSwish}, nil
 	}
 	return nil, n.Errorf("no float unary kernel")
+}
+
+// hardSwish is x * relu6(x+3) / 6 in float64 (fast_hswish.go computes
+// the same operations in the same order).
+func hardSwish(x float64) float64 {
+	return x * min(max(x+3, 0), 6) / 6
+}
+
+// hardSigmoid is max(0, min(1, alpha*x + beta)) in float64; alpha and beta
+// come from float32, so alpha*x is exact.
+func hardSigmoid(x, alpha, beta float64) float64 {
+	return max(0, min(1, float64(alpha*x)+beta))
 }
 
 // sigmoid is 1/(1+e^-x), written so that neither branch overflows.

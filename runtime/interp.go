@@ -34,8 +34,8 @@ type Interpreter struct {
 	outs    [][]*Tensor
 	arena   *arena
 	pool    *pool
-	// fused[i] is node i's part in a residual Add fusion (see fuseAdds),
-	// used when Observe is nil.
+	// fused[i] is node i's part in a residual Add or activation fusion
+	// (see fuseAdds), used when Observe is nil.
 	fused []fusedNode
 	// Observe, when set, is called after each node with its output tensors
 	// (calibration observers, per-layer error reports, profiling). The
@@ -66,7 +66,7 @@ func NewWithOptions(g *ir.Graph, opts Options) (*Interpreter, error) {
 	// Buffers first, so that an error below is about the graph, not memory.
 	var pairs []addPair
 	if !opts.KeepAll && !opts.Reference {
-		pairs = residualAddPairs(g)
+		pairs = fusionPairs(g)
 	}
 	plan := planArena(g, func(t *ir.Tensor) bool {
 		_, isInput := it.values[t]
@@ -178,6 +178,13 @@ func (it *Interpreter) Run() error {
 			}
 			continue
 		}
+		if fuse && it.fused[i].actConv != nil {
+			f := it.fused[i]
+			if err := f.actConv.evalAct(it.ins[i], f.y, f.act); err != nil {
+				return n.Errorf("%v", err)
+			}
+			continue
+		}
 		if err := it.kernels[i].Eval(it.ins[i], it.outs[i]); err != nil {
 			return n.Errorf("%v", err)
 		}
@@ -240,7 +247,8 @@ func EvalNode(n *ir.Node, in []*Tensor) ([]*Tensor, error) {
 // only while Observe is nil (an observer sees every node's output), and New
 // plans none under KeepAll or Reference.
 
-// addPair is a conv node and the Add node reading its output.
+// addPair is a conv node and the Add node reading its output (or the
+// HardSwish or HardSigmoid node, for hardActPairs).
 type addPair struct{ conv, add int }
 
 // residualAdder is a kernel that can write its output plus a residual.
@@ -248,22 +256,89 @@ type residualAdder interface {
 	evalAdd(in []*Tensor, y *Tensor, res residualAdd) error
 }
 
+// hardActFuser is a kernel that can write its output through a HardSwish
+// or HardSigmoid.
+type hardActFuser interface {
+	evalAct(in []*Tensor, y *Tensor, act *fastHardAct) error
+}
+
 // fusedNode is a node's part in a fusion: the conv that runs the Add (conv
-// set), or the Add that is skipped.
+// set) or the activation (actConv set), or the node that is skipped.
 type fusedNode struct {
-	conv residualAdder
-	y    *Tensor // the Add's output
-	res  residualAdd
-	skip bool
+	conv    residualAdder
+	actConv hardActFuser
+	y       *Tensor // the Add's or the activation's output
+	res     residualAdd
+	act     *fastHardAct
+	skip    bool
+}
+
+// fusionPairs is every fusion candidate of g: residual Adds and
+// activations.
+func fusionPairs(g *ir.Graph) []addPair {
+	return append(residualAddPairs(g), hardActPairs(g)...)
+}
+
+// Activation fusion. MobileNetV3 follows most convs with a HardSwish:
+//
+//	y = HardSwish(Conv(x))  =>  the conv's kernel writes y = HardSwish(conv)
+//
+// as it produces each block of rows (fastConvGemm.evalAct), in place in y,
+// and the HardSwish node is skipped (HardSigmoid alike): one pass over
+// memory less, same bits (the activation reads the conv's rounded and
+// clamped output). It holds when the conv's output is read by that node
+// alone and is not a graph output; the activation's output lives from the
+// conv on (planArena's early), as a fused Add's does.
+
+// hardActPairs finds the graph's candidates, by structure alone.
+func hardActPairs(g *ir.Graph) []addPair {
+	gi := newGraphIndex(g)
+	var pairs []addPair
+	for j, n := range g.Nodes {
+		if (n.Op != ir.OpHardSwish && n.Op != ir.OpHardSigmoid) || len(n.Inputs) != 1 || len(n.Outputs) != 1 {
+			continue
+		}
+		t, y := n.Inputs[0], n.Outputs[0]
+		if t == nil || y == nil || t.DType != ir.Float32 || y.DType != ir.Float32 || !slices.Equal(t.Shape, y.Shape) {
+			continue
+		}
+		if i := gi.soleConv(t); i >= 0 {
+			pairs = append(pairs, addPair{conv: i, add: j})
+		}
+	}
+	return pairs
+}
+
+// graphIndex is what the fusions ask of a graph: node positions, each
+// tensor's producer and readers.
+type graphIndex struct {
+	g         *ir.Graph
+	index     map[*ir.Node]int
+	producers map[*ir.Tensor]*ir.Node
+	consumers map[*ir.Tensor][]*ir.Node
+}
+
+func newGraphIndex(g *ir.Graph) *graphIndex {
+	gi := &graphIndex{g: g, index: make(map[*ir.Node]int, len(g.Nodes)), producers: g.Producers(), consumers: g.Consumers()}
+	for i, n := range g.Nodes {
+		gi.index[n] = i
+	}
+	return gi
+}
+
+// soleConv is the position of the Conv node computing t when one node
+// alone reads t and t is not a graph output, else -1.
+func (gi *graphIndex) soleConv(t *ir.Tensor) int {
+	p := gi.producers[t]
+	if p == nil || p.Op != ir.OpConv || len(gi.consumers[t]) != 1 || gi.g.IsOutput(t) {
+		return -1
+	}
+	return gi.index[p]
 }
 
 // residualAddPairs finds the graph's candidates, by structure alone.
 func residualAddPairs(g *ir.Graph) []addPair {
-	index := make(map[*ir.Node]int, len(g.Nodes))
-	for i, n := range g.Nodes {
-		index[n] = i
-	}
-	producers, consumers := g.Producers(), g.Consumers()
+	gi := newGraphIndex(g)
 	var pairs []addPair
 	for j, n := range g.Nodes {
 		if n.Op != ir.OpAdd || len(n.Inputs) != 2 || len(n.Outputs) != 1 || n.Outputs[0] == nil {
@@ -277,12 +352,11 @@ func residualAddPairs(g *ir.Graph) []addPair {
 				!slices.Equal(t.Shape, y.Shape) || !slices.Equal(r.Shape, y.Shape) {
 				continue
 			}
-			p := producers[t]
-			if p == nil || p.Op != ir.OpConv || len(consumers[t]) != 1 || g.IsOutput(t) {
+			i := gi.soleConv(t)
+			if i < 0 {
 				continue
 			}
-			i := index[p]
-			if q := producers[r]; q != nil && index[q] >= i {
+			if q := gi.producers[r]; q != nil && gi.index[q] >= i {
 				continue // r is not ready when the conv runs
 			}
 			best = max(best, i)
@@ -305,9 +379,22 @@ func addsEarly(g *ir.Graph, pairs []addPair) map[*ir.Tensor]int {
 }
 
 // fuseAdds keeps the pairs whose kernels can run fused: a conv kernel that
-// adds residuals and the fast same-shape Add.
+// adds residuals and the fast same-shape Add, or a conv kernel that
+// applies activations and the fast HardSwish or HardSigmoid.
 func (it *Interpreter) fuseAdds(pairs []addPair) {
 	for _, p := range pairs {
+		if act, ok := it.kernels[p.add].(*fastHardAct); ok {
+			conv, ok := it.kernels[p.conv].(hardActFuser)
+			if !ok {
+				continue
+			}
+			if it.fused == nil {
+				it.fused = make([]fusedNode, len(it.g.Nodes))
+			}
+			it.fused[p.conv] = fusedNode{actConv: conv, y: it.outs[p.add][0], act: act}
+			it.fused[p.add] = fusedNode{skip: true}
+			continue
+		}
 		conv, ok := it.kernels[p.conv].(residualAdder)
 		add, isFast := it.kernels[p.add].(*fastBinary)
 		if !ok || !isFast || add.op != ir.OpAdd || add.vecA || add.vecB {
