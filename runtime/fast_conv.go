@@ -13,8 +13,8 @@ import (
 //     the repacked weights [Cin x Cout] (fast_gemm.go);
 //   - depthwise (one input channel per output channel): channels are the
 //     vector lanes, weights stored [KH*KW][C]; 3x3 runs in assembly over the
-//     interior of each output row, the border pixels and other kernel sizes
-//     in Go;
+//     interior of each output row, the border pixels in Go; other kernel
+//     sizes in assembly per row and per border pixel (fast_dwk.go);
 //   - up to four input channels (the 3-channel stem): the same GEMM
 //     micro-kernels reading each output pixel's taps straight from the
 //     input (fast_stem.go);
@@ -300,6 +300,7 @@ type fastDepthwise struct {
 	zeros    []float32 // a zero input row for taps above or below the image
 	wb       []float32 // 3x3 weights and bias by blocks of 8 channels: [C/8][10][8]
 	wz       []float32 // the same by blocks of 16 for AVX-512 (fast_dw512.go), or nil
+	dwk      *dwkPlan  // other shapes in assembly (fast_dwk.go), or nil
 	pool     *pool
 	acc      [][]float32 // per-thread accumulators for dwPixel
 	x, y     []float32
@@ -334,6 +335,8 @@ func newFastDepthwise(g convGeom) *fastDepthwise {
 			copy(k.wb[blk*80+72:blk*80+80], k.bias[blk*8:])
 		}
 		k.wz = packDW3x3Z(k.wT, k.bias, c)
+	} else {
+		k.dwk = newDWKPlan(k.wT, k.bias, g.kH*g.kW, c)
 	}
 	k.setPool(nil)
 	return k
@@ -364,6 +367,10 @@ func (k *fastDepthwise) runTask(part, parts int) {
 	for r := r0; r < r1; r++ {
 		b, oy := r/k.outH, r%k.outH
 		yRow := k.y[r*k.outW*c : (r+1)*k.outW*c]
+		if k.dwk != nil {
+			k.dwkOutRow(b, oy, yRow)
+			continue
+		}
 		if !k.simd || !useSIMD {
 			for ox := range k.outW {
 				k.dwPixel(acc, b, oy, ox, yRow[ox*c:(ox+1)*c])

@@ -1,0 +1,149 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// dwkRowZ: the generic depthwise kernel on ZMM (fast_dwk.go; declared in
+// fast_dwk_amd64.go). Blocks of 16 channels outermost, so that a block's
+// weights stay in L1 while the pixels go by; then four pixels at a time
+// (one weight load per tap for four products), then the last n%4 one at a
+// time. K1 masks the last block's missing channels: its loads read zeros
+// there (and cannot fault past the tensor), its stores skip them.
+//
+// Registers: AX the current tap of the first pixel, BX the weight step
+// from a row's last tap to the next row's first (bytes), CX the pixel
+// count, DX 3*outStep, DI and SI the row and tap counts, R8 the output,
+// R9 outStep, R10 pixStep, R11 the input step from a row's last tap to the
+// next row's first, R12 tapStep, R13 the pixels' first tap, R14 the
+// current tap's weights, R15 3*pixStep (all bytes); Z29 the bias, Z30 lo,
+// Z31 hi.
+
+// The rows x taps loop around BODY (the products of one tap, whose weights
+// are in Z4).
+#define DWKZ_TAPS(BODY, ROW, TAP, DONE) \
+	MOVQ  R13, AX         \
+	MOVQ  w+16(FP), R14   \
+	MOVQ  rows+48(FP), DI \
+	TESTQ DI, DI          \
+	JLE   DONE            \
+ROW:                      \
+	MOVQ  taps+56(FP), SI \
+TAP:                      \
+	VMOVUPS (R14), Z4     \
+	BODY                  \
+	ADDQ  R12, AX         \
+	ADDQ  $64, R14        \
+	DECQ  SI              \
+	JNZ   TAP             \
+	ADDQ  R11, AX         \
+	ADDQ  BX, R14         \
+	DECQ  DI              \
+	JNZ   ROW             \
+DONE:
+
+#define DWKZ_BODY4 \
+	VMULPS.Z (AX), Z4, K1, Z5         \
+	VMULPS.Z (AX)(R10*1), Z4, K1, Z6  \
+	VMULPS.Z (AX)(R10*2), Z4, K1, Z7  \
+	VMULPS.Z (AX)(R15*1), Z4, K1, Z8  \
+	VADDPS   Z5, Z0, Z0               \
+	VADDPS   Z6, Z1, Z1               \
+	VADDPS   Z7, Z2, Z2               \
+	VADDPS   Z8, Z3, Z3
+
+#define DWKZ_BODY1 \
+	VMULPS.Z (AX), Z4, K1, Z5 \
+	VADDPS   Z5, Z0, Z0
+
+// Bias, clamp and the masked store of one pixel.
+#define DWKZ_OUT(ACC, ADDR) \
+	VADDPS  Z29, ACC, ACC  \
+	VMAXPS  ACC, Z30, ACC  \
+	VMINPS  ACC, Z31, ACC  \
+	VMOVUPS ACC, K1, ADDR
+
+// func dwkRowZ(out, in, w, bias *float32, n, blocks, rows, taps, pixStep, rowStep, tapStep, wRow, wBlock, outStep int, mask uint16, lo, hi float32)
+TEXT ·dwkRowZ(SB), NOSPLIT, $0-124
+	MOVQ  n+32(FP), CX
+	TESTQ CX, CX
+	JLE   zend
+	MOVQ  blocks+40(FP), CX
+	TESTQ CX, CX
+	JLE   zend
+	MOVQ  outStep+104(FP), R9
+	SHLQ  $2, R9
+	LEAQ  (R9)(R9*2), DX
+	MOVQ  pixStep+64(FP), R10
+	SHLQ  $2, R10
+	LEAQ  (R10)(R10*2), R15
+	MOVQ  tapStep+80(FP), R12
+	SHLQ  $2, R12
+	MOVQ  taps+56(FP), AX
+	MOVQ  rowStep+72(FP), R11
+	SHLQ  $2, R11
+	MOVQ  AX, BX
+	IMULQ R12, BX
+	SUBQ  BX, R11
+	MOVQ  wRow+88(FP), BX
+	SHLQ  $2, BX
+	SHLQ  $6, AX
+	SUBQ  AX, BX
+	SHLQ  $2, wBlock+96(FP)
+	VBROADCASTSS lo+116(FP), Z30
+	VBROADCASTSS hi+120(FP), Z31
+
+zblock:
+	KXNORW K1, K1, K1
+	CMPQ   blocks+40(FP), $1
+	JNE    zmasked
+	KMOVW  mask+112(FP), K1
+
+zmasked:
+	MOVQ    bias+24(FP), AX
+	VMOVUPS (AX), Z29
+	MOVQ    out+0(FP), R8
+	MOVQ    in+8(FP), R13
+	MOVQ    n+32(FP), CX
+	SHRQ    $2, CX
+	JZ      zsingles
+
+zquad:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	DWKZ_TAPS(DWKZ_BODY4, zqrow, zqtap, zqdone)
+	DWKZ_OUT(Z0, (R8))
+	DWKZ_OUT(Z1, (R8)(R9*1))
+	DWKZ_OUT(Z2, (R8)(R9*2))
+	DWKZ_OUT(Z3, (R8)(DX*1))
+	LEAQ   (R8)(R9*4), R8
+	LEAQ   (R13)(R10*4), R13
+	DECQ   CX
+	JNZ    zquad
+
+zsingles:
+	MOVQ n+32(FP), CX
+	ANDQ $3, CX
+	JZ   znext
+
+zsingle:
+	VXORPS Z0, Z0, Z0
+	DWKZ_TAPS(DWKZ_BODY1, zsrow, zstap, zsdone)
+	DWKZ_OUT(Z0, (R8))
+	ADDQ   R9, R8
+	ADDQ   R10, R13
+	DECQ   CX
+	JNZ    zsingle
+
+znext:
+	ADDQ $64, out+0(FP)
+	ADDQ $64, in+8(FP)
+	ADDQ $64, bias+24(FP)
+	MOVQ wBlock+96(FP), AX
+	ADDQ AX, w+16(FP)
+	DECQ blocks+40(FP)
+	JNZ  zblock
+
+zend:
+	VZEROUPPER
+	RET

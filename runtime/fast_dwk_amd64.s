@@ -1,0 +1,129 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// dwkRow: dwkRowZ (fast_dwk512_amd64.s, which explains the loops and the
+// registers) on YMM, blocks of 8 channels, no masks (channels a multiple
+// of 8); Y13 the bias, Y14 lo, Y15 hi.
+
+#define DWKY_TAPS(BODY, ROW, TAP, DONE) \
+	MOVQ  R13, AX         \
+	MOVQ  w+16(FP), R14   \
+	MOVQ  rows+48(FP), DI \
+	TESTQ DI, DI          \
+	JLE   DONE            \
+ROW:                      \
+	MOVQ  taps+56(FP), SI \
+TAP:                      \
+	VMOVUPS (R14), Y4     \
+	BODY                  \
+	ADDQ  R12, AX         \
+	ADDQ  $32, R14        \
+	DECQ  SI              \
+	JNZ   TAP             \
+	ADDQ  R11, AX         \
+	ADDQ  BX, R14         \
+	DECQ  DI              \
+	JNZ   ROW             \
+DONE:
+
+#define DWKY_BODY4 \
+	VMULPS (AX), Y4, Y5         \
+	VMULPS (AX)(R10*1), Y4, Y6  \
+	VMULPS (AX)(R10*2), Y4, Y7  \
+	VMULPS (AX)(R15*1), Y4, Y8  \
+	VADDPS Y5, Y0, Y0           \
+	VADDPS Y6, Y1, Y1           \
+	VADDPS Y7, Y2, Y2           \
+	VADDPS Y8, Y3, Y3
+
+#define DWKY_BODY1 \
+	VMULPS (AX), Y4, Y5 \
+	VADDPS Y5, Y0, Y0
+
+#define DWKY_OUT(ACC, ADDR) \
+	VADDPS  Y13, ACC, ACC \
+	VMAXPS  ACC, Y14, ACC \
+	VMINPS  ACC, Y15, ACC \
+	VMOVUPS ACC, ADDR
+
+// func dwkRow(out, in, w, bias *float32, n, blocks, rows, taps, pixStep, rowStep, tapStep, wRow, wBlock, outStep int, lo, hi float32)
+TEXT ·dwkRow(SB), NOSPLIT, $0-120
+	MOVQ  n+32(FP), CX
+	TESTQ CX, CX
+	JLE   yend
+	MOVQ  blocks+40(FP), CX
+	TESTQ CX, CX
+	JLE   yend
+	MOVQ  outStep+104(FP), R9
+	SHLQ  $2, R9
+	LEAQ  (R9)(R9*2), DX
+	MOVQ  pixStep+64(FP), R10
+	SHLQ  $2, R10
+	LEAQ  (R10)(R10*2), R15
+	MOVQ  tapStep+80(FP), R12
+	SHLQ  $2, R12
+	MOVQ  taps+56(FP), AX
+	MOVQ  rowStep+72(FP), R11
+	SHLQ  $2, R11
+	MOVQ  AX, BX
+	IMULQ R12, BX
+	SUBQ  BX, R11
+	MOVQ  wRow+88(FP), BX
+	SHLQ  $2, BX
+	SHLQ  $5, AX
+	SUBQ  AX, BX
+	SHLQ  $2, wBlock+96(FP)
+	VBROADCASTSS lo+112(FP), Y14
+	VBROADCASTSS hi+116(FP), Y15
+
+yblock:
+	MOVQ    bias+24(FP), AX
+	VMOVUPS (AX), Y13
+	MOVQ    out+0(FP), R8
+	MOVQ    in+8(FP), R13
+	MOVQ    n+32(FP), CX
+	SHRQ    $2, CX
+	JZ      ysingles
+
+yquad:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	DWKY_TAPS(DWKY_BODY4, yqrow, yqtap, yqdone)
+	DWKY_OUT(Y0, (R8))
+	DWKY_OUT(Y1, (R8)(R9*1))
+	DWKY_OUT(Y2, (R8)(R9*2))
+	DWKY_OUT(Y3, (R8)(DX*1))
+	LEAQ   (R8)(R9*4), R8
+	LEAQ   (R13)(R10*4), R13
+	DECQ   CX
+	JNZ    yquad
+
+ysingles:
+	MOVQ n+32(FP), CX
+	ANDQ $3, CX
+	JZ   ynext
+
+ysingle:
+	VXORPS Y0, Y0, Y0
+	DWKY_TAPS(DWKY_BODY1, ysrow, ystap, ysdone)
+	DWKY_OUT(Y0, (R8))
+	ADDQ   R9, R8
+	ADDQ   R10, R13
+	DECQ   CX
+	JNZ    ysingle
+
+ynext:
+	ADDQ $32, out+0(FP)
+	ADDQ $32, in+8(FP)
+	ADDQ $32, bias+24(FP)
+	MOVQ wBlock+96(FP), AX
+	ADDQ AX, w+16(FP)
+	DECQ blocks+40(FP)
+	JNZ  yblock
+
+yend:
+	VZEROUPPER
+	RET
