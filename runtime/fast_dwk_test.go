@@ -58,3 +58,63 @@ func TestFastDepthwiseKxK(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDepthwiseKxK times MobileNetV3-Large's 5x5 depthwise layers on
+// one thread, dwPixel (the Go loops every family ran before) against the
+// generic kernels, on each family that has them, in GFLOP/s.
+func BenchmarkDepthwiseKxK(b *testing.B) {
+	shapes := []struct {
+		name       string
+		h, c, s, p int
+	}{
+		{"block3_56x72_s2", 56, 72, 2, 2},
+		{"block4_28x120", 28, 120, 1, 2},
+		{"block12_14x672_s2", 14, 672, 2, 2},
+		{"block13_7x960", 7, 960, 1, 2},
+	}
+	rng := rand.New(rand.NewPCG(18, 6))
+	for _, sh := range shapes {
+		c := fastConvCase{1, sh.h, sh.h, sh.c, sh.c, sh.c, 5, 5, sh.s, sh.s, 1, 1, [4]int{sh.p, sh.p, sh.p, sh.p}, ir.ActNone, true}
+		n := c.node(rng, false)
+		x := NewTensor(ir.Float32, n.Inputs[0].Shape)
+		copy(x.F32, randFloats(rng, x.Len(), false))
+		y := NewTensor(ir.Float32, n.Out().Shape)
+		in := []*Tensor{x, FromConst(n.Inputs[1]), FromConst(n.Inputs[2])}
+		flops := 2 * float64(y.Len()) * 25
+		for _, f := range allFamilies {
+			if !f.runsHere() || f == familyDotProd {
+				continue
+			}
+			for _, generic := range []bool{false, true} {
+				name := sh.name + "/" + f.String() + "/dwPixel"
+				if generic {
+					name = sh.name + "/" + f.String() + "/dwk"
+				}
+				var k *fastDepthwise
+				withFamily(f, func() { k = newFastDepthwise(mustGeom(b, n)) })
+				if generic && k.dwk == nil {
+					continue
+				}
+				if !generic {
+					k.dwk = nil
+				}
+				b.Run(name, func(b *testing.B) {
+					for b.Loop() {
+						if err := k.Eval(in, []*Tensor{y}); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
+		}
+	}
+}
+
+func mustGeom(b *testing.B, n *ir.Node) convGeom {
+	g, ok := fastConvGeom(n)
+	if !ok {
+		b.Fatalf("%s: not a fast conv", n.Name)
+	}
+	return g
+}
