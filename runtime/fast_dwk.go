@@ -54,51 +54,84 @@ func newDWKPlan(wT, bias []float32, taps, c int) *dwkPlan {
 	return p
 }
 
+// dwkPx is one pixel for dwkPixZ: its output, first input tap and first
+// weights, in bytes from the call's; its rectangle of rows x taps; the
+// input and weight steps from a row's last tap to the next row's first
+// (bytes). The assembly reads it by offset: keep the order.
+type dwkPx struct {
+	out, in, w, rows, taps, xAdj, wAdj int
+}
+
+// dwkBatch is how many pixels one dwkPixZ call takes from the stack.
+const dwkBatch = 32
+
 // dwkOutRow computes output row oy of image b into yRow with k.dwk: the
-// interior pixels [xLo, xHi) in one call, the border pixels one call each.
+// interior pixels (every tap inside the image) in one dwkRowZ or dwkRow
+// call, four pixels a weight load; the others, each with its own tap
+// rectangle, by dwkPixZ (by dwkRow one at a time on avx2).
 func (k *fastDepthwise) dwkOutRow(b, oy int, yRow []float32) {
-	c := k.outC
+	p, c := k.dwk, k.outC
+	blocks := len(p.bias) / p.lanes
 	iy0 := oy*k.strideY - k.padT
 	fy0, fy1 := validTaps(iy0, k.dilY, k.kH, k.inH)
-	if fy1 <= fy0 {
-		fy0, fy1 = 0, 0
+	rows, rowBase := fy1-fy0, 0
+	if rows > 0 {
+		rowBase = (b*k.inH + iy0 + fy0*k.dilY) * k.inW * c
 	}
-	rowBase := ((b*k.inH + iy0 + fy0*k.dilY) * k.inW) * c
-	run := func(ox, n, fx0, fx1 int) {
-		rows, taps, in, w := fy1-fy0, fx1-fx0, 0, 0
-		if rows <= 0 || taps <= 0 {
-			rows, taps = 0, 0 // no tap inside the image: the bias alone
-		} else {
-			in = rowBase + (ox*k.strideX-k.padL+fx0*k.dilX)*c
-			w = (fy0*k.kW + fx0) * k.dwk.lanes
+	// rect returns pixel ox's first input tap (index into k.x) and weights
+	// (index into p.w), and its rows x taps, 0 x 0 when none is inside.
+	rect := func(ox int) (in, w, r, taps int) {
+		fx0, fx1 := validTaps(ox*k.strideX-k.padL, k.dilX, k.kW, k.inW)
+		if rows <= 0 || fx1 <= fx0 {
+			return 0, 0, 0, 0
 		}
-		_ = yRow[(ox+n)*c-1]
-		k.dwkCall(&yRow[ox*c], &k.x[in], w, n, rows, taps)
+		return rowBase + (ox*k.strideX-k.padL+fx0*k.dilX)*c, (fy0*k.kW + fx0) * p.lanes, rows, fx1 - fx0
 	}
-	if k.xHi > k.xLo {
-		run(k.xLo, k.xHi-k.xLo, 0, k.kW)
+	xLo, n := k.xLo, k.xHi-k.xLo
+	if p.lanes == 16 {
+		n &^= 3 // dwkPixZ takes the interior's last pixels with the border
 	}
+	if n > 0 {
+		in, w, r, taps := rect(xLo)
+		_ = yRow[(xLo+n)*c-1]
+		if p.lanes == 16 {
+			dwkRowZ(&yRow[xLo*c], &k.x[in], &p.w[w], &p.bias[0], n, blocks, r, taps,
+				k.strideX*c, k.dilY*k.inW*c, k.dilX*c, k.kW*16, k.kH*k.kW*16, c, p.mask, k.lo, k.hi)
+		} else {
+			dwkRow(&yRow[xLo*c], &k.x[in], &p.w[w], &p.bias[0], n, blocks, r, taps,
+				k.strideX*c, k.dilY*k.inW*c, k.dilX*c, k.kW*8, k.kH*k.kW*8, c, k.lo, k.hi)
+		}
+	}
+	var px [dwkBatch]dwkPx
+	npx := 0
 	for ox := range k.outW {
-		if ox >= k.xLo && ox < k.xHi {
+		if ox >= xLo && ox < xLo+n {
 			continue
 		}
-		fx0, fx1 := validTaps(ox*k.strideX-k.padL, k.dilX, k.kW, k.inW)
-		run(ox, 1, fx0, fx1)
+		in, w, r, taps := rect(ox)
+		if p.lanes == 8 {
+			dwkRow(&yRow[ox*c], &k.x[in], &p.w[w], &p.bias[0], 1, blocks, r, taps,
+				k.strideX*c, k.dilY*k.inW*c, k.dilX*c, k.kW*8, k.kH*k.kW*8, c, k.lo, k.hi)
+			continue
+		}
+		px[npx] = dwkPx{out: ox * c * 4, in: in * 4, w: w * 4, rows: r, taps: taps,
+			xAdj: (k.dilY*k.inW - taps*k.dilX) * c * 4, wAdj: (k.kW - taps) * 64}
+		if npx++; npx == dwkBatch {
+			k.dwkPixels(yRow, px[:npx], blocks)
+			npx = 0
+		}
+	}
+	if npx > 0 {
+		k.dwkPixels(yRow, px[:npx], blocks)
 	}
 }
 
-// dwkCall runs the plan's kernel on n pixels from out and in, with the
-// weights from float w of each block.
-func (k *fastDepthwise) dwkCall(out, in *float32, w, n, rows, taps int) {
-	p, c := k.dwk, k.outC
-	taps0 := k.kH * k.kW
-	if p.lanes == 16 {
-		dwkRowZ(out, in, &p.w[w], &p.bias[0], n, len(p.bias)/16, rows, taps,
-			k.strideX*c, k.dilY*k.inW*c, k.dilX*c, k.kW*16, taps0*16, c, p.mask, k.lo, k.hi)
-		return
-	}
-	dwkRow(out, in, &p.w[w], &p.bias[0], n, len(p.bias)/8, rows, taps,
-		k.strideX*c, k.dilY*k.inW*c, k.dilX*c, k.kW*8, taps0*8, c, k.lo, k.hi)
+// dwkPixels runs dwkPixZ on the pixels px of yRow.
+func (k *fastDepthwise) dwkPixels(yRow []float32, px []dwkPx, blocks int) {
+	p := k.dwk
+	quads := (blocks - 1) / 4
+	dwkPixZ(&yRow[0], &k.x[0], &p.w[0], &p.bias[0], &px[0], len(px), quads, blocks-4*quads,
+		k.dilX*k.outC, k.kH*k.kW*16, p.mask, k.lo, k.hi)
 }
 
 // validTaps returns the taps [f0, f1) of a kernel of size taps and dilation

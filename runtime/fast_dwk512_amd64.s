@@ -2,20 +2,87 @@
 
 #include "textflag.h"
 
-// dwkRowZ: the generic depthwise kernel on ZMM (fast_dwk.go; declared in
+// The generic depthwise kernels on ZMM (fast_dwk.go; declared in
 // fast_dwk_amd64.go). Blocks of 16 channels outermost, so that a block's
-// weights stay in L1 while the pixels go by; then four pixels at a time
-// (one weight load per tap for four products), then the last n%4 one at a
-// time. K1 masks the last block's missing channels: its loads read zeros
-// there (and cannot fault past the tensor), its stores skip them.
+// weights stay in L1 while the pixels go by. dwkRowZ takes the interior of
+// a row four pixels at a time (one weight load per tap for four products);
+// dwkPixZ any pixels, each with its own tap rectangle, four blocks at a
+// time (four independent sums). K1 masks the last block's missing
+// channels: its loads read zeros there (and cannot fault past the tensor),
+// its stores skip them.
 //
-// Registers: AX the current tap of the first pixel, BX the weight step
+// dwkRowZ's registers: AX the current tap of the first pixel, BX the weight step
 // from a row's last tap to the next row's first (bytes), CX the pixel
 // count, DX 3*outStep, DI and SI the row and tap counts, R8 the output,
 // R9 outStep, R10 pixStep, R11 the input step from a row's last tap to the
 // next row's first, R12 tapStep, R13 the pixels' first tap, R14 the
 // current tap's weights, R15 3*pixStep (all bytes); Z29 the bias, Z30 lo,
 // Z31 hi.
+
+// dwkPixZ's registers: AX the current tap of the pixel's input at this
+// block, CX the pixels to go, DX wBlock and R15 3*wBlock, DI and SI the row
+// and tap counts, R8 the pixel's output, R9 its weights, R10 its dwkPx,
+// R11 and BX its input and weight steps from a row's last tap to the next
+// row's first, R12 tapStep, R13 its input, R14 the current tap's weights
+// (bytes); Z16-Z19 the blocks' biases.
+
+// The rows x taps loop of one dwkPixZ pixel around BODY.
+#define DWKP_TAPS(BODY, ROW, TAP, DONE) \
+	MOVQ  R13, AX         \
+	MOVQ  R9, R14         \
+	MOVQ  24(R10), DI     \
+	TESTQ DI, DI          \
+	JLE   DONE            \
+ROW:                      \
+	MOVQ  32(R10), SI     \
+TAP:                      \
+	BODY                  \
+	ADDQ  R12, AX         \
+	ADDQ  $64, R14        \
+	DECQ  SI              \
+	JNZ   TAP             \
+	ADDQ  R11, AX         \
+	ADDQ  BX, R14         \
+	DECQ  DI              \
+	JNZ   ROW             \
+DONE:
+
+// A dwkPixZ pixel's pointers and steps from its dwkPx (R10).
+#define DWKP_PIXEL \
+	MOVQ out+0(FP), R8  \
+	ADDQ 0(R10), R8     \
+	MOVQ in+8(FP), R13  \
+	ADDQ 8(R10), R13    \
+	MOVQ w+16(FP), R9   \
+	ADDQ 16(R10), R9    \
+	MOVQ 40(R10), R11   \
+	MOVQ 48(R10), BX
+
+// One tap of four adjacent blocks: four independent sums.
+#define DWKP_BODY4 \
+	VMOVUPS (AX), Z4             \
+	VMOVUPS 64(AX), Z5           \
+	VMOVUPS 128(AX), Z6          \
+	VMOVUPS 192(AX), Z7          \
+	VMULPS  (R14), Z4, Z4        \
+	VMULPS  (R14)(DX*1), Z5, Z5  \
+	VMULPS  (R14)(DX*2), Z6, Z6  \
+	VMULPS  (R14)(R15*1), Z7, Z7 \
+	VADDPS  Z4, Z0, Z0           \
+	VADDPS  Z5, Z1, Z1           \
+	VADDPS  Z6, Z2, Z2           \
+	VADDPS  Z7, Z3, Z3
+
+#define DWKP_BODY1 \
+	VMOVUPS.Z (AX), K1, Z4      \
+	VMULPS.Z  (R14), Z4, K1, Z4 \
+	VADDPS    Z4, Z0, Z0
+
+#define DWKP_OUT(ACC, BIAS, OFF) \
+	VADDPS  BIAS, ACC, ACC \
+	VMAXPS  ACC, Z30, ACC  \
+	VMINPS  ACC, Z31, ACC  \
+	VMOVUPS ACC, K1, OFF(R8)
 
 // The rows x taps loop around BODY (the products of one tap, whose weights
 // are in Z4).
@@ -49,10 +116,6 @@ DONE:
 	VADDPS   Z6, Z1, Z1               \
 	VADDPS   Z7, Z2, Z2               \
 	VADDPS   Z8, Z3, Z3
-
-#define DWKZ_BODY1 \
-	VMULPS.Z (AX), Z4, K1, Z5 \
-	VADDPS   Z5, Z0, Z0
 
 // Bias, clamp and the masked store of one pixel.
 #define DWKZ_OUT(ACC, ADDR) \
@@ -104,7 +167,7 @@ zmasked:
 	MOVQ    in+8(FP), R13
 	MOVQ    n+32(FP), CX
 	SHRQ    $2, CX
-	JZ      zsingles
+	JZ      zend
 
 zquad:
 	VXORPS Z0, Z0, Z0
@@ -121,20 +184,6 @@ zquad:
 	DECQ   CX
 	JNZ    zquad
 
-zsingles:
-	MOVQ n+32(FP), CX
-	ANDQ $3, CX
-	JZ   znext
-
-zsingle:
-	VXORPS Z0, Z0, Z0
-	DWKZ_TAPS(DWKZ_BODY1, zsrow, zstap, zsdone)
-	DWKZ_OUT(Z0, (R8))
-	ADDQ   R9, R8
-	ADDQ   R10, R13
-	DECQ   CX
-	JNZ    zsingle
-
 znext:
 	ADDQ $64, out+0(FP)
 	ADDQ $64, in+8(FP)
@@ -145,5 +194,88 @@ znext:
 	JNZ  zblock
 
 zend:
+	VZEROUPPER
+	RET
+
+// func dwkPixZ(out, in, w, bias *float32, px *dwkPx, npx, quads, rest, tapStep, wBlock int, mask uint16, lo, hi float32)
+TEXT ·dwkPixZ(SB), NOSPLIT, $0-92
+	MOVQ  npx+40(FP), CX
+	TESTQ CX, CX
+	JLE   pend
+	MOVQ  tapStep+64(FP), R12
+	SHLQ  $2, R12
+	MOVQ  wBlock+72(FP), DX
+	SHLQ  $2, DX
+	LEAQ  (DX)(DX*2), R15
+	VBROADCASTSS lo+84(FP), Z30
+	VBROADCASTSS hi+88(FP), Z31
+	KXNORW K1, K1, K1
+	MOVQ  quads+48(FP), CX
+	TESTQ CX, CX
+	JLE   prest
+
+pquad:
+	MOVQ    bias+24(FP), AX
+	VMOVUPS (AX), Z16
+	VMOVUPS 64(AX), Z17
+	VMOVUPS 128(AX), Z18
+	VMOVUPS 192(AX), Z19
+	MOVQ    px+32(FP), R10
+	MOVQ    npx+40(FP), CX
+
+pqpixel:
+	DWKP_PIXEL
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	DWKP_TAPS(DWKP_BODY4, pqrow, pqtap, pqdone)
+	DWKP_OUT(Z0, Z16, 0)
+	DWKP_OUT(Z1, Z17, 64)
+	DWKP_OUT(Z2, Z18, 128)
+	DWKP_OUT(Z3, Z19, 192)
+	ADDQ   $56, R10
+	DECQ   CX
+	JNZ    pqpixel
+	ADDQ   $256, out+0(FP)
+	ADDQ   $256, in+8(FP)
+	ADDQ   $256, bias+24(FP)
+	LEAQ   (DX*4), AX
+	ADDQ   AX, w+16(FP)
+	DECQ   quads+48(FP)
+	JNZ    pquad
+
+prest:
+	MOVQ  rest+56(FP), CX
+	TESTQ CX, CX
+	JLE   pend
+
+pblock:
+	CMPQ  rest+56(FP), $1
+	JNE   pmasked
+	KMOVW mask+80(FP), K1
+
+pmasked:
+	MOVQ    bias+24(FP), AX
+	VMOVUPS (AX), Z16
+	MOVQ    px+32(FP), R10
+	MOVQ    npx+40(FP), CX
+
+pspixel:
+	DWKP_PIXEL
+	VXORPS Z0, Z0, Z0
+	DWKP_TAPS(DWKP_BODY1, psrow, pstap, psdone)
+	DWKP_OUT(Z0, Z16, 0)
+	ADDQ   $56, R10
+	DECQ   CX
+	JNZ    pspixel
+	ADDQ   $64, out+0(FP)
+	ADDQ   $64, in+8(FP)
+	ADDQ   $64, bias+24(FP)
+	ADDQ   DX, w+16(FP)
+	DECQ   rest+56(FP)
+	JNZ    pblock
+
+pend:
 	VZEROUPPER
 	RET

@@ -5,7 +5,7 @@ package runtime
 // hasDWKKernels: the generic depthwise kernels (fast_dwk.go) run here.
 const hasDWKKernels = true
 
-// dwkRowZ computes n adjacent output pixels of a depthwise convolution,
+// dwkRowZ computes n (a multiple of 4) adjacent output pixels of a depthwise convolution,
 // blocks*16 channels (the last block's lanes outside mask neither read nor
 // written), from the rows x taps rectangle of kernel taps that starts at
 // in (the first pixel's first tap) and at w (its weights in block 0).
@@ -19,8 +19,20 @@ const hasDWKKernels = true
 //go:noescape
 func dwkRowZ(out, in, w, bias *float32, n, blocks, rows, taps, pixStep, rowStep, tapStep, wRow, wBlock, outStep int, mask uint16, lo, hi float32)
 
+// dwkPixZ computes npx output pixels of a depthwise convolution, each
+// with its own rectangle of taps (px), with the blocks of dwkRowZ: first
+// quads of four blocks (four independent sums a pixel), then the rest (1
+// to 4, the last one masked), each block's weights reused by all the
+// pixels while they are in L1. Pixel p's taps start at in + px[p].in and
+// w + px[p].w, its output at out + px[p].out (bytes); tapStep and wBlock
+// in floats, a tap's 16 weights at the next 16 floats of w.
+//
+//go:noescape
+func dwkPixZ(out, in, w, bias *float32, px *dwkPx, npx, quads, rest, tapStep, wBlock int, mask uint16, lo, hi float32)
+
 // dwkRow is dwkRowZ on YMM for channels a multiple of 8 (blocks of 8, a
-// tap's 8 weights at w + r*wRow + t*8; fast_dwk_amd64.s).
+// tap's 8 weights at w + r*wRow + t*8) and any n, the last n%4 pixels one
+// at a time (fast_dwk_amd64.s).
 //
 //go:noescape
 func dwkRow(out, in, w, bias *float32, n, blocks, rows, taps, pixStep, rowStep, tapStep, wRow, wBlock, outStep int, lo, hi float32)

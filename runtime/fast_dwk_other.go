@@ -13,3 +13,7 @@ func dwkRowZ(out, in, w, bias *float32, n, blocks, rows, taps, pixStep, rowStep,
 func dwkRow(out, in, w, bias *float32, n, blocks, rows, taps, pixStep, rowStep, tapStep, wRow, wBlock, outStep int, lo, hi float32) {
 	panic("runtime: dwkRow without assembly")
 }
+
+func dwkPixZ(out, in, w, bias *float32, px *dwkPx, npx, quads, rest, tapStep, wBlock int, mask uint16, lo, hi float32) {
+	panic("runtime: dwkPixZ without assembly")
+}
