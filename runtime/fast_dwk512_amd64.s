@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "fast_dwk_amd64.h"
 
 // The generic depthwise kernels on ZMM (fast_dwk.go; declared in
 // fast_dwk_amd64.go). Blocks of 16 channels outermost, so that a block's
@@ -11,9 +12,9 @@
 // channels: its loads read zeros there (and cannot fault past the tensor),
 // its stores skip them.
 //
-// dwkRowZ's registers: AX the current tap of the first pixel, BX the weight step
-// from a row's last tap to the next row's first (bytes), CX the pixel
-// count, DX 3*outStep, DI and SI the row and tap counts, R8 the output,
+// dwkRowZ's registers: AX the current tap of the first pixel, BX the
+// weight step from a row's last tap to the next row's first (bytes), CX
+// the pixel count, DX 3*outStep, DI and SI the row and tap counts, R8 the output,
 // R9 outStep, R10 pixStep, R11 the input step from a row's last tap to the
 // next row's first, R12 tapStep, R13 the pixels' first tap, R14 the
 // current tap's weights, R15 3*pixStep (all bytes); Z29 the bias, Z30 lo,
@@ -25,27 +26,6 @@
 // R11 and BX its input and weight steps from a row's last tap to the next
 // row's first, R12 tapStep, R13 its input, R14 the current tap's weights
 // (bytes); Z16-Z19 the blocks' biases.
-
-// The rows x taps loop of one dwkPixZ pixel around BODY.
-#define DWKP_TAPS(BODY, ROW, TAP, DONE) \
-	MOVQ  R13, AX         \
-	MOVQ  R9, R14         \
-	MOVQ  24(R10), DI     \
-	TESTQ DI, DI          \
-	JLE   DONE            \
-ROW:                      \
-	MOVQ  32(R10), SI     \
-TAP:                      \
-	BODY                  \
-	ADDQ  R12, AX         \
-	ADDQ  $64, R14        \
-	DECQ  SI              \
-	JNZ   TAP             \
-	ADDQ  R11, AX         \
-	ADDQ  BX, R14         \
-	DECQ  DI              \
-	JNZ   ROW             \
-DONE:
 
 // A dwkPixZ pixel's pointers and steps from its dwkPx (R10).
 #define DWKP_PIXEL \
@@ -78,36 +58,9 @@ DONE:
 	VMULPS.Z  (R14), Z4, K1, Z4 \
 	VADDPS    Z4, Z0, Z0
 
-#define DWKP_OUT(ACC, BIAS, OFF) \
-	VADDPS  BIAS, ACC, ACC \
-	VMAXPS  ACC, Z30, ACC  \
-	VMINPS  ACC, Z31, ACC  \
-	VMOVUPS ACC, K1, OFF(R8)
-
-// The rows x taps loop around BODY (the products of one tap, whose weights
-// are in Z4).
-#define DWKZ_TAPS(BODY, ROW, TAP, DONE) \
-	MOVQ  R13, AX         \
-	MOVQ  w+16(FP), R14   \
-	MOVQ  rows+48(FP), DI \
-	TESTQ DI, DI          \
-	JLE   DONE            \
-ROW:                      \
-	MOVQ  taps+56(FP), SI \
-TAP:                      \
-	VMOVUPS (R14), Z4     \
-	BODY                  \
-	ADDQ  R12, AX         \
-	ADDQ  $64, R14        \
-	DECQ  SI              \
-	JNZ   TAP             \
-	ADDQ  R11, AX         \
-	ADDQ  BX, R14         \
-	DECQ  DI              \
-	JNZ   ROW             \
-DONE:
-
+// One tap of four pixels at one block.
 #define DWKZ_BODY4 \
+	VMOVUPS  (R14), Z4                \
 	VMULPS.Z (AX), Z4, K1, Z5         \
 	VMULPS.Z (AX)(R10*1), Z4, K1, Z6  \
 	VMULPS.Z (AX)(R10*2), Z4, K1, Z7  \
@@ -117,9 +70,9 @@ DONE:
 	VADDPS   Z7, Z2, Z2               \
 	VADDPS   Z8, Z3, Z3
 
-// Bias, clamp and the masked store of one pixel.
-#define DWKZ_OUT(ACC, ADDR) \
-	VADDPS  Z29, ACC, ACC  \
+// Bias, clamp and the masked store of one pixel at one block.
+#define DWKZ_OUT(ACC, BIAS, ADDR) \
+	VADDPS  BIAS, ACC, ACC \
 	VMAXPS  ACC, Z30, ACC  \
 	VMINPS  ACC, Z31, ACC  \
 	VMOVUPS ACC, K1, ADDR
@@ -174,11 +127,11 @@ zquad:
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
-	DWKZ_TAPS(DWKZ_BODY4, zqrow, zqtap, zqdone)
-	DWKZ_OUT(Z0, (R8))
-	DWKZ_OUT(Z1, (R8)(R9*1))
-	DWKZ_OUT(Z2, (R8)(R9*2))
-	DWKZ_OUT(Z3, (R8)(DX*1))
+	DWK_TAPS(DWKZ_BODY4, R13, w+16(FP), rows+48(FP), taps+56(FP), 64, zqrow, zqtap, zqdone)
+	DWKZ_OUT(Z0, Z29, (R8))
+	DWKZ_OUT(Z1, Z29, (R8)(R9*1))
+	DWKZ_OUT(Z2, Z29, (R8)(R9*2))
+	DWKZ_OUT(Z3, Z29, (R8)(DX*1))
 	LEAQ   (R8)(R9*4), R8
 	LEAQ   (R13)(R10*4), R13
 	DECQ   CX
@@ -229,11 +182,11 @@ pqpixel:
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
-	DWKP_TAPS(DWKP_BODY4, pqrow, pqtap, pqdone)
-	DWKP_OUT(Z0, Z16, 0)
-	DWKP_OUT(Z1, Z17, 64)
-	DWKP_OUT(Z2, Z18, 128)
-	DWKP_OUT(Z3, Z19, 192)
+	DWK_TAPS(DWKP_BODY4, R13, R9, 24(R10), 32(R10), 64, pqrow, pqtap, pqdone)
+	DWKZ_OUT(Z0, Z16, (R8))
+	DWKZ_OUT(Z1, Z17, 64(R8))
+	DWKZ_OUT(Z2, Z18, 128(R8))
+	DWKZ_OUT(Z3, Z19, 192(R8))
 	ADDQ   $56, R10
 	DECQ   CX
 	JNZ    pqpixel
@@ -264,8 +217,8 @@ pmasked:
 pspixel:
 	DWKP_PIXEL
 	VXORPS Z0, Z0, Z0
-	DWKP_TAPS(DWKP_BODY1, psrow, pstap, psdone)
-	DWKP_OUT(Z0, Z16, 0)
+	DWK_TAPS(DWKP_BODY1, R13, R9, 24(R10), 32(R10), 64, psrow, pstap, psdone)
+	DWKZ_OUT(Z0, Z16, (R8))
 	ADDQ   $56, R10
 	DECQ   CX
 	JNZ    pspixel

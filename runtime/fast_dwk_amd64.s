@@ -1,33 +1,14 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "fast_dwk_amd64.h"
 
 // dwkRow: dwkRowZ (fast_dwk512_amd64.s, which explains the loops and the
 // registers) on YMM, blocks of 8 channels, no masks (channels a multiple
 // of 8); Y13 the bias, Y14 lo, Y15 hi.
 
-#define DWKY_TAPS(BODY, ROW, TAP, DONE) \
-	MOVQ  R13, AX         \
-	MOVQ  w+16(FP), R14   \
-	MOVQ  rows+48(FP), DI \
-	TESTQ DI, DI          \
-	JLE   DONE            \
-ROW:                      \
-	MOVQ  taps+56(FP), SI \
-TAP:                      \
-	VMOVUPS (R14), Y4     \
-	BODY                  \
-	ADDQ  R12, AX         \
-	ADDQ  $32, R14        \
-	DECQ  SI              \
-	JNZ   TAP             \
-	ADDQ  R11, AX         \
-	ADDQ  BX, R14         \
-	DECQ  DI              \
-	JNZ   ROW             \
-DONE:
-
 #define DWKY_BODY4 \
+	VMOVUPS (R14), Y4           \
 	VMULPS (AX), Y4, Y5         \
 	VMULPS (AX)(R10*1), Y4, Y6  \
 	VMULPS (AX)(R10*2), Y4, Y7  \
@@ -38,6 +19,7 @@ DONE:
 	VADDPS Y8, Y3, Y3
 
 #define DWKY_BODY1 \
+	VMOVUPS (R14), Y4   \
 	VMULPS (AX), Y4, Y5 \
 	VADDPS Y5, Y0, Y0
 
@@ -91,7 +73,7 @@ yquad:
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-	DWKY_TAPS(DWKY_BODY4, yqrow, yqtap, yqdone)
+	DWK_TAPS(DWKY_BODY4, R13, w+16(FP), rows+48(FP), taps+56(FP), 32, yqrow, yqtap, yqdone)
 	DWKY_OUT(Y0, (R8))
 	DWKY_OUT(Y1, (R8)(R9*1))
 	DWKY_OUT(Y2, (R8)(R9*2))
@@ -108,7 +90,7 @@ ysingles:
 
 ysingle:
 	VXORPS Y0, Y0, Y0
-	DWKY_TAPS(DWKY_BODY1, ysrow, ystap, ysdone)
+	DWK_TAPS(DWKY_BODY1, R13, w+16(FP), rows+48(FP), taps+56(FP), 32, ysrow, ystap, ysdone)
 	DWKY_OUT(Y0, (R8))
 	ADDQ   R9, R8
 	ADDQ   R10, R13

@@ -1,0 +1,26 @@
+// The rows x taps loop of the generic depthwise kernels (fast_dwk_amd64.s,
+// fast_dwk512_amd64.s) around BODY, one tap's products from AX (input)
+// and R14 (weights). X and W are the first tap's input and weights; ROWS
+// and TAPS the counts (rows 0 for none, else taps at least 1); WSTEP the
+// bytes of one tap's weights. R12 steps the input from tap to tap, R11
+// and BX the input and weights from a row's last tap to the next row's
+// first; DI and SI count.
+#define DWK_TAPS(BODY, X, W, ROWS, TAPS, WSTEP, ROW, TAP, DONE) \
+	MOVQ  X, AX       \
+	MOVQ  W, R14      \
+	MOVQ  ROWS, DI    \
+	TESTQ DI, DI      \
+	JLE   DONE        \
+ROW:                  \
+	MOVQ  TAPS, SI    \
+TAP:                  \
+	BODY              \
+	ADDQ  R12, AX     \
+	ADDQ  $WSTEP, R14 \
+	DECQ  SI          \
+	JNZ   TAP         \
+	ADDQ  R11, AX     \
+	ADDQ  BX, R14     \
+	DECQ  DI          \
+	JNZ   ROW         \
+DONE:
