@@ -54,7 +54,7 @@ func newDWKPlan(wT, bias []float32, taps, c int) *dwkPlan {
 	return p
 }
 
-// dwkPx is one pixel for dwkPixZ: its output, first input tap and first
+// dwkPx is one pixel for dwkPixZ and dwkPix: its output, first input tap and first
 // weights, in bytes from the call's; its rectangle of rows x taps; the
 // input and weight steps from a row's last tap to the next row's first
 // (bytes). The assembly reads it by offset: keep the order.
@@ -62,13 +62,14 @@ type dwkPx struct {
 	out, in, w, rows, taps, xAdj, wAdj int
 }
 
-// dwkBatch is how many pixels one dwkPixZ call takes from the stack.
+// dwkBatch is how many pixels one dwkPixZ or dwkPix call takes from the
+// stack.
 const dwkBatch = 32
 
 // dwkOutRow computes output row oy of image b into yRow with k.dwk: the
-// interior pixels (every tap inside the image) in one dwkRowZ or dwkRow
-// call, four pixels a weight load; the others, each with its own tap
-// rectangle, by dwkPixZ (by dwkRow one at a time on avx2).
+// interior pixels (every tap inside the image) by fours in one dwkRowZ or
+// dwkRow call, four pixels a weight load; the others, each with its own
+// tap rectangle, by dwkPixZ or dwkPix, four channel blocks at a time.
 func (k *fastDepthwise) dwkOutRow(b, oy int, yRow []float32) {
 	p, c := k.dwk, k.outC
 	blocks := len(p.bias) / p.lanes
@@ -87,10 +88,8 @@ func (k *fastDepthwise) dwkOutRow(b, oy int, yRow []float32) {
 		}
 		return rowBase + (ox*k.strideX-k.padL+fx0*k.dilX)*c, (fy0*k.kW + fx0) * p.lanes, rows, fx1 - fx0
 	}
-	xLo, n := k.xLo, k.xHi-k.xLo
-	if p.lanes == 16 {
-		n &^= 3 // dwkPixZ takes the interior's last pixels with the border
-	}
+	// The interior by fours; its last pixels go with the border.
+	xLo, n := k.xLo, (k.xHi-k.xLo)&^3
 	if n > 0 {
 		in, w, r, taps := rect(xLo)
 		_ = yRow[(xLo+n)*c-1]
@@ -109,13 +108,8 @@ func (k *fastDepthwise) dwkOutRow(b, oy int, yRow []float32) {
 			continue
 		}
 		in, w, r, taps := rect(ox)
-		if p.lanes == 8 {
-			dwkRow(&yRow[ox*c], &k.x[in], &p.w[w], &p.bias[0], 1, blocks, r, taps,
-				k.strideX*c, k.dilY*k.inW*c, k.dilX*c, k.kW*8, k.kH*k.kW*8, c, k.lo, k.hi)
-			continue
-		}
 		px[npx] = dwkPx{out: ox * c * 4, in: in * 4, w: w * 4, rows: r, taps: taps,
-			xAdj: (k.dilY*k.inW - taps*k.dilX) * c * 4, wAdj: (k.kW - taps) * 64}
+			xAdj: (k.dilY*k.inW - taps*k.dilX) * c * 4, wAdj: (k.kW - taps) * p.lanes * 4}
 		if npx++; npx == dwkBatch {
 			k.dwkPixels(yRow, px[:npx], blocks)
 			npx = 0
@@ -126,12 +120,19 @@ func (k *fastDepthwise) dwkOutRow(b, oy int, yRow []float32) {
 	}
 }
 
-// dwkPixels runs dwkPixZ on the pixels px of yRow.
+// dwkPixels runs dwkPixZ or dwkPix on the pixels px of yRow: quads of
+// four blocks, then the rest (on avx512 the masked last block always in
+// the rest).
 func (k *fastDepthwise) dwkPixels(yRow []float32, px []dwkPx, blocks int) {
 	p := k.dwk
-	quads := (blocks - 1) / 4
-	dwkPixZ(&yRow[0], &k.x[0], &p.w[0], &p.bias[0], &px[0], len(px), quads, blocks-4*quads,
-		k.dilX*k.outC, k.kH*k.kW*16, p.mask, k.lo, k.hi)
+	if p.lanes == 16 {
+		quads := (blocks - 1) / 4
+		dwkPixZ(&yRow[0], &k.x[0], &p.w[0], &p.bias[0], &px[0], len(px), quads, blocks-4*quads,
+			k.dilX*k.outC, k.kH*k.kW*16, p.mask, k.lo, k.hi)
+		return
+	}
+	dwkPix(&yRow[0], &k.x[0], &p.w[0], &p.bias[0], &px[0], len(px), blocks/4, blocks%4,
+		k.dilX*k.outC, k.kH*k.kW*8, k.lo, k.hi)
 }
 
 // validTaps returns the taps [f0, f1) of a kernel of size taps and dilation

@@ -27,17 +27,6 @@
 // row's first, R12 tapStep, R13 its input, R14 the current tap's weights
 // (bytes); Z16-Z19 the blocks' biases.
 
-// A dwkPixZ pixel's pointers and steps from its dwkPx (R10).
-#define DWKP_PIXEL \
-	MOVQ out+0(FP), R8  \
-	ADDQ 0(R10), R8     \
-	MOVQ in+8(FP), R13  \
-	ADDQ 8(R10), R13    \
-	MOVQ w+16(FP), R9   \
-	ADDQ 16(R10), R9    \
-	MOVQ 40(R10), R11   \
-	MOVQ 48(R10), BX
-
 // One tap of four adjacent blocks: four independent sums.
 #define DWKP_BODY4 \
 	VMOVUPS (AX), Z4             \

@@ -31,8 +31,14 @@ func dwkRowZ(out, in, w, bias *float32, n, blocks, rows, taps, pixStep, rowStep,
 func dwkPixZ(out, in, w, bias *float32, px *dwkPx, npx, quads, rest, tapStep, wBlock int, mask uint16, lo, hi float32)
 
 // dwkRow is dwkRowZ on YMM for channels a multiple of 8 (blocks of 8, a
-// tap's 8 weights at w + r*wRow + t*8) and any n, the last n%4 pixels one
-// at a time (fast_dwk_amd64.s).
+// tap's 8 weights at w + r*wRow + t*8; fast_dwk_amd64.s).
 //
 //go:noescape
 func dwkRow(out, in, w, bias *float32, n, blocks, rows, taps, pixStep, rowStep, tapStep, wRow, wBlock, outStep int, lo, hi float32)
+
+// dwkPix is dwkPixZ on YMM for channels a multiple of 8: quads of four
+// blocks of 8, then the rest (0 to 3), no mask; a tap's 8 weights at the
+// next 8 floats of w (fast_dwk_amd64.s).
+//
+//go:noescape
+func dwkPix(out, in, w, bias *float32, px *dwkPx, npx, quads, rest, tapStep, wBlock int, lo, hi float32)

@@ -24,3 +24,15 @@ TAP:                  \
 	DECQ  DI          \
 	JNZ   ROW         \
 DONE:
+
+// A dwkPixZ or dwkPix pixel's pointers and steps from its dwkPx (R10):
+// R8 its output, R13 its input, R9 its weights, R11 and BX as above.
+#define DWKP_PIXEL \
+	MOVQ out+0(FP), R8  \
+	ADDQ 0(R10), R8     \
+	MOVQ in+8(FP), R13  \
+	ADDQ 8(R10), R13    \
+	MOVQ w+16(FP), R9   \
+	ADDQ 16(R10), R9    \
+	MOVQ 40(R10), R11   \
+	MOVQ 48(R10), BX

@@ -17,3 +17,7 @@ func dwkRow(out, in, w, bias *float32, n, blocks, rows, taps, pixStep, rowStep, 
 func dwkPixZ(out, in, w, bias *float32, px *dwkPx, npx, quads, rest, tapStep, wBlock int, mask uint16, lo, hi float32) {
 	panic("runtime: dwkPixZ without assembly")
 }
+
+func dwkPix(out, in, w, bias *float32, px *dwkPx, npx, quads, rest, tapStep, wBlock int, lo, hi float32) {
+	panic("runtime: dwkPix without assembly")
+}
