@@ -1,27 +1,29 @@
 package runtime
 
-// The generic depthwise path: any kernel size (5x5, 7x7, 3x5 ...), stride
-// and padding, for the shapes the 3x3 assembly (fast_conv.go,
+// The generic depthwise path: any kernel size (5x5, 7x7, 3x5 ...), stride,
+// padding and dilation, for the shapes the 3x3 assembly (fast_conv.go,
 // fast_dw512.go) does not take. Each output pixel's valid taps form a
-// rectangle [fy0,fy1) x [fx0,fx1) of the kernel (rows and columns inside the
-// image), so one assembly call covers the interior of an output row (every
-// tap valid) and one call per border pixel covers the rest, with the
-// rectangle's taps only. The arithmetic is dwPixel's: each sum from zero,
-// the rounded products of the valid taps added row by row, left to right
-// (VMULPS then VADDPS, never FMA), then the bias, then the clamp with the
-// sum as the second source so that NaN propagates.
+// rectangle [fy0,fy1) x [fx0,fx1) of the kernel (rows and columns inside
+// the image). Per output row, one call takes the interior (every tap
+// valid) by fours, four pixels a weight load (dwkRowZ, dwkRow); one more
+// takes the other pixels from a table of their rectangles, four channel
+// blocks a pixel (dwkPixZ, dwkPix). The arithmetic is dwPixel's: each sum
+// from zero, the rounded products of the valid taps added row by row, left
+// to right (VMULPS then VADDPS, never FMA), then the bias, then the clamp
+// with the sum as the second source so that NaN propagates.
 //
-// The avx512 kernel (dwkRowZ) runs 16 channels a ZMM and masks the last
-// block, so any channel count; the avx2 kernel (dwkRow) 8 a YMM, for
-// channels a multiple of 8. Others (the go family, arm64, odd channel
-// counts on avx2) keep dwPixel.
+// The avx512 kernels run 16 channels a ZMM and mask the last block, so
+// any channel count; the avx2 kernels 8 a YMM, for channels a multiple of
+// 8. Others (the go family, arm64, other channel counts on avx2) keep
+// dwPixel.
 
-// dwkPlan is the packed weights of one depthwise kernel for dwkRow(Z).
+// dwkPlan is the packed weights of one depthwise kernel for the generic
+// kernels.
 type dwkPlan struct {
-	lanes int       // 16 (dwkRowZ) or 8 (dwkRow)
+	lanes int       // 16 (avx512) or 8 (avx2)
 	w     []float32 // [blocks][kH*kW][lanes], zero past the last channel
 	bias  []float32 // [blocks*lanes], zero past the last channel
-	mask  uint16    // lanes of the last block that hold channels (dwkRowZ)
+	mask  uint16    // lanes of the last block that hold channels (avx512)
 }
 
 // newDWKPlan packs wT ([kH*kW][c]) and the bias for the family in use, or
@@ -54,10 +56,10 @@ func newDWKPlan(wT, bias []float32, taps, c int) *dwkPlan {
 	return p
 }
 
-// dwkPx is one pixel for dwkPixZ and dwkPix: its output, first input tap and first
-// weights, in bytes from the call's; its rectangle of rows x taps; the
-// input and weight steps from a row's last tap to the next row's first
-// (bytes). The assembly reads it by offset: keep the order.
+// dwkPx is one pixel for dwkPixZ and dwkPix: its output, first input tap
+// and first weights, in bytes from the call's; its rectangle of rows x
+// taps; the input and weight steps from a row's last tap to the next row's
+// first (bytes). The assembly reads it by offset: keep the order.
 type dwkPx struct {
 	out, in, w, rows, taps, xAdj, wAdj int
 }

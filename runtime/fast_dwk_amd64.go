@@ -5,9 +5,9 @@ package runtime
 // hasDWKKernels: the generic depthwise kernels (fast_dwk.go) run here.
 const hasDWKKernels = true
 
-// dwkRowZ computes n (a multiple of 4) adjacent output pixels of a depthwise convolution,
-// blocks*16 channels (the last block's lanes outside mask neither read nor
-// written), from the rows x taps rectangle of kernel taps that starts at
+// dwkRowZ computes n (a multiple of 4) adjacent output pixels of a
+// depthwise convolution, blocks*16 channels (the last block's lanes
+// outside mask neither read nor written), from the rows x taps rectangle of kernel taps that starts at
 // in (the first pixel's first tap) and at w (its weights in block 0).
 // Pixel i's tap (r, t) is at in + i*pixStep + r*rowStep + t*tapStep, its
 // output at out + i*outStep; a tap's 16 weights at w + r*wRow + t*16, the
