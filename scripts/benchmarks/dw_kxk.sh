@@ -23,8 +23,9 @@ go test -run '^$' -bench '^BenchmarkDepthwiseKxK$' -count "$COUNT" -benchtime 50
         printf "%-40s %10.1f\n", order[k], c % 2 ? a[(c + 1) / 2] : (a[c / 2] + a[c / 2 + 1]) / 2
       }
     }'
-# Figures (2 busy cores shared with 4 other builds; medians of 6, us):
-#   block3 56x56x72 s2: dwPixel 810-1610, avx2 67.5, avx512 39.8
-#   block4 28x28x120:   dwPixel 1230-1280, avx2 67.6, avx512 59.4
-#   block12 14x14x672 s2: dwPixel 370-380, avx2 34.2, avx512 22.5
-#   block13 7x7x960:    dwPixel 440-475, avx2 60.2, avx512 25.1
+# Figures (2 busy cores shared with 4 other builds; medians of 6, us; the
+# go family and dwPixel on every family run the same Go loops):
+#   block3 56x56x72 s2:   dwPixel 827-833, avx2 45.1, avx512 42.9
+#   block4 28x28x120:     dwPixel 1275-1281, avx2 66.1, avx512 60.5
+#   block12 14x14x672 s2: dwPixel 383-391, avx2 31.8, avx512 23.8
+#   block13 7x7x960:      dwPixel 456-471, avx2 38.1, avx512 26.4
