@@ -14,7 +14,8 @@ import (
 //   - depthwise (one input channel per output channel): channels are the
 //     vector lanes, weights stored [KH*KW][C]; 3x3 runs in assembly (on
 //     AVX-512 one call per output row, border pixels included:
-//     fast_dw512.go), other kernel sizes in Go;
+//     fast_dw512.go), other kernel sizes in assembly per row and per border
+//     pixel (fast_dwk.go);
 //   - up to four input channels (the 3-channel stem): the same GEMM
 //     micro-kernels reading each output pixel's taps straight from the
 //     input (fast_stem.go);
@@ -319,6 +320,7 @@ type fastDepthwise struct {
 	wb       []float32  // 3x3 weights and bias by blocks of 8 channels: [C/8][10][8]
 	wz       []float32  // the same by blocks of 16 for dw3x3Pix2z (fast_dw512.go), or nil
 	row      *dwRowPlan // 3x3 on AVX-512, one dw3x3RowZ call a row (fast_dw512.go), or nil
+	dwk      *dwkPlan   // other shapes in assembly (fast_dwk.go), or nil
 	pool     *pool
 	acc      [][]float32 // per-thread accumulators for dwPixel
 	x, y     []float32
@@ -359,6 +361,9 @@ func newFastDepthwise(g convGeom) *fastDepthwise {
 			k.wz = packDW3x3Z(k.wT, k.bias, c)
 		}
 	}
+	if !k.simd && k.row == nil {
+		k.dwk = newDWKPlan(k.wT, k.bias, g.kH*g.kW, c)
+	}
 	k.setPool(nil)
 	return k
 }
@@ -390,6 +395,10 @@ func (k *fastDepthwise) runTask(part, parts int) {
 		yRow := k.y[r*k.outW*c : (r+1)*k.outW*c]
 		if k.row != nil && useSIMD {
 			k.rowZ(b, oy, yRow)
+			continue
+		}
+		if k.dwk != nil {
+			k.dwkOutRow(b, oy, yRow)
 			continue
 		}
 		if !k.simd || !useSIMD {
