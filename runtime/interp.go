@@ -166,6 +166,7 @@ func (it *Interpreter) Kernel(i int) Kernel { return it.kernels[i] }
 
 // Run evaluates every node on the current inputs.
 func (it *Interpreter) Run() error {
+	it.pool.prewake()
 	fuse := it.Observe == nil && it.fused != nil
 	for i, n := range it.g.Nodes {
 		if fuse && it.fused[i].skip {

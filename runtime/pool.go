@@ -87,8 +87,8 @@ const (
 	// lateLimit late runs (net of on-time ones) switch to serial runs for
 	// backoff runs, minBackoff at first and doubling up to maxBackoff
 	// while the helpers stay late.
-	lateLimit  = 8
-	minBackoff = 256
+	lateLimit  = 2
+	minBackoff = 512
 	maxBackoff = 1 << 14
 )
 
@@ -130,8 +130,15 @@ func (p *pool) run(t task, parts int) {
 	p.t = t
 	p.done.Store(0)
 	p.claim.Store(uint64(p.gen)<<32 | uint64(parts)<<16)
+	// A helper that was parked is on its way (tens of microseconds to be
+	// scheduled): if it misses this run altogether, that is its wake-up,
+	// not another process on its core, and the run counts neither way. A
+	// helper that takes a part and then keeps the caller waiting is late
+	// either way.
+	woken := false
 	for _, s := range p.slots[:parts-1] {
 		if s.parked.Load() {
+			woken = true
 			select {
 			case s.wake <- struct{}{}:
 			default:
@@ -144,13 +151,32 @@ func (p *pool) run(t task, parts int) {
 	p.stats.helperParts += int64(parts - mine)
 	if p.done.Load() == int32(parts) {
 		p.t = nil
-		p.late(mine == parts)
+		if !(woken && mine == parts) {
+			p.late(mine == parts)
+		}
 		return
 	}
 	worked := time.Since(start)
 	p.wait(int32(parts))
 	p.t = nil
 	p.late(time.Since(start) > 2*worked)
+}
+
+// prewake wakes parked helpers ahead of a run of the graph, so that they
+// are spinning by the time its first parallel node posts work (after a
+// pause between runs they have parked).
+func (p *pool) prewake() {
+	if p == nil || p.serialLeft > 0 {
+		return
+	}
+	for _, s := range p.slots {
+		if s.parked.Load() {
+			select {
+			case s.wake <- struct{}{}:
+			default:
+			}
+		}
+	}
 }
 
 // work claims and runs parts of generation gen until none is left; it
