@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mnconv/mnconv/eval"
-	"github.com/mnconv/mnconv/preprocess"
 )
 
 // detFlags are eval --task detection's decoding flags.
@@ -213,11 +212,7 @@ func evalDetMain(cmd *cobra.Command, args []string) error {
 			return nil, err
 		}
 		preset, mode, _ := evalFlags.prep.resolve(gs[0], paths[0], stderr)
-		if evalFlags.prep.recipe == nil && evalFlags.prep.geometry == nil && preset != preprocess.Full {
-			// detectors see the whole image
-			fmt.Fprintf(stderr, "note: --task detection: whole image stretched (--resize full) for %s, not %s's %s geometry\n", paths[0], evalFlags.prep.preprocess, preset)
-			preset = preprocess.Full
-		}
+		preset = evalFlags.prep.wholeImage(preset, "--task detection: whole image stretched for "+paths[0], stderr)
 		cfg := eval.Config{Preset: preset, Mode: mode, Workers: evalFlags.workers, MinImages: evalFlags.minImages, Warn: w,
 			LimitUnreadable: true, MaxUnreadable: evalFlags.maxUnread / 100, Description: role}
 		if !evalFlags.noProgress && evalIsTerminal(stderr) {

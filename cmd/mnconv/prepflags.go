@@ -138,6 +138,19 @@ func (p *prepFlags) resolve(g *ir.Graph, model string, stderr io.Writer) (geom p
 	return geom, mode, floatMode
 }
 
+// wholeImage is the geometry for a model whose result maps back onto the
+// whole image (a detector, a segmenter): geom as resolve gave it when
+// --preprocess named a preset or --resize a geometry, else the whole image
+// stretched, with a note on stderr beginning with lead when that overrides
+// auto's geometry.
+func (p *prepFlags) wholeImage(geom preprocess.Preset, lead string, stderr io.Writer) preprocess.Preset {
+	if p.recipe != nil || p.geometry != nil || geom == preprocess.Full {
+		return geom
+	}
+	fmt.Fprintf(stderr, "note: %s (--resize full), not %s's %s geometry\n", lead, p.preprocess, geom)
+	return preprocess.Full
+}
+
 func otherRecipes(except string) []string {
 	var s []string
 	for _, r := range preprocess.Recipes {

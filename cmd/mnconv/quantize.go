@@ -16,7 +16,6 @@ import (
 	"github.com/mnconv/mnconv/exporters"
 	"github.com/mnconv/mnconv/internal/atomicfile"
 	"github.com/mnconv/mnconv/ir"
-	"github.com/mnconv/mnconv/preprocess"
 	"github.com/mnconv/mnconv/quantize"
 )
 
@@ -246,19 +245,12 @@ func runQuantize(cmd *cobra.Command, args []string) error {
 		}
 	}
 	preset, mode, _ := quantFlags.prep.resolve(g, in, stderr)
-	if quantFlags.prep.recipe == nil && quantFlags.prep.geometry == nil && preset != preprocess.Full {
-		// Detectors and segmenters see the whole image (eval and run
-		// stretch it for them): calibrate on what they will see.
-		task := ""
-		if (eval.DetSpec{}).Detects(g) {
-			task = "detection"
-		} else if seg, _ := runSegOutput(g); seg >= 0 {
-			task = "segmentation"
-		}
-		if task != "" {
-			fmt.Fprintf(stderr, "note: quantize: %s outputs: calibrating on whole images stretched (--resize full), not %s's %s geometry\n", task, quantFlags.prep.preprocess, preset)
-			preset = preprocess.Full
-		}
+	// Detectors and segmenters see the whole image (eval and run stretch
+	// it for them): calibrate on what they will see.
+	if (eval.DetSpec{}).Detects(g) {
+		preset = quantFlags.prep.wholeImage(preset, "quantize: detection outputs: calibrating on whole images stretched", stderr)
+	} else if seg, _ := runSegOutput(g); seg >= 0 {
+		preset = quantFlags.prep.wholeImage(preset, "quantize: segmentation outputs: calibrating on whole images stretched", stderr)
 	}
 	var orig *ir.Graph
 	if quantFlags.evalDir != "" {
