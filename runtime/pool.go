@@ -135,16 +135,7 @@ func (p *pool) run(t task, parts int) {
 	// not another process on its core, and the run counts neither way. A
 	// helper that takes a part and then keeps the caller waiting is late
 	// either way.
-	woken := false
-	for _, s := range p.slots[:parts-1] {
-		if s.parked.Load() {
-			woken = true
-			select {
-			case s.wake <- struct{}{}:
-			default:
-			}
-		}
-	}
+	woken := wakeParked(p.slots[:parts-1])
 	start := time.Now()
 	mine := p.work(p.gen)
 	p.stats.callerParts += int64(mine)
@@ -169,14 +160,23 @@ func (p *pool) prewake() {
 	if p == nil || p.serialLeft > 0 {
 		return
 	}
-	for _, s := range p.slots {
+	wakeParked(p.slots)
+}
+
+// wakeParked wakes the parked helpers among slots and reports whether
+// there were any.
+func wakeParked(slots []*slot) bool {
+	woken := false
+	for _, s := range slots {
 		if s.parked.Load() {
+			woken = true
 			select {
 			case s.wake <- struct{}{}:
 			default:
 			}
 		}
 	}
+	return woken
 }
 
 // work claims and runs parts of generation gen until none is left; it
