@@ -133,7 +133,14 @@ func deeplabCalibrated(t *testing.T, count int) (*ir.Graph, *quantize.Stats) {
 // deeplabInputs are the 8 pre-made COCO inputs (stretched to 257, x/127.5-1).
 func deeplabInputs(t *testing.T, g *ir.Graph) []*rt.Tensor {
 	t.Helper()
-	pix, err := os.ReadFile(testutil.Shared(t, "apps/inputs/coco_seg100_first8_stretch257_u8_nhwc.bin"))
+	return premadeFloatInputs(t, g, "apps/inputs/coco_seg100_first8_stretch257_u8_nhwc.bin")
+}
+
+// premadeFloatInputs reads a file of pre-made uint8 NHWC inputs (shared/
+// apps/inputs) as float inputs of g's first input, (x-127.5)/127.5.
+func premadeFloatInputs(t *testing.T, g *ir.Graph, file string) []*rt.Tensor {
+	t.Helper()
+	pix, err := os.ReadFile(testutil.Shared(t, file))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -94,19 +94,8 @@ func TestRequantizedSTSSDInTFLite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := os.ReadFile(testutil.Shared(t, "apps/inputs/coco_val128_first8_stretch256_u8_nhwc.bin"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	q := res.Graph
-	var inputs []*rt.Tensor
-	for i := range 2 {
-		x := rt.NewTensor(ir.Float32, q.Inputs[0].Shape)
-		for j, v := range raw[i*x.Len() : (i+1)*x.Len()] {
-			x.F32[j] = (float32(v) - 127.5) / 127.5
-		}
-		inputs = append(inputs, x)
-	}
+	inputs := premadeFloatInputs(t, q, "apps/inputs/coco_val128_first8_stretch256_u8_nhwc.bin")[:2]
 	path := write(t, q, t.TempDir(), "stssd_int8.tflite", exporters.Options{InputLayout: ir.NHWC})
 	theirs := referenceAll(t, refrt.TFLite, path, inputs)
 	// Ours on the file as written (the exporter adds the QUANTIZE ops that
